@@ -1,0 +1,170 @@
+/**
+ * The fixed-effects model matrix, built as R's `model.matrix` does:
+ * treatment contrasts for factors (polynomial for ordered factors), a factor
+ * coded by full indicators when the term without it is not marginal to an
+ * earlier term (R's TermCode rule), columns of an interaction with the
+ * first variable varying fastest, R's column names.
+ * @module
+ */
+import type { Column, FactorColumn } from "../data/frame.ts";
+import type { TermSet } from "../formula/terms.ts";
+import { type Contrast, contrDummy, contrPoly, contrTreatment } from "./contrasts.ts";
+
+/** How one variable enters one term. */
+export type Coding =
+  | { kind: "numeric"; label: string }
+  | { kind: "factor"; label: string; contrast: Contrast };
+
+/** What is needed to rebuild the same columns on new data. */
+export interface FixedPlan {
+  /** Whether column 1 is the intercept. */
+  readonly intercept: boolean;
+  /** Per term: the coding of each of its variables, in variable order. */
+  readonly terms: readonly {
+    readonly label: string;
+    readonly vars: readonly number[];
+    readonly codings: readonly Coding[];
+  }[];
+  /** Column names in order. */
+  readonly names: readonly string[];
+  /** Term index of each column (0 = intercept), as R's "assign" attribute (1-based terms). */
+  readonly assign: readonly number[];
+  /** Factor levels of each factor variable (by variable index), for predict(). */
+  readonly factorLevels: ReadonlyMap<number, readonly string[]>;
+}
+
+/** True when `sub` ⊆ `sup` (both sorted variable-index lists). */
+function subset(sub: readonly number[], sup: readonly number[]): boolean {
+  return sub.every((v) => sup.includes(v));
+}
+
+/**
+ * Decide the coding of every factor in every term. R's rule: factor f in
+ * term T gets contrasts when T∖{f} is empty or contained in a preceding term;
+ * otherwise full indicators. Without an intercept, the first factor of the
+ * first term that has one is coded by indicators.
+ */
+export function planFixed(ts: TermSet, cols: readonly Column[]): FixedPlan {
+  const factorLevels = new Map<number, readonly string[]>();
+  let firstFactorFull = !ts.intercept;
+  const terms = ts.terms.map((t, ti) => {
+    const codings: Coding[] = t.vars.map((v) => {
+      const c = cols[v];
+      const label = ts.variables[v].label;
+      if (c.kind === "numeric") return { kind: "numeric", label };
+      factorLevels.set(v, c.levels);
+      const rest = t.vars.filter((u) => u !== v);
+      let full = !(rest.length === 0 || ts.terms.slice(0, ti).some((p) => subset(rest, p.vars)));
+      if (firstFactorFull) {
+        full = true;
+        firstFactorFull = false;
+      }
+      if (!full && c.levels.length < 2) {
+        throw new RangeError(
+          `factor '${label}' has only one level ('${
+            c.levels[0] ?? ""
+          }'): contrasts need at least two`,
+        );
+      }
+      const contrast = full
+        ? contrDummy(c.levels)
+        : c.ordered
+        ? contrPoly(c.levels.length)
+        : contrTreatment(c.levels);
+      return { kind: "factor", label, contrast };
+    });
+    return { label: t.label, vars: t.vars, codings };
+  });
+  const names: string[] = [];
+  const assign: number[] = [];
+  if (ts.intercept) (names.push("(Intercept)"), assign.push(0));
+  terms.forEach((t, ti) => {
+    for (const n of termColumnNames(t.codings)) (names.push(n), assign.push(ti + 1));
+  });
+  return { intercept: ts.intercept, terms, names, assign, factorLevels };
+}
+
+/** Column names of one term: the first variable varies fastest. */
+function termColumnNames(codings: readonly Coding[]): string[] {
+  let out = [""];
+  codings.forEach((c, k) => {
+    const parts = c.kind === "numeric" ? [c.label] : c.contrast.names.map((s) => c.label + s);
+    const next: string[] = [];
+    for (const p of parts) for (const prefix of out) next.push(k === 0 ? p : `${prefix}:${p}`);
+    out = next;
+  });
+  return out;
+}
+
+/**
+ * Fill the model matrix (column-major) for the rows of `cols`.
+ * @param cols evaluated variables (by variable index), all of length n
+ */
+export function buildFixed(plan: FixedPlan, cols: readonly Column[], n: number): Float64Array {
+  const p = plan.names.length;
+  const x = new Float64Array(n * p);
+  let j = 0;
+  if (plan.intercept) {
+    x.fill(1, 0, n);
+    j = 1;
+  }
+  for (const t of plan.terms) {
+    // Columns of a term: product over its variables, first varying fastest.
+    let block: Float64Array[] = [new Float64Array(n).fill(1)];
+    t.vars.forEach((v, k) => {
+      const coding = t.codings[k];
+      const c = cols[v];
+      const factorCols: Float64Array[] = [];
+      if (coding.kind === "numeric") {
+        if (c.kind !== "numeric") throw new TypeError(`'${coding.label}' changed type`);
+        factorCols.push(c.values);
+      } else {
+        if (c.kind !== "factor") throw new TypeError(`'${coding.label}' changed type`);
+        const m = coding.contrast.names.length;
+        for (let a = 0; a < m; a++) {
+          const col = new Float64Array(n);
+          for (let i = 0; i < n; i++) col[i] = coding.contrast.values[c.codes[i]][a];
+          factorCols.push(col);
+        }
+      }
+      const next: Float64Array[] = [];
+      for (const f of factorCols) {
+        for (const b of block) {
+          const col = new Float64Array(n);
+          for (let i = 0; i < n; i++) col[i] = b[i] * f[i];
+          next.push(col);
+        }
+      }
+      block = next;
+    });
+    for (const col of block) x.set(col, n * j++);
+  }
+  return x;
+}
+
+/** Map a factor onto training levels; an unseen level is an error naming it. */
+export function matchLevels(
+  col: FactorColumn,
+  levels: readonly string[],
+  label: string,
+): FactorColumn {
+  const pos = new Map(levels.map((l, i) => [l, i]));
+  const codes = new Int32Array(col.codes.length);
+  for (let i = 0; i < codes.length; i++) {
+    const c = col.codes[i];
+    if (c < 0) {
+      codes[i] = -1;
+      continue;
+    }
+    const k = pos.get(col.levels[c]);
+    if (k === undefined) {
+      throw new RangeError(
+        `new data: factor '${label}' has level '${
+          col.levels[c]
+        }' that the model was not fitted with (levels: ${levels.join(", ")})`,
+      );
+    }
+    codes[i] = k;
+  }
+  return { kind: "factor", levels, codes, ordered: col.ordered };
+}

@@ -1,0 +1,318 @@
+/**
+ * The model frame: evaluate every variable a formula uses, drop incomplete
+ * rows (R's na.omit), and build y, X and the random-effects terms. This is
+ * the one place that knows both the formula and the data.
+ * @module
+ */
+import {
+  type Column,
+  type DataLike,
+  type FactorColumn,
+  type Frame,
+  relevel,
+  toFrame,
+} from "../data/frame.ts";
+import { numericLevels, rLevelOrder } from "../data/factor.ts";
+import { Evaluator, newTransformState, type TransformState } from "../formula/evaluate.ts";
+import { type Expr, parseFormula } from "../formula/parse.ts";
+import {
+  expandFormula,
+  type ModelFormula,
+  type RandomTerm,
+  type TermSet,
+} from "../formula/terms.ts";
+import { FormulaError } from "../formula/tokenize.ts";
+import { buildFixed, type FixedPlan, matchLevels, planFixed } from "./fixed.ts";
+import type { FixedDesign, ReTerm } from "./reterm.ts";
+
+/** How to turn a column into a factor (R's `factor(x, levels)` / `ordered()`). */
+export interface FactorSpec {
+  /** Level order; default: R's sorted order of the values. */
+  readonly levels?: readonly string[];
+  /** An ordered factor gets polynomial contrasts (R's `contr.poly`). */
+  readonly ordered?: boolean;
+}
+
+/** Options shared by lm and lmer for reading the data. */
+export interface DataOptions {
+  /**
+   * Columns to treat as factors, with their level order and whether they are
+   * ordered: `{ temperature: { ordered: true } }` as R's `ordered()`.
+   */
+  readonly factors?: Readonly<Record<string, FactorSpec>>;
+}
+
+/** A random-effects term with what predict() needs to rebuild it. */
+export interface ReTermPlan extends ReTerm {
+  /** How the term's columns were coded (to rebuild them for new data). */
+  readonly plan: FixedPlan;
+  /** The random term as written in the formula, expanded. */
+  readonly spec: RandomTerm;
+}
+
+/** Everything a model fit needs from the formula and the data. */
+export interface ModelFrame {
+  /** The expanded formula. */
+  readonly formula: ModelFormula;
+  /** The response values of the rows used. */
+  readonly y: Float64Array;
+  /** The response's label, e.g. "Reaction" or "log(y)". */
+  readonly responseLabel: string;
+  /** The fixed-effects model matrix. */
+  readonly x: FixedDesign;
+  /** How the fixed-effects columns were coded. */
+  readonly plan: FixedPlan;
+  /** The random-effects terms in formula order (before lme4's sorting). */
+  readonly random: readonly ReTermPlan[];
+  /** Rows of the input used (0-based), after dropping incomplete ones. */
+  readonly rows: Int32Array;
+  /** Number of input rows dropped for missing values. */
+  readonly nDropped: number;
+  /** Remembered transformation parameters (scale()). */
+  readonly state: TransformState;
+  /** The data as converted (with factor options applied), for predict and plots. */
+  readonly frame: Frame;
+}
+
+/** Apply the user's factor specifications to the converted frame. */
+export function applyFactorSpecs(frame: Frame, specs: DataOptions["factors"]): Frame {
+  if (!specs) return frame;
+  const columns = new Map(frame.columns);
+  for (const [name, spec] of Object.entries(specs)) {
+    const c = columns.get(name);
+    if (!c) throw new RangeError(`factors: unknown column '${name}'`);
+    let f: FactorColumn;
+    if (c.kind === "numeric") {
+      const { levels, codes } = numericLevels(c.values);
+      f = { kind: "factor", levels, codes, ordered: false };
+    } else f = c;
+    const levels = spec.levels ? [...spec.levels] : f.levels;
+    const missing = f.levels.filter((l) =>
+      !levels.includes(l) && f.codes.some((k) => f.levels[k] === l)
+    );
+    if (missing.length) {
+      throw new RangeError(
+        `factors: column '${name}' has values not in its levels: ${missing.join(", ")}`,
+      );
+    }
+    columns.set(name, relevel(f, levels, spec.ordered ?? f.ordered));
+  }
+  return { ...frame, columns };
+}
+
+/** Keep the rows in `keep`, dropping factor levels no longer used (lme4 does). */
+function subsetColumn(c: Column, keep: Int32Array, dropLevels: boolean): Column {
+  if (c.kind === "numeric") {
+    const v = new Float64Array(keep.length);
+    for (let i = 0; i < keep.length; i++) v[i] = c.values[keep[i]];
+    return { kind: "numeric", values: v };
+  }
+  const codes = new Int32Array(keep.length);
+  for (let i = 0; i < keep.length; i++) codes[i] = c.codes[keep[i]];
+  if (!dropLevels) return { ...c, codes };
+  const used = new Uint8Array(c.levels.length);
+  for (const k of codes) used[k] = 1;
+  if (used.every((u) => u === 1)) return { ...c, codes };
+  const levels = c.levels.filter((_, i) => used[i]);
+  return relevel({ ...c, codes }, levels, c.ordered);
+}
+
+/** The grouping factor of a random term: one factor or the interaction a:b. */
+export function groupingFactor(ev: Evaluator, group: readonly Expr[], n: number): FactorColumn {
+  const parts = group.map((g) => {
+    const c = ev.column(g);
+    if (c.kind === "factor") return c;
+    const { levels, codes } = numericLevels(c.values);
+    return { kind: "factor" as const, levels, codes, ordered: false };
+  });
+  if (parts.length === 1) return parts[0];
+  // R's a:b on factors: levels are combinations with the first factor varying slowest.
+  let codes = Int32Array.from(parts[0].codes);
+  let levels: string[] = [...parts[0].levels];
+  for (const p of parts.slice(1)) {
+    const k = p.levels.length;
+    const next = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      next[i] = codes[i] < 0 || p.codes[i] < 0 ? -1 : codes[i] * k + p.codes[i];
+    }
+    const nextLevels: string[] = [];
+    for (const a of levels) for (const b of p.levels) nextLevels.push(`${a}:${b}`);
+    codes = next;
+    levels = nextLevels;
+  }
+  return { kind: "factor", levels, codes, ordered: false };
+}
+
+/** Evaluate the variables of a term set. */
+function evalTermSet(ev: Evaluator, ts: TermSet): Column[] {
+  return ts.variables.map((v) => ev.column(v.expr));
+}
+
+function markMissing(c: Column, bad: Uint8Array): void {
+  if (c.kind === "numeric") {
+    for (let i = 0; i < bad.length; i++) if (Number.isNaN(c.values[i])) bad[i] = 1;
+  } else for (let i = 0; i < bad.length; i++) if (c.codes[i] < 0) bad[i] = 1;
+}
+
+/** Row-major n × q values of a random term's columns from its model matrix. */
+function rowMajor(x: Float64Array, n: number, q: number): Float64Array {
+  const z = new Float64Array(n * q);
+  for (let j = 0; j < q; j++) for (let i = 0; i < n; i++) z[i * q + j] = x[j * n + i];
+  return z;
+}
+
+/**
+ * Build the model frame for a formula and data.
+ *
+ * @example
+ * ```ts
+ * import { modelFrame } from "./modelframe.ts";
+ * const mf = modelFrame("y ~ x", { y: [1, 2, 4], x: [0, 1, 2] });
+ * console.log(mf.x.names); // ["(Intercept)", "x"]
+ * ```
+ */
+export function modelFrame(
+  formula: string,
+  data: DataLike,
+  options: DataOptions & { allowRandom?: boolean } = {},
+): ModelFrame {
+  const parsed = expandFormula(parseFormula(formula));
+  if (!parsed.response) {
+    throw new FormulaError("the formula needs a response on the left of '~'", formula, 1);
+  }
+  if (parsed.random.length && options.allowRandom === false) {
+    throw new FormulaError(
+      "random-effects terms (… | g) need lmer(), not lm()",
+      formula,
+      formula.indexOf("|") + 1,
+    );
+  }
+  const frame = applyFactorSpecs(toFrame(data), options.factors);
+  if (frame.nrow === 0) throw new RangeError("data has no rows");
+  const state = newTransformState();
+  const ev = new Evaluator(frame, formula, state, true);
+  const n0 = frame.nrow;
+
+  const yCol = ev.column(parsed.response);
+  if (yCol.kind !== "numeric") {
+    throw new FormulaError(
+      `response '${parsed.responseLabel}' is not numeric (it is a factor with levels ${
+        yCol.levels.slice(0, 5).join(", ")
+      }${yCol.levels.length > 5 ? ", …" : ""})`,
+      formula,
+      parsed.response.pos,
+    );
+  }
+  const fixedCols = evalTermSet(ev, parsed.fixed);
+  const reCols = parsed.random.map((r) => ({
+    lhs: evalTermSet(ev, r.lhs),
+    group: groupingFactor(ev, r.group, n0),
+  }));
+
+  const bad = new Uint8Array(n0);
+  markMissing(yCol, bad);
+  fixedCols.forEach((c) => markMissing(c, bad));
+  for (const r of reCols) (r.lhs.forEach((c) => markMissing(c, bad)), markMissing(r.group, bad));
+  const keep = Int32Array.from({ length: n0 }, (_, i) => i).filter((i) => !bad[i]);
+  const n = keep.length;
+  if (n === 0) {
+    throw new RangeError(
+      `no complete rows: all ${n0} rows have a missing value in a variable of '${formula}'`,
+    );
+  }
+
+  const y = (subsetColumn(yCol, keep, false) as { values: Float64Array }).values;
+  for (let i = 0; i < n; i++) {
+    if (!Number.isFinite(y[i])) {
+      throw new RangeError(
+        `response '${parsed.responseLabel}' has a non-finite value (${y[i]}) in row ${keep[i] + 1}`,
+      );
+    }
+  }
+  const fx = fixedCols.map((c) => subsetColumn(c, keep, true));
+  fx.forEach((c, v) => checkFinite(c, parsed.fixed.variables[v].label, keep));
+  const plan = planFixed(parsed.fixed, fx);
+  const x: FixedDesign = { x: buildFixed(plan, fx, n), n, p: plan.names.length, names: plan.names };
+
+  const random: ReTermPlan[] = parsed.random.map((spec, k) => {
+    const lhs = reCols[k].lhs.map((c) => subsetColumn(c, keep, true));
+    lhs.forEach((c, v) => checkFinite(c, spec.lhs.variables[v].label, keep));
+    const rplan = planFixed(spec.lhs, lhs);
+    if (rplan.names.length === 0) {
+      throw new FormulaError(`random-effects term ${spec.text} has no columns`, formula, 0);
+    }
+    const g = subsetColumn(reCols[k].group, keep, true) as FactorColumn;
+    const zx = buildFixed(rplan, lhs, n);
+    return {
+      group: spec.groupLabel,
+      levels: g.levels,
+      index: g.codes,
+      cnames: rplan.names,
+      z: rowMajor(zx, n, rplan.names.length),
+      plan: rplan,
+      spec,
+    };
+  });
+  return {
+    formula: parsed,
+    y,
+    responseLabel: parsed.responseLabel!,
+    x,
+    plan,
+    random,
+    rows: keep,
+    nDropped: n0 - n,
+    state,
+    frame,
+  };
+}
+
+function checkFinite(c: Column, label: string, keep: Int32Array): void {
+  if (c.kind !== "numeric") return;
+  for (let i = 0; i < c.values.length; i++) {
+    if (!Number.isFinite(c.values[i])) {
+      throw new RangeError(
+        `variable '${label}' has a non-finite value (${c.values[i]}) in row ${keep[i] + 1}`,
+      );
+    }
+  }
+}
+
+/** Columns for new data, with the training levels and transformations. */
+export function newDataColumns(
+  mf: ModelFrame,
+  ts: TermSet,
+  plan: FixedPlan,
+  data: DataLike,
+): { cols: Column[]; n: number; frame: Frame } {
+  const frame = applyFactorSpecsLike(toFrame(data), mf.frame);
+  const ev = new Evaluator(frame, mf.formula.text, mf.state, false);
+  const cols = ts.variables.map((v, i) => {
+    const c = ev.column(v.expr);
+    const levels = plan.factorLevels.get(i);
+    if (!levels) return c;
+    if (c.kind === "numeric") {
+      const { levels: l, codes } = numericLevels(c.values);
+      return matchLevels({ kind: "factor", levels: l, codes, ordered: false }, levels, v.label);
+    }
+    return matchLevels(c, levels, v.label);
+  });
+  return { cols, n: frame.nrow, frame };
+}
+
+/** New data get the same factor level sets and orderedness as the training frame. */
+function applyFactorSpecsLike(frame: Frame, train: Frame): Frame {
+  const columns = new Map(frame.columns);
+  for (const [name, c] of frame.columns) {
+    const t = train.columns.get(name);
+    if (t?.kind === "factor" && c.kind === "numeric") {
+      const { levels, codes } = numericLevels(c.values);
+      columns.set(name, { kind: "factor", levels, codes, ordered: t.ordered });
+    } else if (t?.kind === "factor" && c.kind === "factor") {
+      columns.set(name, { ...c, levels: c.levels, ordered: t.ordered });
+    }
+  }
+  return { ...frame, columns };
+}
+
+export { rLevelOrder };

@@ -1,0 +1,180 @@
+/**
+ * Number formatting as R prints it: `format(x, digits)` chooses one common
+ * fixed or scientific layout for a vector (R's formatReal), `signif`,
+ * `format.pval`, and `printCoefmat`'s coefficient table with stars. Text
+ * output of every result goes through here so it reads like R's.
+ * @module
+ */
+
+interface SciParts {
+  neg: boolean;
+  nsig: number; // significant digits actually needed (≤ digits)
+  e: number; // decimal exponent after rounding to `digits`
+}
+
+function sciParts(x: number, digits: number): SciParts {
+  const s = Math.abs(x).toExponential(Math.max(0, digits - 1));
+  const [mant, exp] = s.split("e");
+  const m = mant.replace(".", "").replace(/0+$/, "");
+  return { neg: x < 0, nsig: Math.max(1, m.length), e: Number(exp) };
+}
+
+/**
+ * R's `format(x, digits = d)` for a numeric vector: the fewest significant
+ * digits (at most `digits`) that show every element to `digits` significant
+ * digits, in a common fixed layout unless scientific is narrower. Strings are
+ * right-aligned to a common width. NaN/NA print as "NA", ±Inf as "Inf"/"-Inf".
+ */
+export function formatReal(xs: readonly number[], digits = 7, scipen = 0): string[] {
+  const finite = xs.filter((x) => Number.isFinite(x));
+  let neg = false, mxsl = 1, rgt = 0, mxe = 1, mxns = 1, anyNonZero = false;
+  for (const x of finite) {
+    if (x < 0) neg = true;
+    if (x === 0) continue;
+    anyNonZero = true;
+    const p = sciParts(x, digits);
+    const left = p.e >= 0 ? p.e + 1 : 1;
+    mxsl = Math.max(mxsl, left);
+    rgt = Math.max(rgt, p.nsig - p.e - 1);
+    mxns = Math.max(mxns, p.nsig);
+    mxe = Math.max(mxe, Math.abs(p.e) >= 100 ? 3 : 2);
+  }
+  rgt = Math.max(0, rgt);
+  const fixedWidth = (neg ? 1 : 0) + mxsl + (rgt > 0 ? rgt + 1 : 0);
+  const sciWidth = (neg ? 1 : 0) + (mxns > 1 ? mxns + 1 : mxns) + 2 + mxe;
+  const useFixed = !anyNonZero || fixedWidth <= sciWidth + scipen;
+  const out = xs.map((x) => {
+    if (Number.isNaN(x)) return "NA";
+    if (!Number.isFinite(x)) return x > 0 ? "Inf" : "-Inf";
+    if (useFixed) return x.toFixed(Math.min(rgt, 100));
+    const s = x.toExponential(mxns - 1);
+    return s.replace(/e([+-])(\d)$/, "e$10$2");
+  });
+  const w = Math.max(0, ...out.map((s) => s.length));
+  return out.map((s) => s.padStart(w));
+}
+
+/** One number formatted as R's `format(x, digits)` would print it alone. */
+export function formatNum(x: number, digits = 7): string {
+  return formatReal([x], digits)[0];
+}
+
+/** R's `signif(x, digits)`. */
+export function signif(x: number, digits: number): number {
+  if (x === 0 || !Number.isFinite(x)) return x;
+  return Number(x.toPrecision(digits));
+}
+
+/** R's `round(x, digits)` (half away from zero on the decimal representation). */
+export function roundTo(x: number, digits: number): number {
+  if (!Number.isFinite(x)) return x;
+  const s = Number(`${Math.abs(x)}e${digits}`);
+  return Math.sign(x) * Number(`${Math.round(s)}e${-digits}`);
+}
+
+/** R's `format.pval(pv, digits)`, with "< 2e-16" below machine epsilon. */
+export function formatPval(
+  pv: readonly number[],
+  digits = 3,
+  eps = 2.220446049250313e-16,
+): string[] {
+  const out = new Array<string>(pv.length).fill("");
+  const fix: number[] = [], sci: number[] = [];
+  pv.forEach((p, i) => {
+    if (Number.isNaN(p)) out[i] = "NA";
+    else if (p < eps) out[i] = `< ${formatNum(eps, digits === 0 ? 1 : Math.min(digits, 1))}`;
+    else (Math.floor(Math.log10(p)) >= -3 ? fix : sci).push(i);
+  });
+  for (const group of [fix, sci]) {
+    if (!group.length) continue;
+    const f = formatReal(group.map((i) => pv[i]), digits);
+    group.forEach((i, k) => (out[i] = f[k].trim()));
+  }
+  return out;
+}
+
+/** Significance stars as R's symnum with the usual cut points. */
+export function stars(p: number): string {
+  if (Number.isNaN(p)) return "";
+  return p < 0.001 ? "***" : p < 0.01 ? "**" : p < 0.05 ? "*" : p < 0.1 ? "." : " ";
+}
+
+/** Pad a table of strings into aligned text; first column left-aligned. */
+export function alignTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, j) => Math.max(...all.map((r) => (r[j] ?? "").length)));
+  return all
+    .map((r) =>
+      r.map((c, j) => (j === 0 ? (c ?? "").padEnd(widths[j]) : (c ?? "").padStart(widths[j]))).join(
+        " ",
+      )
+    )
+    .join("\n");
+}
+
+/** Options of {@link printCoefmat}. */
+export interface CoefmatOptions {
+  readonly digits?: number;
+  /** Index of the p-value column, if any (it gets format.pval and stars). */
+  readonly pColumn?: number;
+  /** Indices of estimate-like columns formatted jointly (default [0, 1]). */
+  readonly csColumns?: readonly number[];
+  /** Indices of test-statistic columns (default: the rest except p). */
+  readonly testColumns?: readonly number[];
+  readonly signifStars?: boolean;
+}
+
+/**
+ * R's printCoefmat: estimates and standard errors rounded and formatted
+ * together, test statistics to `digits - 1` decimals, p-values by
+ * format.pval, and significance stars with their legend.
+ */
+export function printCoefmat(
+  rowNames: readonly string[],
+  colNames: readonly string[],
+  values: readonly (readonly number[])[],
+  opts: CoefmatOptions = {},
+): string {
+  const digits = opts.digits ?? 4;
+  const nc = colNames.length;
+  const pCol = opts.pColumn;
+  const cs = opts.csColumns ?? [0, 1].filter((j) => j < nc && j !== pCol);
+  const tst = opts.testColumns ??
+    [...Array(nc).keys()].filter((j) => !cs.includes(j) && j !== pCol);
+  const cells: string[][] = values.map(() => new Array<string>(nc).fill(""));
+  const acs = values.flatMap((r) => cs.map((j) => Math.abs(r[j]))).filter((v) =>
+    Number.isFinite(v) && v !== 0
+  );
+  if (cs.length) {
+    // R: max(1, digits - digmin) over both ends of the range, i.e. driven by the smallest.
+    const digmin = acs.length ? 1 + Math.floor(Math.log10(Math.min(...acs))) : 1;
+    const dec = Math.max(1, digits - digmin);
+    const flat = values.flatMap((r) => cs.map((j) => roundTo(r[j], dec)));
+    const f = formatReal(flat, digits);
+    values.forEach((_, i) => cs.forEach((j, k) => (cells[i][j] = f[i * cs.length + k])));
+  }
+  const digTst = Math.max(1, Math.min(5, digits - 1));
+  for (const j of tst) {
+    const f = formatReal(values.map((r) => roundTo(r[j], digTst)), digits);
+    values.forEach((_, i) => (cells[i][j] = f[i]));
+  }
+  const showStars = opts.signifStars !== false && pCol !== undefined;
+  if (pCol !== undefined) {
+    const f = formatPval(values.map((r) => r[pCol]), digTst);
+    values.forEach((_, i) => (cells[i][pCol] = f[i]));
+  }
+  const header = ["", ...colNames, ...(showStars ? [""] : [])];
+  const rows = values.map((r, i) => [
+    rowNames[i],
+    ...cells[i],
+    ...(showStars ? [stars(r[pCol!]).padEnd(3)] : []),
+  ]);
+  let text = alignTable(header, rows).split("\n").map((l) => l.trimEnd()).join("\n");
+  if (showStars) {
+    text += "\n---\nSignif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1";
+  }
+  return text;
+}

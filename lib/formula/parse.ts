@@ -1,0 +1,221 @@
+/**
+ * Recursive-descent parser for R/lme4 formulas, with R's operator precedence
+ * (lowest first): `~`, `|` `||`, `+` `-`, `*` `/`, `%in%`, `:`, unary `+ -`,
+ * `^`. Because `|` binds more loosely than `+`, `(1 + x | g)` is
+ * `(1 + x) | g`, as in R.
+ * @module
+ */
+import { FormulaError, type Token, tokenize } from "./tokenize.ts";
+
+/** A node of the formula syntax tree; `pos` is the 1-based column. */
+export type Expr =
+  | { readonly type: "name"; readonly name: string; readonly pos: number }
+  | { readonly type: "number"; readonly value: number; readonly text: string; readonly pos: number }
+  | {
+    readonly type: "call";
+    readonly fn: string;
+    readonly args: readonly Expr[];
+    readonly pos: number;
+  }
+  | {
+    readonly type: "binary";
+    readonly op: string;
+    readonly left: Expr;
+    readonly right: Expr;
+    readonly pos: number;
+  }
+  | { readonly type: "unary"; readonly op: string; readonly arg: Expr; readonly pos: number }
+  | { readonly type: "paren"; readonly expr: Expr; readonly pos: number };
+
+/** A parsed two-sided (or one-sided) formula. */
+export interface ParsedFormula {
+  /** The formula text. */
+  readonly text: string;
+  /** The left side (response), null for a one-sided formula. */
+  readonly lhs: Expr | null;
+  /** The right side. */
+  readonly rhs: Expr;
+}
+
+const LEVELS: readonly (readonly string[])[] = [
+  ["|", "||"],
+  ["+", "-"],
+  ["*", "/"],
+  ["%in%"],
+  [":"],
+];
+
+class Parser {
+  private i = 0;
+  constructor(private readonly toks: Token[], private readonly src: string) {}
+
+  private peek(): Token {
+    return this.toks[this.i];
+  }
+  private next(): Token {
+    return this.toks[this.i++];
+  }
+  private fail(msg: string, pos: number): never {
+    throw new FormulaError(msg, this.src, pos);
+  }
+
+  parseFormula(): ParsedFormula {
+    let lhs: Expr | null = null;
+    if (!(this.peek().kind === "op" && this.peek().text === "~")) {
+      lhs = this.binary(0);
+    }
+    const tilde = this.peek();
+    if (!(tilde.kind === "op" && tilde.text === "~")) {
+      this.fail(
+        tilde.kind === "end" ? "missing '~' (write e.g. 'y ~ x')" : `unexpected '${tilde.text}'`,
+        tilde.pos,
+      );
+    }
+    this.next();
+    if (this.peek().kind === "end") this.fail("nothing on the right of '~'", this.peek().pos);
+    const rhs = this.binary(0);
+    const t = this.peek();
+    if (t.kind === "rparen") this.fail("unbalanced parenthesis", t.pos);
+    if (t.kind === "op" && t.text === "~") this.fail("a formula has only one '~'", t.pos);
+    if (t.kind !== "end") this.fail(`unexpected '${t.text}'`, t.pos);
+    return { text: this.src, lhs, rhs };
+  }
+
+  private binary(level: number): Expr {
+    if (level >= LEVELS.length) return this.unary();
+    let left = this.binary(level + 1);
+    for (;;) {
+      const t = this.peek();
+      if (t.kind !== "op" || !LEVELS[level].includes(t.text)) return left;
+      this.next();
+      const right = this.binary(level + 1);
+      left = { type: "binary", op: t.text, left, right, pos: t.pos };
+    }
+  }
+
+  private unary(): Expr {
+    const t = this.peek();
+    if (t.kind === "op" && (t.text === "-" || t.text === "+")) {
+      this.next();
+      return { type: "unary", op: t.text, arg: this.unary(), pos: t.pos };
+    }
+    return this.power();
+  }
+
+  private power(): Expr {
+    const base = this.primary();
+    const t = this.peek();
+    if (t.kind === "op" && t.text === "^") {
+      this.next();
+      // Right-associative, and the exponent may carry a unary sign.
+      const exp = this.unary();
+      return { type: "binary", op: "^", left: base, right: exp, pos: t.pos };
+    }
+    return base;
+  }
+
+  private primary(): Expr {
+    const t = this.next();
+    switch (t.kind) {
+      case "number":
+        return { type: "number", value: Number(t.text), text: t.text, pos: t.pos };
+      case "name": {
+        if (this.peek().kind === "lparen") {
+          const open = this.next();
+          const args: Expr[] = [];
+          if (this.peek().kind !== "rparen") {
+            for (;;) {
+              if (this.peek().kind === "end") this.fail("unbalanced parenthesis", open.pos);
+              args.push(this.binary(0));
+              if (this.peek().kind === "comma") {
+                this.next();
+                continue;
+              }
+              break;
+            }
+          }
+          const close = this.next();
+          if (close.kind !== "rparen") {
+            this.fail(
+              close.kind === "end" ? "unbalanced parenthesis" : `unexpected '${close.text}'`,
+              close.kind === "end" ? open.pos : close.pos,
+            );
+          }
+          return { type: "call", fn: t.text, args, pos: t.pos };
+        }
+        return { type: "name", name: t.text, pos: t.pos };
+      }
+      case "lparen": {
+        if (this.peek().kind === "rparen") this.fail("empty parentheses", t.pos);
+        const inner = this.binary(0);
+        const close = this.next();
+        if (close.kind !== "rparen") {
+          this.fail(
+            close.kind === "end" ? "unbalanced parenthesis" : `unexpected '${close.text}'`,
+            close.kind === "end" ? t.pos : close.pos,
+          );
+        }
+        return { type: "paren", expr: inner, pos: t.pos };
+      }
+      case "rparen":
+        return this.fail("unbalanced parenthesis", t.pos);
+      case "end":
+        return this.fail("formula ends too early", t.pos);
+      default:
+        return this.fail(`unexpected '${t.text}'`, t.pos);
+    }
+  }
+}
+
+/**
+ * Parse an R model formula into a syntax tree.
+ *
+ * @example
+ * ```ts
+ * import { parseFormula } from "./parse.ts";
+ * const f = parseFormula("Reaction ~ Days + (Days | Subject)");
+ * console.log(f.rhs.type); // "binary"
+ * ```
+ */
+export function parseFormula(src: string): ParsedFormula {
+  if (typeof src !== "string") throw new TypeError("formula must be a string such as 'y ~ x'");
+  return new Parser(tokenize(src), src).parseFormula();
+}
+
+/** Strip any number of redundant parentheses. */
+export function unparen(e: Expr): Expr {
+  while (e.type === "paren") e = e.expr;
+  return e;
+}
+
+/**
+ * R's `deparse()` of an expression, used for column names such as
+ * `I(Days^2)` and `log(Days + 1)`: spaces around `+ - * ~ | %in%`, none
+ * around `/ ^ :`.
+ */
+export function deparse(e: Expr): string {
+  switch (e.type) {
+    case "name":
+      return /^[A-Za-z.][A-Za-z0-9._]*$/.test(e.name) ? e.name : `\`${e.name}\``;
+    case "number":
+      return deparseNumber(e.value);
+    case "call":
+      return `${e.fn}(${e.args.map(deparse).join(", ")})`;
+    case "paren":
+      return `(${deparse(e.expr)})`;
+    case "unary":
+      return `${e.op}${deparse(e.arg)}`;
+    case "binary": {
+      const tight = e.op === "/" || e.op === "^" || e.op === ":";
+      const sep = tight ? e.op : ` ${e.op} `;
+      return `${deparse(e.left)}${sep}${deparse(e.right)}`;
+    }
+  }
+}
+
+/** R's deparse of a numeric constant: 15 significant digits, R's exponent style. */
+export function deparseNumber(v: number): string {
+  if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
+  const s = String(Number(v.toPrecision(15)));
+  return s.replace(/e([+-])(\d)$/, "e$10$2");
+}

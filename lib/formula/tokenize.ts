@@ -1,0 +1,102 @@
+/**
+ * Tokenizer for R/lme4 model formulas. Every token keeps its 1-based column
+ * so that errors can point at the problem ("unbalanced parenthesis at 17").
+ * @module
+ */
+
+/** Kinds of formula tokens. */
+export type TokenKind =
+  | "name"
+  | "number"
+  | "op"
+  | "lparen"
+  | "rparen"
+  | "comma"
+  | "end";
+
+/** One token with its position (1-based column in the formula string). */
+export interface Token {
+  readonly kind: TokenKind;
+  readonly text: string;
+  readonly pos: number;
+}
+
+/** A formula error that knows where in the string it happened. */
+export class FormulaError extends Error {
+  /** 1-based column of the problem in the formula, or 0 when not positional. */
+  readonly pos: number;
+  /** The formula text. */
+  readonly formula: string;
+  /** An error about `formula`, pointing at column `pos` when it is positive. */
+  constructor(message: string, formula: string, pos = 0) {
+    const where = pos > 0 ? ` at ${pos}` : "";
+    const caret = pos > 0 ? `\n  ${formula}\n  ${" ".repeat(pos - 1)}^` : "";
+    super(`formula: ${message}${where}${caret}`);
+    this.name = "FormulaError";
+    this.pos = pos;
+    this.formula = formula;
+  }
+}
+
+const OPERATORS = ["%in%", "||", "~", "+", "-", "*", "/", ":", "^", "|"];
+
+/** Split a formula string into tokens. */
+export function tokenize(src: string): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  while (i < src.length) {
+    const ch = src[i];
+    if (/\s/.test(ch)) {
+      i++;
+      continue;
+    }
+    const pos = i + 1;
+    if (ch === "(") {
+      out.push({ kind: "lparen", text: ch, pos });
+      i++;
+      continue;
+    }
+    if (ch === ")") {
+      out.push({ kind: "rparen", text: ch, pos });
+      i++;
+      continue;
+    }
+    if (ch === ",") {
+      out.push({ kind: "comma", text: ch, pos });
+      i++;
+      continue;
+    }
+    const op = OPERATORS.find((o) => src.startsWith(o, i));
+    if (op) {
+      out.push({ kind: "op", text: op, pos });
+      i += op.length;
+      continue;
+    }
+    if (ch === "%") {
+      throw new FormulaError("unknown %-operator (only %in% is supported)", src, pos);
+    }
+    // Numbers: 1, 0.5, .5, 1e-3 (R syntax; a trailing L is accepted as integer).
+    const num = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?L?/.exec(src.slice(i));
+    if (num && /[\d.]/.test(ch) && !(ch === "." && /^\.[A-Za-z_.]/.test(src.slice(i)))) {
+      out.push({ kind: "number", text: num[0].replace(/L$/, ""), pos });
+      i += num[0].length;
+      continue;
+    }
+    if (ch === "`") {
+      const close = src.indexOf("`", i + 1);
+      if (close < 0) throw new FormulaError("unterminated backquoted name", src, pos);
+      out.push({ kind: "name", text: src.slice(i + 1, close), pos });
+      i = close + 1;
+      continue;
+    }
+    const name = /^[A-Za-z.][A-Za-z0-9._]*/.exec(src.slice(i));
+    if (name) {
+      out.push({ kind: "name", text: name[0], pos });
+      i += name[0].length;
+      continue;
+    }
+    throw new FormulaError(`unexpected character '${ch}'`, src, pos);
+  }
+  out.push({ kind: "end", text: "", pos: src.length + 1 });
+  return out;
+}

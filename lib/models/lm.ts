@@ -1,0 +1,329 @@
+/**
+ * Ordinary least squares as R's `lm`: Householder QR with R's rank
+ * detection (aliased coefficients are reported as null, like R's NA),
+ * coefficient table, R², F statistic, log-likelihood, AIC/BIC, predict.
+ * @module
+ */
+import type { DataFrame } from "../data/table.ts";
+import { dataFrame, type DataLike } from "../data/frame.ts";
+import { buildFixed } from "../design/fixed.ts";
+import {
+  type DataOptions,
+  type ModelFrame,
+  modelFrame,
+  newDataColumns,
+} from "../design/modelframe.ts";
+import { backsolve, householderQR, type QR, qty, unscaledCov } from "../linalg/householder.ts";
+import { pfUpper, ptTwoSided } from "../stats/distributions.ts";
+import { formatNum, formatPval, formatReal, printCoefmat } from "../display/rformat.ts";
+
+/** Options of {@link lm}. */
+export type LmOptions = DataOptions;
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+/** A fitted linear model (R's `lm` object). */
+export class LinearModel {
+  /** The formula as given. */
+  readonly formula: string;
+  /** Number of observations used. */
+  readonly nobs: number;
+  /** Rows dropped for missing values. */
+  readonly nDropped: number;
+  /** Residual degrees of freedom n − rank. */
+  readonly dfResidual: number;
+  /** Residual standard error. */
+  readonly sigma: number;
+  /** Multiple R². */
+  readonly rSquared: number;
+  /** Adjusted R². */
+  readonly adjRSquared: number;
+  /** F statistic against the intercept-only (or empty) model, with its df; null when not defined. */
+  readonly fStatistic: { value: number; numdf: number; dendf: number } | null;
+  /** Names of coefficients that are not estimable (R's NA). */
+  readonly aliased: readonly string[];
+  /** Messages about the fit (dropped rows, aliased columns). */
+  readonly messages: readonly string[];
+
+  readonly #mf: ModelFrame;
+  readonly #qr: QR;
+  readonly #beta: Float64Array; // full length p, NaN for aliased
+  readonly #se: Float64Array;
+  readonly #fitted: Float64Array;
+  readonly #resid: Float64Array;
+  readonly #cov: Float64Array; // unscaled, rank × rank over kept columns
+
+  /** Use {@link lm} to fit. */
+  constructor(formula: string, mf: ModelFrame) {
+    this.formula = formula;
+    this.#mf = mf;
+    const { x, y } = mf;
+    const n = x.n, p = x.p;
+    const qr = householderQR(x.x, n, p);
+    this.#qr = qr;
+    const rank = qr.kept.length;
+    if (n - rank <= 0 && n > 0 && rank > 0) {
+      // R fits it but every SE is NaN; we do the same and say so.
+    }
+    const qy = qty(qr, y);
+    const b = backsolve(qr, qy);
+    this.#beta = new Float64Array(p).fill(NaN);
+    qr.kept.forEach((j, k) => (this.#beta[j] = b[k]));
+    this.#fitted = new Float64Array(n);
+    for (let k = 0; k < rank; k++) {
+      const j = qr.kept[k];
+      for (let i = 0; i < n; i++) this.#fitted[i] += x.x[j * n + i] * b[k];
+    }
+    this.#resid = new Float64Array(n);
+    let rss = 0;
+    for (let i = 0; i < n; i++) {
+      const r = y[i] - this.#fitted[i];
+      this.#resid[i] = r;
+      rss += r * r;
+    }
+    this.nobs = n;
+    this.nDropped = mf.nDropped;
+    this.dfResidual = n - rank;
+    this.sigma = Math.sqrt(rss / this.dfResidual);
+    this.#cov = unscaledCov(qr);
+    this.#se = new Float64Array(p).fill(NaN);
+    qr.kept.forEach((j, k) => (this.#se[j] = this.sigma * Math.sqrt(this.#cov[k * rank + k])));
+    const intercept = mf.plan.intercept;
+    let tss = 0;
+    const ybar = intercept ? y.reduce((s, v) => s + v, 0) / n : 0;
+    for (let i = 0; i < n; i++) tss += (y[i] - ybar) ** 2;
+    const dfInt = intercept ? 1 : 0;
+    this.rSquared = 1 - rss / tss;
+    this.adjRSquared = 1 - (1 - this.rSquared) * ((n - dfInt) / this.dfResidual);
+    const numdf = rank - dfInt;
+    this.fStatistic = numdf > 0
+      ? { value: ((tss - rss) / numdf) / (rss / this.dfResidual), numdf, dendf: this.dfResidual }
+      : null;
+    this.aliased = qr.aliased.map((j) => x.names[j]);
+    const msgs: string[] = [];
+    if (mf.nDropped) {
+      msgs.push(
+        `${mf.nDropped} observation${mf.nDropped > 1 ? "s" : ""} deleted due to missingness`,
+      );
+    }
+    if (this.aliased.length) {
+      msgs.push(
+        `Coefficients: (${this.aliased.length} not defined because of singularities): ${
+          this.aliased.join(", ")
+        }`,
+      );
+    }
+    this.messages = msgs;
+  }
+
+  /** Coefficients by R's names; aliased ones are null (R's NA). */
+  coef(): Record<string, number | null> {
+    const out: Record<string, number | null> = {};
+    this.#mf.x.names.forEach((
+      nm,
+      j,
+    ) => (out[nm] = Number.isNaN(this.#beta[j]) ? null : this.#beta[j]));
+    return out;
+  }
+
+  /** Coefficient rows (estimable terms only): term, estimate, SE, t, two-sided p. */
+  coefRows(): {
+    term: string;
+    estimate: number;
+    stdError: number;
+    statistic: number;
+    pValue: number;
+  }[] {
+    return this.#qr.kept.map((j) => {
+      const est = this.#beta[j], se = this.#se[j], t = est / se;
+      return {
+        term: this.#mf.x.names[j],
+        estimate: est,
+        stdError: se,
+        statistic: t,
+        pValue: ptTwoSided(t, this.dfResidual),
+      };
+    });
+  }
+
+  /** The coefficient table as a DataFrame: term, estimate, stdError, statistic, pValue. */
+  coefTable(): DataFrame {
+    const rows = this.coefRows();
+    return dataFrame({
+      term: rows.map((r) => r.term),
+      estimate: rows.map((r) => r.estimate),
+      stdError: rows.map((r) => r.stdError),
+      statistic: rows.map((r) => r.statistic),
+      pValue: rows.map((r) => r.pValue),
+    });
+  }
+
+  /** Covariance matrix of the estimable coefficients (row-major rows by name). */
+  vcov(): { names: string[]; matrix: number[][] } {
+    const k = this.#qr.kept.length;
+    const s2 = this.sigma * this.sigma;
+    const names = this.#qr.kept.map((j) => this.#mf.x.names[j]);
+    const matrix = names.map((_, a) => names.map((_, b) => s2 * this.#cov[b * k + a]));
+    return { names, matrix };
+  }
+
+  /** Fitted values (a copy). */
+  fitted(): Float64Array {
+    return Float64Array.from(this.#fitted);
+  }
+
+  /** Residuals y − fitted (a copy). */
+  residuals(): Float64Array {
+    return Float64Array.from(this.#resid);
+  }
+
+  /** Log-likelihood (ML, as R's logLik.lm), with df = rank + 1. */
+  logLik(): number {
+    const n = this.nobs;
+    let rss = 0;
+    for (const r of this.#resid) rss += r * r;
+    return 0.5 * -n * (LOG_2PI + 1 - Math.log(n) + Math.log(rss));
+  }
+
+  /** Number of estimated parameters (coefficients + σ). */
+  get df(): number {
+    return this.#qr.kept.length + 1;
+  }
+
+  /** Akaike's information criterion. */
+  AIC(): number {
+    return -2 * this.logLik() + 2 * this.df;
+  }
+
+  /** Bayesian information criterion. */
+  BIC(): number {
+    return -2 * this.logLik() + Math.log(this.nobs) * this.df;
+  }
+
+  /** The model frame (for inference and plots). */
+  get modelFrame(): ModelFrame {
+    return this.#mf;
+  }
+
+  /**
+   * Predictions for new data (or the fitted values when none is given).
+   * Factor levels not seen in the fit are an error naming the level.
+   */
+  predict(newdata?: DataLike): Float64Array {
+    if (newdata === undefined) return this.fitted();
+    const mf = this.#mf;
+    const { cols, n } = newDataColumns(mf, mf.formula.fixed, mf.plan, newdata);
+    const x = buildFixed(mf.plan, cols, n);
+    const out = new Float64Array(n);
+    this.#qr.kept.forEach((j) => {
+      const b = this.#beta[j];
+      for (let i = 0; i < n; i++) out[i] += x[j * n + i] * b;
+    });
+    return out;
+  }
+
+  /** R's `summary(lm)` printed text. */
+  summary(): LmSummary {
+    return new LmSummary(this);
+  }
+
+  /** R's `print(lm)`. */
+  toString(): string {
+    const c = this.coef();
+    const names = Object.keys(c);
+    const vals = formatReal(names.map((k) => c[k] ?? NaN), 4);
+    const w = names.map((nm, i) => Math.max(nm.length, vals[i].trim().length));
+    return `\nCall:\nlm(formula = ${this.formula})\n\nCoefficients:\n` +
+      names.map((nm, i) => nm.padStart(w[i])).join("  ") + "\n" +
+      vals.map((v, i) => v.trim().padStart(w[i])).join("  ") + "\n";
+  }
+}
+
+/** R's `summary.lm` as text (String(summary) or .toString()). */
+export class LmSummary {
+  /** The model summarised. */
+  readonly model: LinearModel;
+  /** Wrap a fitted model; use `fit.summary()`. */
+  constructor(model: LinearModel) {
+    this.model = model;
+  }
+
+  /** The text of R's print(summary(fit)). */
+  toString(): string {
+    const m = this.model;
+    const r = m.residuals();
+    const lines: string[] = ["", "Call:", `lm(formula = ${m.formula})`, ""];
+    const rdf = m.dfResidual;
+    if (rdf > 5) {
+      const sorted = Float64Array.from(r).sort();
+      const q = [0, 0.25, 0.5, 0.75, 1].map((p) => quantile7(sorted, p));
+      const f = formatReal(q, 4);
+      lines.push("Residuals:");
+      const hdr = ["Min", "1Q", "Median", "3Q", "Max"];
+      const w = f.map((s, i) => Math.max(s.length, hdr[i].length));
+      lines.push(hdr.map((h, i) => h.padStart(w[i])).join(" ") + " ");
+      lines.push(f.map((s, i) => s.padStart(w[i])).join(" ") + " ");
+    } else {
+      lines.push("Residuals:", formatReal(Array.from(r), 4).join(" "));
+    }
+    lines.push("");
+    if (m.aliased.length) {
+      lines.push(`Coefficients: (${m.aliased.length} not defined because of singularities)`);
+    } else lines.push("Coefficients:");
+    const rows = m.coefRows();
+    lines.push(
+      printCoefmat(
+        rows.map((x) => x.term),
+        ["Estimate", "Std. Error", "t value", "Pr(>|t|)"],
+        rows.map((x) => [x.estimate, x.stdError, x.statistic, x.pValue]),
+        { digits: 4, pColumn: 3 },
+      ),
+    );
+    lines.push("");
+    lines.push(`Residual standard error: ${formatNum(m.sigma, 4)} on ${rdf} degrees of freedom`);
+    if (m.nDropped) {
+      lines.push(
+        `  (${m.nDropped} observation${m.nDropped > 1 ? "s" : ""} deleted due to missingness)`,
+      );
+    }
+    if (m.fStatistic) {
+      const f = m.fStatistic;
+      lines.push(
+        `Multiple R-squared:  ${formatNum(m.rSquared, 4)},\tAdjusted R-squared:  ${
+          formatNum(m.adjRSquared, 4)
+        } `,
+      );
+      lines.push(
+        `F-statistic: ${formatNum(f.value, 4)} on ${f.numdf} and ${f.dendf} DF,  p-value: ${
+          formatPval([pfUpper(f.value, f.numdf, f.dendf)], 4)[0].replace(/^< /, "< ")
+        }`,
+      );
+    }
+    lines.push("");
+    return lines.join("\n");
+  }
+}
+
+/** R's default (type 7) quantile of sorted values. */
+export function quantile7(sorted: ArrayLike<number>, p: number): number {
+  const n = sorted.length;
+  const h = (n - 1) * p;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, n - 1);
+  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+}
+
+/**
+ * Fit a linear model by least squares, as R's `lm(formula, data)`.
+ *
+ * @example
+ * ```ts
+ * import { lm } from "./lm.ts";
+ * const fit = lm("y ~ x", { y: [1.1, 1.9, 3.2, 3.9], x: [1, 2, 3, 4] });
+ * console.log(fit.coef()); // { "(Intercept)": 0.15, x: 0.96 }
+ * ```
+ */
+export function lm(formula: string, data: DataLike, options: LmOptions = {}): LinearModel {
+  const mf = modelFrame(formula, data, { ...options, allowRandom: false });
+  return new LinearModel(formula, mf);
+}

@@ -1,0 +1,34 @@
+/**
+ * deno-lmer: linear and linear mixed-effects models for Deno notebooks,
+ * matching R's `lm` and lme4's `lmer`, with R-identical random numbers.
+ *
+ * @example
+ * ```ts ignore
+ * import { lm } from "./mod.ts";
+ * const fit = lm("y ~ x", { y: [1.1, 1.9, 3.2, 3.9], x: [1, 2, 3, 4] });
+ * console.log(String(fit.summary()));
+ * ```
+ * @module
+ */
+export type { DataFrame, SeriesLike } from "./lib/data/table.ts";
+export type {
+  Cell,
+  Column,
+  DataLike,
+  FactorColumn,
+  Frame,
+  NumericColumn,
+} from "./lib/data/frame.ts";
+export { parseCsv, readCsv } from "./lib/data/csv.ts";
+export { modelFrame } from "./lib/design/modelframe.ts";
+export type { DataOptions, FactorSpec, ModelFrame, ReTermPlan } from "./lib/design/modelframe.ts";
+export type { FixedDesign, ReTerm } from "./lib/design/reterm.ts";
+export type { Coding, FixedPlan } from "./lib/design/fixed.ts";
+export type { Contrast } from "./lib/design/contrasts.ts";
+export type { TransformState } from "./lib/formula/evaluate.ts";
+export { FormulaError } from "./lib/formula/tokenize.ts";
+export { parseFormula } from "./lib/formula/parse.ts";
+export type { Expr, ParsedFormula } from "./lib/formula/parse.ts";
+export type { ModelFormula, RandomTerm, Term, TermSet, Variable } from "./lib/formula/terms.ts";
+export { LinearModel, lm, LmSummary } from "./lib/models/lm.ts";
+export type { LmOptions } from "./lib/models/lm.ts";
