@@ -72,23 +72,34 @@ export function roundTo(x: number, digits: number): number {
   return Math.sign(x) * Number(`${Math.round(s)}e${-digits}`);
 }
 
-/** R's `format.pval(pv, digits)`, with "< 2e-16" below machine epsilon. */
-export function formatPval(
-  pv: readonly number[],
-  digits = 3,
-  eps = 2.220446049250313e-16,
-): string[] {
+/** R's `format.pval(pv, digits)`, with "< 2e-16" below machine epsilon (R 4.2's rules). */
+export function formatPval(pv: readonly number[], digits = 3, eps = 2.220446049250313e-16): string[] {
   const out = new Array<string>(pv.length).fill("");
-  const fix: number[] = [], sci: number[] = [];
+  const fix: number[] = [], sci: number[] = [], zero: number[] = [];
   pv.forEach((p, i) => {
     if (Number.isNaN(p)) out[i] = "NA";
-    else if (p < eps) out[i] = `< ${formatNum(eps, digits === 0 ? 1 : Math.min(digits, 1))}`;
-    else (Math.floor(Math.log10(p)) >= -3 ? fix : sci).push(i);
+    else if (p < eps) zero.push(i);
+    else {
+      const expo = Math.floor(Math.log10(p > 0 ? p : 1e-50));
+      (expo >= -3 || (expo === -4 && digits > 1) ? fix : sci).push(i);
+    }
   });
+  let nc = 0;
   for (const group of [fix, sci]) {
     if (!group.length) continue;
     const f = formatReal(group.map((i) => pv[i]), digits);
-    group.forEach((i, k) => (out[i] = f[k].trim()));
+    group.forEach((i, k) => (out[i] = f[k]));
+    nc = Math.max(nc, ...f.map((s) => s.length));
+  }
+  if (zero.length) {
+    let d = Math.max(1, digits - 2);
+    let sep: string;
+    if (fix.length + sci.length) {
+      if (d > 1 && d + 6 > nc) d = Math.max(1, nc - 7);
+      sep = d === 1 && nc <= 6 ? "" : " ";
+    } else sep = d === 1 ? "" : " ";
+    const e = formatNum(eps, d);
+    for (const i of zero) out[i] = `<${sep}${e}`;
   }
   return out;
 }
@@ -167,14 +178,33 @@ export function printCoefmat(
     values.forEach((_, i) => (cells[i][pCol] = f[i]));
   }
   const header = ["", ...colNames, ...(showStars ? [""] : [])];
-  const rows = values.map((r, i) => [
-    rowNames[i],
-    ...cells[i],
-    ...(showStars ? [stars(r[pCol!]).padEnd(3)] : []),
-  ]);
-  let text = alignTable(header, rows).split("\n").map((l) => l.trimEnd()).join("\n");
+  // R pads the stars column (format(Signif)) to its widest entry.
+  const st = showStars ? values.map((r) => stars(r[pCol!])) : [];
+  const sw = Math.max(0, ...st.map((x) => x.length));
+  const rows = values.map((_, i) => [rowNames[i], ...cells[i], ...(showStars ? [st[i].padEnd(sw)] : [])]);
+  let text = alignTable(header, rows);
   if (showStars) {
     text += "\n---\nSignif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1";
   }
   return text;
+}
+
+/** C's `%.{digits}g` (trailing zeros dropped, exponent when < 1e-4 or ≥ 10^digits). */
+export function formatG(x: number, digits: number): string {
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? "NaN" : x > 0 ? "Inf" : "-Inf";
+  if (x === 0) return "0";
+  const e = Math.floor(Math.log10(Math.abs(Number(x.toPrecision(digits)))));
+  if (e < -4 || e >= digits) {
+    const [m, ex] = x.toExponential(digits - 1).split("e");
+    const mant = m.includes(".") ? m.replace(/\.?0+$/, "") : m;
+    const n = Number(ex);
+    return `${mant}e${n < 0 ? "-" : "+"}${String(Math.abs(n)).padStart(2, "0")}`;
+  }
+  const s = x.toFixed(Math.max(0, digits - 1 - e));
+  return s.includes(".") ? s.replace(/\.?0+$/, "") : s;
+}
+
+/** R's `formatC(x, digits)`: `%g`, right-aligned in at least `digits + 1` characters. */
+export function formatC(x: number, digits: number): string {
+  return formatG(x, digits).padStart(digits + 1);
 }

@@ -228,6 +228,8 @@ function checkNoBars(e: Expr, src: string): void {
       return checkNoBars(e.expr, src);
     case "unary":
       return checkNoBars(e.arg, src);
+    case "call":
+      return e.args.forEach((a) => checkNoBars(a, src));
     default:
       return;
   }

@@ -15,7 +15,7 @@ import {
 } from "../design/modelframe.ts";
 import { backsolve, householderQR, type QR, qty, unscaledCov } from "../linalg/householder.ts";
 import { pfUpper, ptTwoSided } from "../stats/distributions.ts";
-import { formatNum, formatPval, formatReal, printCoefmat } from "../display/rformat.ts";
+import { formatC, formatNum, formatPval, formatReal, printCoefmat } from "../display/rformat.ts";
 
 /** Options of {@link lm}. */
 export type LmOptions = DataOptions;
@@ -270,7 +270,11 @@ export class LmSummary {
     if (m.aliased.length) {
       lines.push(`Coefficients: (${m.aliased.length} not defined because of singularities)`);
     } else lines.push("Coefficients:");
-    const rows = m.coefRows();
+    // Aliased coefficients print as NA rows in their place, as R does.
+    const est = new Map(m.coefRows().map((x) => [x.term, x]));
+    const rows = Object.keys(m.coef()).map((term) =>
+      est.get(term) ?? { term, estimate: NaN, stdError: NaN, statistic: NaN, pValue: NaN }
+    );
     lines.push(
       printCoefmat(
         rows.map((x) => x.term),
@@ -294,7 +298,7 @@ export class LmSummary {
         } `,
       );
       lines.push(
-        `F-statistic: ${formatNum(f.value, 4)} on ${f.numdf} and ${f.dendf} DF,  p-value: ${
+        `F-statistic: ${formatC(f.value, 4)} on ${f.numdf} and ${f.dendf} DF,  p-value: ${
           formatPval([pfUpper(f.value, f.numdf, f.dendf)], 4)[0].replace(/^< /, "< ")
         }`,
       );
