@@ -32,3 +32,18 @@ export type { Expr, ParsedFormula } from "./lib/formula/parse.ts";
 export type { ModelFormula, RandomTerm, Term, TermSet, Variable } from "./lib/formula/terms.ts";
 export { LinearModel, lm, LmSummary } from "./lib/models/lm.ts";
 export type { LmOptions } from "./lib/models/lm.ts";
+export { lFormula, lmer, mkLmerDevfun, mkMerMod, optimizeLmer } from "./lib/models/lmer/fit.ts";
+export type {
+  LmerControl,
+  LmerDevfun,
+  LmerFrame,
+  LmerOptions,
+  OptSummary,
+} from "./lib/models/lmer/fit.ts";
+export { LinearMixedModel } from "./lib/models/lmer/model.ts";
+export type { MerModParts, PredictOptions, VarCorrRow } from "./lib/models/lmer/model.ts";
+export { LmerSummary } from "./lib/models/lmer/summary.ts";
+export type { Convergence } from "./lib/models/lmer/convergence.ts";
+export { rng } from "./lib/rng/mod.ts";
+export { createData } from "./lib/simulate/mod.ts";
+export type { CreateDataOptions } from "./lib/simulate/mod.ts";

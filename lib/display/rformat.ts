@@ -67,13 +67,21 @@ export function signif(x: number, digits: number): number {
 
 /** R's `round(x, digits)` (half away from zero on the decimal representation). */
 export function roundTo(x: number, digits: number): number {
-  if (!Number.isFinite(x)) return x;
-  const s = Number(`${Math.abs(x)}e${digits}`);
+  if (!Number.isFinite(x) || x === 0) return x;
+  // Shift the decimal point in the string form to avoid binary scaling error;
+  // fall back to arithmetic when the value prints in exponent notation.
+  const a = String(Math.abs(x));
+  if (a.includes("e")) return Math.round(x * 10 ** digits) / 10 ** digits;
+  const s = Number(`${a}e${digits}`);
   return Math.sign(x) * Number(`${Math.round(s)}e${-digits}`);
 }
 
 /** R's `format.pval(pv, digits)`, with "< 2e-16" below machine epsilon (R 4.2's rules). */
-export function formatPval(pv: readonly number[], digits = 3, eps = 2.220446049250313e-16): string[] {
+export function formatPval(
+  pv: readonly number[],
+  digits = 3,
+  eps = 2.220446049250313e-16,
+): string[] {
   const out = new Array<string>(pv.length).fill("");
   const fix: number[] = [], sci: number[] = [], zero: number[] = [];
   pv.forEach((p, i) => {
@@ -181,7 +189,10 @@ export function printCoefmat(
   // R pads the stars column (format(Signif)) to its widest entry.
   const st = showStars ? values.map((r) => stars(r[pCol!])) : [];
   const sw = Math.max(0, ...st.map((x) => x.length));
-  const rows = values.map((_, i) => [rowNames[i], ...cells[i], ...(showStars ? [st[i].padEnd(sw)] : [])]);
+  const rows = values.map((
+    _,
+    i,
+  ) => [rowNames[i], ...cells[i], ...(showStars ? [st[i].padEnd(sw)] : [])]);
   let text = alignTable(header, rows);
   if (showStars) {
     text += "\n---\nSignif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1";

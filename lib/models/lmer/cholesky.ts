@@ -1,0 +1,588 @@
+/**
+ * The blocked Cholesky factor L(θ) of the augmented system
+ *
+ *     L Lᵀ = [Λᵀ Z ᵀZ Λ + I   Λᵀ ZᵀF]
+ *            [FᵀZ Λ           FᵀF   ],   F = [X y],
+ *
+ * following MixedModels.jl's blocked scheme. The Z columns are split into
+ * - a *head*: the leading terms whose diagonal blocks of L stay block diagonal
+ *   (one q × q lower factor per level). Term 0 always is; a later term j is
+ *   when every level of each earlier head term meets exactly one level of j
+ *   (nested factors, or the same factor as in `(x || g)`), so no fill-in
+ *   reaches L[j, j]. Blocks L[i, j] below a head term keep a sparse block
+ *   pattern (A's pattern plus any fill, found symbolically once).
+ * - a dense *tail*: the remaining terms (crossed factors, where L[j, j] fills
+ *   in) followed by the p + 1 columns of F, all in one dense lower matrix M.
+ * Each evaluation copies A's blocks, scales them by Λ(θ), adds I to the Z
+ * diagonal, eliminates the head block by block, and factors M densely. The
+ * last diagonal entry of M is then r (√ of the penalized RSS), and M's X
+ * diagonal is R_X's. Nothing here depends on n.
+ * @module
+ */
+
+import { potf2, potrf, potrfWorkSize } from "../../linalg/cholesky.ts";
+import { type DenseKernels, simdArena } from "../../linalg/simd.ts";
+import { gemmNTSub, syrkSmallSub } from "../../linalg/gemm.ts";
+import { trsmRightLowerTrans } from "../../linalg/triangular.ts";
+import type { BlockSparse, CrossProducts } from "./crossprod.ts";
+import {
+  fillFactors,
+  leftMulTrans,
+  rightMul,
+  type TermInfo,
+} from "./structure.ts";
+
+/** Largest dense tail (crossed-factor levels + p + 1) accepted (~1.2 GB each for L and its workspace). */
+export const MAX_DENSE_TAIL = 12000;
+
+/** Outcome of factoring L(θ). */
+export interface FactorStatus {
+  /**
+   * -1 when L was fully formed. Otherwise the tail column at which the dense
+   * factorization met a non-positive pivot (only the last one, y's, is
+   * tolerated: an exact fit gives r² = 0).
+   */
+  readonly info: number;
+}
+
+/**
+ * The blocked factor. Construct once from the crossproducts; `update(θ)`
+ * refactors in place without allocating.
+ */
+export class BlockedFactor {
+  /** Terms in lme4's order. */
+  readonly terms: readonly TermInfo[];
+  /** Number of fixed-effect columns; F = [X y] has p + 1. */
+  readonly p: number;
+  /** Number of head terms (0 < nHead ≤ K), or 0 when there are no terms. */
+  readonly nHead: number;
+  /** L[j, j] for head terms j: level l's q × q lower factor at `l*q*q`. */
+  readonly headDiag: readonly Float64Array[];
+  /** L[i, j] for head terms j < nHead and any term i > j (sparse blocks). */
+  readonly headOff: readonly (readonly BlockSparse[])[];
+  /** L[F, j] for head terms j: (p+1) × ℓ_j q_j, column-major. */
+  readonly headF: readonly Float64Array[];
+  /** Dense lower factor of the tail (tail terms, then X, then y): m × m. */
+  readonly tail: Float64Array;
+  /** Order of the dense tail. */
+  readonly m: number;
+  /** Number of Z columns in the tail (Σ ℓ q over tail terms). */
+  readonly tailZ: number;
+  /** Row/column of each tail term's first Z column in M (head terms: -1). */
+  readonly tailOffset: Int32Array;
+  /** The relative covariance factors T_k(θ) of the last update. */
+  readonly lambda: readonly Float64Array[];
+
+  private readonly a: CrossProducts;
+  private readonly headDiagA: readonly Float64Array[];
+  private readonly headOffA: readonly (readonly Float64Array[])[];
+  /** maps[i][j][mm]: position in L[i, j] hit by each block of L[i, mm]. */
+  private readonly maps: readonly (readonly (readonly Int32Array[])[])[];
+  private readonly gather: Float64Array;
+  private readonly gatherIdx: Int32Array;
+  private readonly ldGather: number;
+  private readonly scratch: Float64Array;
+  private readonly work: Float64Array;
+  private readonly kernels: DenseKernels | undefined;
+
+  /**
+   * Symbolic analysis and storage layout; no numeric factorization yet.
+   * @param simd place the dense tail in WebAssembly memory and factor it with
+   *   the SIMD kernels when available (same results, faster).
+   */
+  constructor(a: CrossProducts, terms: readonly TermInfo[], simd = true) {
+    this.a = a;
+    this.terms = terms;
+    this.p = a.p;
+    const K = terms.length;
+    const patterns = symbolic(a, terms);
+    const nHead = patterns.nHead;
+    this.nHead = nHead;
+    this.headDiag = terms.slice(0, nHead).map((t) =>
+      new Float64Array(t.nLevels * t.q * t.q)
+    );
+    this.headDiagA = a.diag.slice(0, nHead);
+    const headOff: BlockSparse[][] = terms.map(() => []);
+    const headOffA: Float64Array[][] = terms.map(() => []);
+    for (let j = 0; j < nHead; j++) {
+      for (let i = j + 1; i < K; i++) {
+        const pat = patterns.off[i][j];
+        const vals = new Float64Array(pat.rowLevel.length * pat.qi * pat.qj);
+        headOff[i][j] = { ...pat, values: vals };
+        headOffA[i][j] = scatterTemplate(a.off[i][j], pat);
+      }
+    }
+    this.headOff = headOff;
+    this.headOffA = headOffA;
+    this.headF = terms.slice(0, nHead).map((t) =>
+      new Float64Array((a.p + 1) * t.size)
+    );
+    this.maps = updateMaps(headOff, nHead, K);
+
+    const tailOffset = new Int32Array(K).fill(-1);
+    let tz = 0;
+    for (let k = nHead; k < K; k++) {
+      tailOffset[k] = tz;
+      tz += terms[k].size;
+    }
+    this.tailOffset = tailOffset;
+    this.tailZ = tz;
+    this.m = tz + a.p + 1;
+    if (this.m > MAX_DENSE_TAIL) {
+      throw new Error(
+        `the crossed random-effects terms need a dense block of order ` +
+          `${this.m} (levels of ${
+            terms.slice(nHead).map((t) => t.group).join(", ")
+          } plus p + 1), more than the supported ${MAX_DENSE_TAIL}`,
+      );
+    }
+    const mm = this.m * this.m, nw = potrfWorkSize(this.m);
+    // only worth it when the dense factorization is blocked (order > 64)
+    const arena = simd && this.m > 64 ? simdArena(mm + nw) : undefined;
+    this.tail = arena ? arena.alloc(mm) : new Float64Array(mm);
+    this.work = arena ? arena.alloc(nw) : new Float64Array(nw);
+    this.kernels = arena?.kernels;
+    this.lambda = terms.map((t) => new Float64Array(t.q * t.q));
+    this.ldGather = maxGatherRows(headOff, terms, nHead);
+    const qmax = terms.reduce((s, t) => Math.max(s, t.q), 1);
+    this.gather = new Float64Array(this.ldGather * qmax);
+    this.gatherIdx = new Int32Array(this.ldGather);
+    this.scratch = new Float64Array(qmax * qmax);
+  }
+
+  /** Refactor L for θ. Throws on an impossible (non-SPD) Z block. */
+  update(theta: ArrayLike<number>): FactorStatus {
+    fillFactors(theta, this.terms, this.lambda);
+    this.initHead();
+    this.initTail();
+    for (let j = 0; j < this.nHead; j++) this.eliminateHead(j);
+    this.updateTail();
+    const info = potrf(this.tail, this.m, 0, this.m, this.work, this.kernels);
+    if (info >= 0 && info < this.tailZ) {
+      throw new Error(
+        `random-effects block not positive definite at tail column ${info} ` +
+          `(θ contains non-finite values?)`,
+      );
+    }
+    return { info };
+  }
+
+  /** Copy A's head blocks into L and scale: Tᵀ A T (+ I on the diagonal). */
+  private initHead(): void {
+    const { terms, p } = this;
+    const nf = p + 1;
+    for (let j = 0; j < this.nHead; j++) {
+      const t = terms[j];
+      const T = this.lambda[j];
+      const q = t.q;
+      const d = this.headDiag[j];
+      d.set(this.headDiagA[j]);
+      if (q === 1) {
+        const t2 = T[0] * T[0];
+        for (let l = 0; l < d.length; l++) d[l] = d[l] * t2 + 1;
+      } else {
+        for (let l = 0; l < t.nLevels; l++) {
+          const o = l * q * q;
+          leftMulTrans(d, o, q, q, T, q);
+          rightMul(d, o, q, q, T, q);
+          for (let r = 0; r < q; r++) d[o + r * q + r] += 1;
+        }
+      }
+      for (let i = j + 1; i < terms.length; i++) {
+        const blk = this.headOff[i][j];
+        blk.values.set(this.headOffA[i][j]);
+        scaleBlocks(blk, this.lambda[i], T);
+      }
+      const f = this.headF[j];
+      f.set(this.a.fz[j]);
+      if (q === 1) {
+        const s = T[0];
+        if (s !== 1) for (let r = 0; r < f.length; r++) f[r] *= s;
+      } else {
+        for (let l = 0; l < t.nLevels; l++) rightMul(f, l * q * nf, nf, nf, T, q);
+      }
+    }
+  }
+
+  /** Zero M and scatter A's tail blocks into it, scaled by Λ. */
+  private initTail(): void {
+    const { terms, m, tail, a, scratch } = this;
+    const nf = this.p + 1;
+    const tz = this.tailZ;
+    tail.fill(0);
+    for (let k = this.nHead; k < terms.length; k++) {
+      const t = terms[k];
+      const q = t.q;
+      const T = this.lambda[k];
+      const o = this.tailOffset[k];
+      const src = a.diag[k];
+      for (let l = 0; l < t.nLevels; l++) {
+        for (let r = 0; r < q * q; r++) scratch[r] = src[l * q * q + r];
+        leftMulTrans(scratch, 0, q, q, T, q);
+        rightMul(scratch, 0, q, q, T, q);
+        const base = o + l * q;
+        for (let c = 0; c < q; c++) {
+          for (let r = c; r < q; r++) {
+            tail[(base + c) * m + base + r] = scratch[c * q + r] + (r === c ? 1 : 0);
+          }
+        }
+      }
+      for (let j = this.nHead; j < k; j++) {
+        this.scatterOff(a.off[k][j], this.lambda[k], this.lambda[j], o, this.tailOffset[j]);
+      }
+      // F rows: (FᵀZ_k) T_k
+      const fz = a.fz[k];
+      for (let l = 0; l < t.nLevels; l++) {
+        for (let c = 0; c < q; c++) {
+          const dst = (o + l * q + c) * m + tz;
+          for (let r = 0; r < nf; r++) {
+            let s = 0;
+            for (let h = c; h < q; h++) s += fz[(l * q + h) * nf + r] * T[c * q + h];
+            tail[dst + r] = s;
+          }
+        }
+      }
+    }
+    for (let c = 0; c < nf; c++) {
+      for (let r = c; r < nf; r++) tail[(tz + c) * m + tz + r] = a.ff[c * nf + r];
+    }
+  }
+
+  /** Scatter Tiᵀ A_ij Tj (sparse, both terms in the tail) into M. */
+  private scatterOff(
+    blk: BlockSparse,
+    Ti: Float64Array,
+    Tj: Float64Array,
+    oi: number,
+    oj: number,
+  ): void {
+    const { qi, qj, colPtr, rowLevel, values } = blk;
+    const { tail, m, scratch } = this;
+    const bs = qi * qj;
+    for (let b = 0; b + 1 < colPtr.length; b++) {
+      for (let pos = colPtr[b]; pos < colPtr[b + 1]; pos++) {
+        for (let r = 0; r < bs; r++) scratch[r] = values[pos * bs + r];
+        leftMulTrans(scratch, 0, qi, qj, Ti, qi);
+        rightMul(scratch, 0, qi, qi, Tj, qj);
+        const row = oi + rowLevel[pos] * qi;
+        for (let c = 0; c < qj; c++) {
+          const col = (oj + b * qj + c) * m + row;
+          for (let r = 0; r < qi; r++) tail[col + r] = scratch[c * qi + r];
+        }
+      }
+    }
+  }
+
+  /**
+   * Left-looking step for head term j: subtract the contributions of earlier
+   * head terms from block column j, factor its diagonal blocks and solve the
+   * blocks below them.
+   */
+  private eliminateHead(j: number): void {
+    const { terms } = this;
+    const K = terms.length;
+    const nf = this.p + 1;
+    const qj = terms[j].q;
+    const d = this.headDiag[j];
+    const fj = this.headF[j];
+    for (let mm = 0; mm < j; mm++) {
+      const qm = terms[mm].q;
+      const y = this.headOff[j][mm];
+      const fm = this.headF[mm];
+      for (let c = 0; c < terms[mm].nLevels; c++) {
+        // exactly one block per column (that is what makes j a head term)
+        const py = y.colPtr[c];
+        const b = y.rowLevel[py];
+        const yo = py * qj * qm;
+        syrkSmallSub(d, b * qj * qj, qj, y.values, yo, qj, qj, qm);
+        for (let i = j + 1; i < K; i++) {
+          const x = this.headOff[i][mm];
+          const tgt = this.headOff[i][j];
+          const map = this.maps[i][j][mm];
+          const qi = terms[i].q;
+          for (let px = x.colPtr[c]; px < x.colPtr[c + 1]; px++) {
+            gemmNTSub(
+              tgt.values, map[px] * qi * qj, qi,
+              x.values, px * qi * qm, qi,
+              y.values, yo, qj,
+              qi, qj, qm,
+            );
+          }
+        }
+        gemmNTSub(fj, b * qj * nf, nf, fm, c * qm * nf, nf, y.values, yo, qj, nf, qj, qm);
+      }
+    }
+    this.factorHeadDiag(j);
+    for (let i = j + 1; i < K; i++) solveBlocks(this.headOff[i][j], d);
+    if (qj === 1) {
+      for (let b = 0; b < terms[j].nLevels; b++) {
+        const inv = 1 / d[b];
+        for (let r = 0; r < nf; r++) fj[b * nf + r] *= inv;
+      }
+    } else {
+      for (let b = 0; b < terms[j].nLevels; b++) {
+        trsmRightLowerTrans(fj, nf, qj, b * qj * nf, nf, d, b * qj * qj, qj);
+      }
+    }
+  }
+
+  private factorHeadDiag(j: number): void {
+    const t = this.terms[j];
+    const d = this.headDiag[j];
+    const q = t.q;
+    if (q === 1) {
+      for (let l = 0; l < t.nLevels; l++) d[l] = Math.sqrt(d[l]);
+      return;
+    }
+    for (let l = 0; l < t.nLevels; l++) {
+      if (potf2(d, q, l * q * q, q) >= 0) {
+        throw new Error(
+          `random-effects block for ${t.group} level ${
+            t.term.levels[l]
+          } not positive definite (θ contains non-finite values?)`,
+        );
+      }
+    }
+  }
+
+  /**
+   * M ← M − Σ over head columns c of L[D, c] L[D, c]ᵀ (D = tail ∪ F): the
+   * sparse tail rows of column c are gathered with their M indices; the F
+   * rows are read in place.
+   */
+  private updateTail(): void {
+    const { terms, m, tail, gather: g, gatherIdx: idx, ldGather: ld, tailZ } = this;
+    const nf = this.p + 1;
+    const K = terms.length;
+    for (let mm = 0; mm < this.nHead; mm++) {
+      const qm = terms[mm].q;
+      const fm = this.headF[mm];
+      for (let c = 0; c < terms[mm].nLevels; c++) {
+        let r = 0;
+        for (let t = this.nHead; t < K; t++) {
+          const x = this.headOff[t][mm];
+          const qt = terms[t].q;
+          const o = this.tailOffset[t];
+          for (let px = x.colPtr[c]; px < x.colPtr[c + 1]; px++) {
+            const row = o + x.rowLevel[px] * qt;
+            for (let rr = 0; rr < qt; rr++) {
+              idx[r] = row + rr;
+              for (let h = 0; h < qm; h++) {
+                g[h * ld + r] = x.values[px * qt * qm + h * qt + rr];
+              }
+              r++;
+            }
+          }
+        }
+        for (let h = 0; h < qm; h++) {
+          const gh = h * ld;
+          const fo = (c * qm + h) * nf;
+          // tail rows (gathered in increasing M order: a ≥ b is the lower part)
+          for (let b = 0; b < r; b++) {
+            const gb = g[gh + b];
+            if (gb === 0) continue;
+            const col = idx[b] * m;
+            for (let a = b; a < r; a++) tail[col + idx[a]] -= g[gh + a] * gb;
+            const fcol = col + tailZ;
+            for (let a = 0; a < nf; a++) tail[fcol + a] -= fm[fo + a] * gb;
+          }
+          // F rows × F rows
+          for (let b = 0; b < nf; b++) {
+            const fb = fm[fo + b];
+            if (fb === 0) continue;
+            const col = (tailZ + b) * m + tailZ;
+            for (let a = b; a < nf; a++) tail[col + a] -= fm[fo + a] * fb;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Scale every block of a sparse block matrix in place: B ← Tiᵀ B Tj. */
+function scaleBlocks(blk: BlockSparse, Ti: Float64Array, Tj: Float64Array): void {
+  const { qi, qj, values } = blk;
+  if (qi === 1 && qj === 1) {
+    const s = Ti[0] * Tj[0];
+    if (s !== 1) for (let r = 0; r < values.length; r++) values[r] *= s;
+    return;
+  }
+  const bs = qi * qj;
+  const nb = values.length / bs;
+  for (let pos = 0; pos < nb; pos++) {
+    leftMulTrans(values, pos * bs, qi, qj, Ti, qi);
+    rightMul(values, pos * bs, qi, qi, Tj, qj);
+  }
+}
+
+/** X ← X L_bb⁻ᵀ for every block (a, b) of a head block column. */
+function solveBlocks(blk: BlockSparse, d: Float64Array): void {
+  const { qi, qj, colPtr, values } = blk;
+  const bs = qi * qj;
+  const nCols = colPtr.length - 1;
+  if (qj === 1) {
+    for (let b = 0; b < nCols; b++) {
+      const inv = 1 / d[b];
+      for (let r = colPtr[b] * qi; r < colPtr[b + 1] * qi; r++) values[r] *= inv;
+    }
+    return;
+  }
+  for (let b = 0; b < nCols; b++) {
+    for (let pos = colPtr[b]; pos < colPtr[b + 1]; pos++) {
+      trsmRightLowerTrans(values, qi, qj, pos * bs, qi, d, b * qj * qj, qj);
+    }
+  }
+}
+
+/** Sparsity patterns of L's head block columns and the number of head terms. */
+interface Symbolic {
+  readonly nHead: number;
+  /** off[i][j] for j < nHead, i > j: pattern (values unused, length 0). */
+  readonly off: readonly (readonly BlockSparse[])[];
+}
+
+/**
+ * Decide the head and the patterns of its blocks. For head term j and i > j,
+ * pattern(L[i, j]) = pattern(A[i, j]) ∪ ⋃_{m<j} pattern(L[i, m] L[j, m]ᵀ);
+ * since each column c of L[j, m] holds a single block (row b), the product
+ * adds the rows of column c of L[i, m] to column b.
+ */
+function symbolic(a: CrossProducts, terms: readonly TermInfo[]): Symbolic {
+  const K = terms.length;
+  const off: BlockSparse[][] = terms.map(() => []);
+  let nHead = K;
+  for (let j = 0; j < K; j++) {
+    let head = true;
+    for (let mm = 0; mm < j && head; mm++) head = oneBlockPerColumn(off[j][mm]);
+    if (!head) {
+      nHead = j;
+      break;
+    }
+    for (let i = j + 1; i < K; i++) {
+      off[i][j] = j === 0 ? patternOf(a.off[i][j]) : fillPattern(a, off, i, j, terms);
+    }
+  }
+  return { nHead, off };
+}
+
+function oneBlockPerColumn(p: BlockSparse): boolean {
+  for (let c = 0; c + 1 < p.colPtr.length; c++) {
+    if (p.colPtr[c + 1] - p.colPtr[c] !== 1) return false;
+  }
+  return true;
+}
+
+function patternOf(b: BlockSparse): BlockSparse {
+  return { qi: b.qi, qj: b.qj, colPtr: b.colPtr, rowLevel: b.rowLevel, values: new Float64Array(0) };
+}
+
+function fillPattern(
+  a: CrossProducts,
+  off: BlockSparse[][],
+  i: number,
+  j: number,
+  terms: readonly TermInfo[],
+): BlockSparse {
+  const base = a.off[i][j];
+  const cols: Set<number>[] = [];
+  const nCols = terms[j].nLevels;
+  for (let b = 0; b < nCols; b++) {
+    cols.push(new Set(base.rowLevel.subarray(base.colPtr[b], base.colPtr[b + 1])));
+  }
+  let grew = false;
+  for (let mm = 0; mm < j; mm++) {
+    const pim = off[i][mm], pjm = off[j][mm];
+    for (let c = 0; c < terms[mm].nLevels; c++) {
+      const b = pjm.rowLevel[pjm.colPtr[c]];
+      for (let px = pim.colPtr[c]; px < pim.colPtr[c + 1]; px++) {
+        const s = cols[b];
+        const before = s.size;
+        s.add(pim.rowLevel[px]);
+        if (s.size !== before) grew = true;
+      }
+    }
+  }
+  if (!grew) return patternOf(base);
+  const colPtr = new Int32Array(nCols + 1);
+  for (let b = 0; b < nCols; b++) colPtr[b + 1] = colPtr[b] + cols[b].size;
+  const rowLevel = new Int32Array(colPtr[nCols]);
+  for (let b = 0; b < nCols; b++) {
+    const rows = Int32Array.from(cols[b]).sort();
+    rowLevel.set(rows, colPtr[b]);
+  }
+  return { qi: base.qi, qj: base.qj, colPtr, rowLevel, values: new Float64Array(0) };
+}
+
+/** Position of row level a in column b of a block pattern (binary search), or -1. */
+export function findBlock(p: BlockSparse, b: number, a: number): number {
+  let lo = p.colPtr[b], hi = p.colPtr[b + 1] - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = p.rowLevel[mid];
+    if (v === a) return mid;
+    if (v < a) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** A's values laid out in L's (possibly larger) pattern, fill entries 0. */
+function scatterTemplate(src: BlockSparse, pat: BlockSparse): Float64Array {
+  if (src.rowLevel === pat.rowLevel) return src.values;
+  const bs = src.qi * src.qj;
+  const out = new Float64Array(pat.rowLevel.length * bs);
+  for (let b = 0; b + 1 < src.colPtr.length; b++) {
+    for (let pos = src.colPtr[b]; pos < src.colPtr[b + 1]; pos++) {
+      const to = findBlock(pat, b, src.rowLevel[pos]);
+      out.set(src.values.subarray(pos * bs, pos * bs + bs), to * bs);
+    }
+  }
+  return out;
+}
+
+/** For mm < j < nHead and i > j: where each block of L[i, mm] lands in L[i, j]. */
+function updateMaps(
+  off: BlockSparse[][],
+  nHead: number,
+  K: number,
+): Int32Array[][][] {
+  const maps: Int32Array[][][] = [];
+  for (let i = 0; i < K; i++) {
+    maps.push([]);
+    for (let j = 0; j < Math.min(i, nHead); j++) {
+      maps[i].push([]);
+      for (let mm = 0; mm < j; mm++) {
+        const x = off[i][mm], y = off[j][mm], tgt = off[i][j];
+        const map = new Int32Array(x.rowLevel.length);
+        for (let c = 0; c + 1 < x.colPtr.length; c++) {
+          const b = y.rowLevel[y.colPtr[c]];
+          for (let px = x.colPtr[c]; px < x.colPtr[c + 1]; px++) {
+            map[px] = findBlock(tgt, b, x.rowLevel[px]);
+          }
+        }
+        maps[i][j].push(map);
+      }
+    }
+  }
+  return maps;
+}
+
+/** Rows of the largest gathered column in the tail update (tail blocks). */
+function maxGatherRows(
+  off: BlockSparse[][],
+  terms: readonly TermInfo[],
+  nHead: number,
+): number {
+  let most = 1;
+  for (let mm = 0; mm < nHead; mm++) {
+    for (let c = 0; c < terms[mm].nLevels; c++) {
+      let r = 0;
+      for (let t = nHead; t < terms.length; t++) {
+        const x = off[t][mm];
+        r += (x.colPtr[c + 1] - x.colPtr[c]) * terms[t].q;
+      }
+      if (r > most) most = r;
+    }
+  }
+  return most;
+}

@@ -1,0 +1,195 @@
+/**
+ * The numerical core of `lmer`: build the blocked crossproducts of
+ * [Z X y] once (the only pass over the data), then evaluate lme4's profiled
+ * REML / ML criterion as a function of θ with no work proportional to n, and
+ * at the optimum compute everything the fitted model reports.
+ *
+ * @example
+ * ```ts
+ * const lmm = buildLmm(x, y, reTerms);          // O(n), once
+ * lmm.thetaNames;                               // ["Subject.(Intercept)", …]
+ * const f = lmm.objective(lmm.thetaStart, true); // lme4's devfun(θ) for REML
+ * const fit = lmm.solve(thetaHat, true);         // β̂, σ̂, vcov, ranef, fitted…
+ * ```
+ * @module
+ */
+
+import type { FixedDesign, ReTerm } from "../../design/reterm.ts";
+import { BlockedFactor } from "./cholesky.ts";
+import { type CrossProducts, crossProducts } from "./crossprod.ts";
+import {
+  type DevianceParts,
+  devianceParts,
+  profiledCriterion,
+} from "./deviance.ts";
+import { type LmmSolution, solve } from "./solution.ts";
+import {
+  type TermInfo,
+  termInfo,
+  thetaLower,
+  thetaNames,
+  thetaStart,
+} from "./structure.ts";
+
+export type { TermInfo } from "./structure.ts";
+export { termOrder } from "./structure.ts";
+export type { DevianceParts } from "./deviance.ts";
+export type { DevComp, LmmSolution, TermSolution } from "./solution.ts";
+
+/** The shape of a linear mixed model as the optimizer and printers see it. */
+export interface LmmStructure {
+  /** Number of observations. */
+  readonly n: number;
+  /** Number of fixed-effect columns. */
+  readonly p: number;
+  /** Total number of random effects (columns of Z). */
+  readonly q: number;
+  /** Random-effects terms in lme4's order, with their Z and θ offsets. */
+  readonly terms: readonly TermInfo[];
+  /** Length of θ. */
+  readonly thetaLength: number;
+  /** lme4's lower bounds of θ (0 on factor diagonals, −∞ elsewhere). */
+  readonly lower: Float64Array;
+  /** lme4's starting θ (identity factors). */
+  readonly thetaStart: Float64Array;
+  /** θ's names as `getME(m, "theta")`, e.g. "Subject.Days.(Intercept)". */
+  readonly thetaNames: readonly string[];
+  /** X's column names. */
+  readonly fixedNames: readonly string[];
+  /**
+   * Order of the dense block factored at each evaluation (Z columns of the
+   * crossed terms + p + 1); the evaluation cost is about denseOrder³/3 flops
+   * plus terms linear in the number of levels.
+   */
+  readonly denseOrder: number;
+}
+
+/** Options of {@link buildLmm}. */
+export interface LmmOptions {
+  /**
+   * Factor the dense block with the WebAssembly SIMD kernels when the runtime
+   * supports them (default true). The results are bitwise the same either way.
+   */
+  readonly simd?: boolean;
+}
+
+/**
+ * A linear mixed model ready for optimization: the crossproducts are formed,
+ * and each call to {@link Lmm.objective} refactors the blocked system for θ.
+ * Not safe for concurrent use (it reuses its workspace), and it keeps
+ * references to X, y and the terms for {@link Lmm.solve}'s O(n) pass.
+ */
+export class Lmm implements LmmStructure {
+  readonly n: number;
+  readonly p: number;
+  readonly q: number;
+  readonly terms: readonly TermInfo[];
+  readonly thetaLength: number;
+  readonly lower: Float64Array;
+  readonly thetaStart: Float64Array;
+  readonly thetaNames: readonly string[];
+  readonly fixedNames: readonly string[];
+  readonly denseOrder: number;
+  /** The blocked crossproducts A = [Z X y]ᵀ[Z X y]. */
+  readonly crossprod: CrossProducts;
+
+  private readonly x: FixedDesign;
+  private readonly y: Float64Array;
+  private readonly factor: BlockedFactor;
+  private readonly xtxDiag: Float64Array;
+
+  /** Prefer {@link buildLmm}. */
+  constructor(
+    x: FixedDesign,
+    y: Float64Array,
+    terms: readonly ReTerm[],
+    options: LmmOptions = {},
+  ) {
+    if (terms.length === 0) {
+      throw new Error("a linear mixed model needs at least one random-effects term");
+    }
+    this.x = x;
+    this.y = y;
+    this.n = x.n;
+    this.p = x.p;
+    this.terms = termInfo(terms);
+    this.q = this.terms.reduce((s, t) => s + t.size, 0);
+    this.thetaLength = this.terms.reduce((s, t) => s + t.nTheta, 0);
+    this.lower = thetaLower(this.terms);
+    this.thetaStart = thetaStart(this.terms);
+    this.thetaNames = thetaNames(this.terms);
+    this.fixedNames = x.names;
+    if (this.n <= this.p) {
+      throw new Error(`need more observations (${this.n}) than fixed effects (${this.p})`);
+    }
+    this.crossprod = crossProducts(x, y, this.terms);
+    this.factor = new BlockedFactor(this.crossprod, this.terms, options.simd ?? true);
+    this.denseOrder = this.factor.m;
+    const nf = this.p + 1;
+    this.xtxDiag = new Float64Array(this.p);
+    for (let j = 0; j < this.p; j++) this.xtxDiag[j] = this.crossprod.ff[j * nf + j];
+  }
+
+  /**
+   * lme4's profiled criterion at θ (what `lmer(..., devFunOnly = TRUE)`
+   * returns): the REML criterion if `reml`, else the ML deviance (−2 log L).
+   * Throws for a θ of the wrong length or with non-finite entries, and for a
+   * rank-deficient X.
+   */
+  objective(theta: ArrayLike<number>, reml: boolean): number {
+    return profiledCriterion(this.parts(theta), this.n, this.p, reml);
+  }
+
+  /** ldL2, ldRX2 and the penalized RSS at θ (refactors L). */
+  parts(theta: ArrayLike<number>): DevianceParts {
+    this.checkTheta(theta);
+    const status = this.factor.update(theta);
+    return devianceParts(this.factor, status, this.xtxDiag);
+  }
+
+  /** β̂, u, b, σ̂, vcov, conditional variances, fitted values… at θ. */
+  solve(theta: ArrayLike<number>, reml: boolean): LmmSolution {
+    const parts = this.parts(theta);
+    const objective = profiledCriterion(parts, this.n, this.p, reml);
+    return solve({
+      factor: this.factor,
+      parts,
+      theta: Float64Array.from(theta),
+      reml,
+      objective,
+      x: this.x,
+      y: this.y,
+    });
+  }
+
+  private checkTheta(theta: ArrayLike<number>): void {
+    if (theta.length !== this.thetaLength) {
+      throw new Error(`θ has length ${theta.length}, expected ${this.thetaLength}`);
+    }
+    for (let k = 0; k < theta.length; k++) {
+      if (!Number.isFinite(theta[k])) {
+        throw new Error(`θ[${k}] (${this.thetaNames[k]}) is ${theta[k]}`);
+      }
+    }
+  }
+}
+
+/**
+ * Form the model's blocked crossproducts from the fixed design, the response
+ * and the random-effects terms (any order: they are sorted as lme4 sorts
+ * them). This is the only pass over the n observations.
+ *
+ * @example
+ * ```ts
+ * const lmm = buildLmm(x, y, [subjectTerm]);
+ * lmm.objective([1, 0, 1], true); // REML criterion at θ = (1, 0, 1)
+ * ```
+ */
+export function buildLmm(
+  x: FixedDesign,
+  y: Float64Array,
+  terms: readonly ReTerm[],
+  options: LmmOptions = {},
+): Lmm {
+  return new Lmm(x, y, terms, options);
+}

@@ -1,0 +1,102 @@
+/**
+ * The profiled criterion of lme4 (Bates et al. 2015, eqs. 34 and 41) from the
+ * blocked factor L(θ):
+ *
+ *     ML:   log|L|² + n (1 + log(2π r²/n))
+ *     REML: log|L|² + log|R_X|² + (n−p)(1 + log(2π r²/(n−p)))
+ *
+ * where log|L|² sums 2·log of the Z diagonal of L, log|R_X|² 2·log of its X
+ * diagonal, and r² (penalized residual sum of squares) is the square of L's
+ * last diagonal entry, so neither β nor u is solved for.
+ * @module
+ */
+
+import type { BlockedFactor, FactorStatus } from "./cholesky.ts";
+
+/** The pieces of the criterion at one θ (lme4's devcomp names). */
+export interface DevianceParts {
+  /** log-determinant of Λᵀ Zᵀ Z Λ + I: lme4's `ldL2`. */
+  readonly ldL2: number;
+  /** log-determinant of R_Xᵀ R_X: lme4's `ldRX2`. */
+  readonly ldRX2: number;
+  /** Penalized residual sum of squares r² = ‖y − Xβ − ZΛu‖² + ‖u‖²: `pwrss`. */
+  readonly pwrss: number;
+}
+
+/**
+ * Relative size below which an X pivot of L counts as zero: the X column is
+ * (numerically) a combination of the others. Far below anything a finite θ
+ * produces for a full-rank X (≈ 1/(1 + θ²·n_level) for a group-level column).
+ */
+const RANK_TOL = 1e-14;
+
+/**
+ * Read ldL2, ldRX2 and r² off a freshly updated factor. Throws a clear error
+ * when X's block is not positive definite (rank-deficient X).
+ */
+export function devianceParts(
+  f: BlockedFactor,
+  status: FactorStatus,
+  xtxDiag: Float64Array,
+): DevianceParts {
+  const { m, tail, tailZ, p } = f;
+  if (status.info >= tailZ && status.info < tailZ + p) {
+    throw rankDeficient(status.info - tailZ);
+  }
+  let ldL2 = 0;
+  for (let j = 0; j < f.nHead; j++) {
+    const d = f.headDiag[j];
+    const q = f.terms[j].q;
+    if (q === 1) {
+      for (let l = 0; l < d.length; l++) ldL2 += Math.log(d[l]);
+    } else {
+      for (let l = 0; l < f.terms[j].nLevels; l++) {
+        for (let r = 0; r < q; r++) ldL2 += Math.log(d[l * q * q + r * q + r]);
+      }
+    }
+  }
+  for (let r = 0; r < tailZ; r++) ldL2 += Math.log(tail[r * m + r]);
+  let ldRX2 = 0;
+  for (let r = 0; r < p; r++) {
+    const d = tail[(tailZ + r) * m + tailZ + r];
+    if (d * d < RANK_TOL * xtxDiag[r]) throw rankDeficient(r);
+    ldRX2 += Math.log(d);
+  }
+  const last = tail[m * m - 1];
+  // info = m−1: the Schur complement of y was ≤ 0, i.e. an exact fit up to
+  // rounding; it is left unsquared on the diagonal
+  const pwrss = status.info === m - 1 ? Math.max(last, 0) : last * last;
+  return { ldL2: 2 * ldL2, ldRX2: 2 * ldRX2, pwrss };
+}
+
+function rankDeficient(col: number): Error {
+  return new Error(
+    `fixed-effect model matrix is rank deficient: column ${
+      col + 1
+    } is (numerically) a linear combination of the preceding columns; ` +
+      `drop it before fitting`,
+  );
+}
+
+/**
+ * lme4's profiled deviance (ML) or REML criterion from its pieces.
+ *
+ * @example
+ * ```ts
+ * profiledCriterion({ ldL2: 0, ldRX2: 0, pwrss: 10 }, 10, 1, false);
+ * // 10 (1 + log(2π))
+ * ```
+ */
+export function profiledCriterion(
+  parts: DevianceParts,
+  n: number,
+  p: number,
+  reml: boolean,
+): number {
+  const { ldL2, ldRX2, pwrss } = parts;
+  if (reml) {
+    const nmp = n - p;
+    return ldL2 + ldRX2 + nmp * (1 + Math.log((2 * Math.PI * pwrss) / nmp));
+  }
+  return ldL2 + n * (1 + Math.log((2 * Math.PI * pwrss) / n));
+}

@@ -1,0 +1,276 @@
+/**
+ * Fitting a linear mixed model in lme4's public stages (R/modular.R):
+ * `lFormula` (model frame and checks) → `mkLmerDevfun` (the profiled
+ * criterion as a function of θ) → `optimizeLmer` (bounded BOBYQA) →
+ * `mkMerMod` (the fitted model with lme4's post-fit checks). `lmer` runs
+ * all four. A user can stop at any stage and inspect it.
+ * @module
+ */
+import type { DataLike } from "../../data/frame.ts";
+import { type DataOptions, type ModelFrame, modelFrame } from "../../design/modelframe.ts";
+import type { FixedDesign } from "../../design/reterm.ts";
+import { householderQR } from "../../linalg/householder.ts";
+import { bobyqa } from "../../optim/mod.ts";
+import type { OptimResult } from "../../optim/mod.ts";
+import { buildLmm, type Lmm } from "./core.ts";
+import { checkConvergence } from "./convergence.ts";
+import { LinearMixedModel } from "./model.ts";
+
+/** Optimizer and check settings, as lme4's `lmerControl()`. */
+export interface LmerControl {
+  /** Maximal number of criterion evaluations (nloptwrap's maxeval, 1e5). */
+  readonly maxeval?: number;
+  /** Absolute tolerance on θ (1e-8 as nloptwrap). */
+  readonly xtolAbs?: number;
+  /** Absolute tolerance on the criterion (1e-8 as nloptwrap). */
+  readonly ftolAbs?: number;
+  /**
+   * Compute the gradient and Hessian at the optimum by finite differences
+   * and check convergence as lme4 does (default: true when n < 10,000, as
+   * lme4's `calc.derivs`).
+   */
+  readonly calcDerivs?: boolean;
+  /** Singularity tolerance for the boundary check (lme4: 1e-4). */
+  readonly boundaryTol?: number;
+}
+
+/** Options of {@link lmer}. */
+export interface LmerOptions extends DataOptions {
+  /** Fit by REML (default) or maximum likelihood. */
+  readonly REML?: boolean;
+  /** Optimizer settings. */
+  readonly control?: LmerControl;
+  /** Starting θ (default: 1 on diagonals, 0 elsewhere, as lme4). */
+  readonly start?: ArrayLike<number>;
+  /** Name of the data to print in the summary ("Data: sleepstudy"). */
+  readonly dataName?: string;
+}
+
+/** Result of {@link lFormula}: the model frame after lme4's checks. */
+export interface LmerFrame {
+  /** The model frame (formula, y, X, random terms). */
+  readonly mf: ModelFrame;
+  /** X after dropping rank-deficient columns. */
+  readonly x: FixedDesign;
+  /** Columns of the original X kept (indices). */
+  readonly keptColumns: readonly number[];
+  /** Messages from the checks (dropped rows or columns). */
+  readonly messages: readonly string[];
+}
+
+/**
+ * lme4's `lFormula`: parse, build the model frame, and run lme4's checks
+ * on the grouping factors, the response and the rank of X.
+ *
+ * @example
+ * ```ts
+ * import { lFormula } from "./fit.ts";
+ * const lf = lFormula("y ~ x + (1 | g)", {
+ *   y: [1, 2, 3, 4, 5, 7], x: [1, 2, 3, 1, 2, 3], g: ["a", "a", "a", "b", "b", "b"],
+ * });
+ * console.log(lf.x.names); // ["(Intercept)", "x"]
+ * ```
+ */
+export function lFormula(formula: string, data: DataLike, options: DataOptions = {}): LmerFrame {
+  const mf = modelFrame(formula, data, options);
+  if (mf.random.length === 0) {
+    throw new Error(
+      `no random effects terms specified in formula '${formula}': add a term like (1 | g), or use lm()`,
+    );
+  }
+  const n = mf.y.length;
+  const messages: string[] = [];
+  if (mf.nDropped) {
+    messages.push(
+      `${mf.nDropped} observation${mf.nDropped > 1 ? "s" : ""} deleted due to missingness`,
+    );
+  }
+  // lme4's checkNlevels: > 1 level, fewer levels than observations.
+  for (const t of mf.random) {
+    if (t.levels.length < 2) {
+      throw new RangeError(
+        `grouping factor '${t.group}' has ${t.levels.length} level${
+          t.levels.length === 1 ? "" : "s"
+        }` +
+          ` ('${t.levels[0] ?? ""}'): grouping factors must have > 1 sampled level`,
+      );
+    }
+  }
+  const bad = mf.random.filter((t) => t.levels.length >= n).map((t) => t.group);
+  if (bad.length) {
+    throw new RangeError(
+      `number of levels of each grouping factor must be < number of observations (problems: ${
+        [...new Set(bad)].join(", ")
+      })`,
+    );
+  }
+  // lme4's check.nobs.vs.nRE: more random effects than observations.
+  for (const t of mf.random) {
+    const nre = t.levels.length * t.cnames.length;
+    if (t.cnames.length > 1 && n <= nre) {
+      throw new RangeError(
+        `number of observations (=${n}) <= number of random effects (=${nre}) for term ${t.spec.text}; ` +
+          "the random-effects parameters and the residual variance are probably unidentifiable",
+      );
+    }
+  }
+  const y0 = mf.y[0];
+  if (mf.y.every((v) => v === y0)) {
+    throw new RangeError(
+      `response '${mf.responseLabel}' is constant (every value is ${y0}): there is no variance to model`,
+    );
+  }
+  // lme4's check.rankX = "message+drop.cols".
+  const qr = householderQR(mf.x.x, n, mf.x.p);
+  let x = mf.x;
+  if (qr.aliased.length) {
+    const k = qr.aliased.length;
+    messages.push(
+      `fixed-effect model matrix is rank deficient so dropping ${k} column${
+        k > 1 ? "s" : ""
+      } / coefficient${k > 1 ? "s" : ""} (${qr.aliased.map((j) => mf.x.names[j]).join(", ")})`,
+    );
+    const xs = new Float64Array(n * qr.kept.length);
+    qr.kept.forEach((j, c) => xs.set(mf.x.x.subarray(j * n, j * n + n), c * n));
+    x = { x: xs, n, p: qr.kept.length, names: qr.kept.map((j) => mf.x.names[j]) };
+  }
+  return { mf, x, keptColumns: qr.kept, messages };
+}
+
+/** The profiled criterion of a model frame, lme4's `devfun`. */
+export interface LmerDevfun {
+  /** REML criterion (reml) or ML deviance at θ. */
+  (theta: ArrayLike<number>): number;
+  /** The numerical core (cross-products formed once). */
+  readonly lmm: Lmm;
+  /** Whether this is the REML criterion. */
+  readonly reml: boolean;
+  /** The frame it was built from. */
+  readonly frame: LmerFrame;
+}
+
+/**
+ * lme4's `mkLmerDevfun`: the profiled REML criterion or ML deviance as a
+ * function of θ. Forming it is the only pass over the data; each evaluation
+ * costs nothing proportional to n.
+ *
+ * @example
+ * ```ts ignore
+ * const devfun = mkLmerDevfun(lFormula("Reaction ~ Days + (Days | Subject)", sleepstudy));
+ * devfun([1, 0, 1]); // REML criterion at θ = (1, 0, 1)
+ * ```
+ */
+export function mkLmerDevfun(frame: LmerFrame, options: { REML?: boolean } = {}): LmerDevfun {
+  const reml = options.REML ?? true;
+  const lmm = buildLmm(frame.x, frame.mf.y, frame.mf.random);
+  const f = (theta: ArrayLike<number>) => lmm.objective(theta, reml);
+  return Object.assign(f, { lmm, reml, frame });
+}
+
+/** The optimizer's record, as MixedModels.jl's OptSummary. */
+export interface OptSummary {
+  /** "BOBYQA" (lme4's default nloptwrap uses NLopt's BOBYQA). */
+  readonly optimizer: string;
+  /** Starting θ. */
+  readonly start: Float64Array;
+  /** Lower bounds of θ. */
+  readonly lower: Float64Array;
+  /** θ at the optimum. */
+  readonly theta: Float64Array;
+  /** Criterion at the optimum. */
+  readonly fmin: number;
+  /** Number of criterion evaluations. */
+  readonly feval: number;
+  /** Why the optimizer stopped. */
+  readonly status: string;
+  /** The optimizer's message. */
+  readonly message: string;
+  /** Settings used (tolerances, initial radius, …). */
+  readonly settings: OptimResult["settings"];
+  /** Milliseconds spent optimizing. */
+  readonly elapsedMs: number;
+}
+
+/**
+ * lme4's `optimizeLmer`: minimise the criterion over θ with bounded BOBYQA
+ * and nloptwrap's tolerances (xtol_abs = ftol_abs = 1e-8).
+ *
+ * @example
+ * ```ts ignore
+ * const opt = optimizeLmer(devfun);
+ * console.log(opt.theta, opt.fmin, opt.feval);
+ * ```
+ */
+export function optimizeLmer(
+  devfun: LmerDevfun,
+  control: LmerControl = {},
+  start?: ArrayLike<number>,
+): OptSummary {
+  const { lmm } = devfun;
+  const x0 = Float64Array.from(start ?? lmm.thetaStart);
+  if (x0.length !== lmm.thetaLength) {
+    throw new RangeError(
+      `start: θ has ${lmm.thetaLength} entries (${lmm.thetaNames.join(", ")}), got ${x0.length}`,
+    );
+  }
+  const t0 = performance.now();
+  const res = bobyqa((th) => devfun(th), x0, {
+    lower: lmm.lower,
+    xtolAbs: control.xtolAbs ?? 1e-8,
+    ftolAbs: control.ftolAbs ?? 1e-8,
+    maxeval: control.maxeval ?? 1e5,
+  });
+  return {
+    optimizer: "BOBYQA",
+    start: x0,
+    lower: Float64Array.from(lmm.lower),
+    theta: Float64Array.from(res.x),
+    fmin: res.fval,
+    feval: res.feval,
+    status: res.status,
+    message: res.message,
+    settings: res.settings,
+    elapsedMs: performance.now() - t0,
+  };
+}
+
+/**
+ * lme4's `mkMerMod`: the fitted model at the optimum, with lme4's post-fit
+ * checks (singular fit, gradient and Hessian) recorded as messages.
+ */
+export function mkMerMod(
+  devfun: LmerDevfun,
+  opt: OptSummary,
+  options: { formula: string; control?: LmerControl; dataName?: string },
+): LinearMixedModel {
+  const { lmm, reml, frame } = devfun;
+  const sol = lmm.solve(opt.theta, reml);
+  const conv = checkConvergence(devfun, opt, options.control ?? {});
+  return new LinearMixedModel({
+    formula: options.formula,
+    dataName: options.dataName,
+    frame,
+    lmm,
+    solution: sol,
+    opt,
+    convergence: conv,
+    devfun,
+  });
+}
+
+/**
+ * Fit a linear mixed-effects model as lme4's `lmer(formula, data, REML)`.
+ *
+ * @example
+ * ```ts ignore
+ * import { lmer, readCsv } from "../../../mod.ts";
+ * const m = lmer("Reaction ~ Days + (Days | Subject)", readCsv("sleepstudy.csv"));
+ * console.log(String(m.summary()));
+ * ```
+ */
+export function lmer(formula: string, data: DataLike, options: LmerOptions = {}): LinearMixedModel {
+  const frame = lFormula(formula, data, options);
+  const devfun = mkLmerDevfun(frame, { REML: options.REML ?? true });
+  const opt = optimizeLmer(devfun, options.control, options.start);
+  return mkMerMod(devfun, opt, { formula, control: options.control, dataName: options.dataName });
+}

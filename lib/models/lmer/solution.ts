@@ -1,0 +1,479 @@
+/**
+ * Everything the fitted model needs at θ̂, from the blocked factor L(θ̂):
+ * β̂ and the spherical random effects u (one back substitution through Lᵀ),
+ * b = Λu, σ̂, fitted values and residuals (one O(n) pass), vcov(β̂) =
+ * σ̂²(R_XᵀR_X)⁻¹, and lme4's conditional variances of b (`condVar`,
+ * σ̂² Λ (ΛᵀZᵀZΛ + I)⁻¹ Λᵀ, diagonal blocks per level).
+ * @module
+ */
+
+import type { FixedDesign } from "../../design/reterm.ts";
+import {
+  crossprodLower,
+  trsvLower,
+  trsvLowerTrans,
+  trtriLower,
+} from "../../linalg/triangular.ts";
+import { type BlockedFactor, findBlock } from "./cholesky.ts";
+import type { DevianceParts } from "./deviance.ts";
+import type { TermInfo } from "./structure.ts";
+
+/** The random effects of one term (terms in lme4's order). */
+export interface TermSolution {
+  /** The term (group, levels, cnames, offsets). */
+  readonly info: TermInfo;
+  /** Conditional modes b = T u, level-major: level l, column r at `l*q + r`. */
+  readonly b: Float64Array;
+  /**
+   * lme4's conditional covariance ("postVar") of b for each level: level l's
+   * q × q column-major block at `l*q*q`; σ̂² T Σ_ll Tᵀ with
+   * Σ = (ΛᵀZᵀZΛ + I)⁻¹ (the uncertainty in β̂ is not included, as in lme4).
+   */
+  readonly condVar: Float64Array;
+  /** √ of condVar's diagonal, level-major like `b`. */
+  readonly condSd: Float64Array;
+}
+
+/** lme4's `getME(m, "devcomp")$cmp` entries for a linear mixed model. */
+export interface DevComp {
+  readonly ldL2: number;
+  readonly ldRX2: number;
+  /** Residual sum of squares ‖y − fitted‖². */
+  readonly wrss: number;
+  /** ‖u‖². */
+  readonly ussq: number;
+  /** wrss + ussq. */
+  readonly pwrss: number;
+  /** Not defined for linear mixed models (NA in lme4). */
+  readonly drsum: number;
+  /** REML criterion when fitted by REML, else NaN (NA in lme4). */
+  readonly REML: number;
+  /** ML deviance when fitted by ML, else NaN (NA in lme4). */
+  readonly dev: number;
+  /** √(pwrss / n). */
+  readonly sigmaML: number;
+  /** √(pwrss / (n − p)). */
+  readonly sigmaREML: number;
+}
+
+/** The fitted model's numbers at one θ. */
+export interface LmmSolution {
+  readonly theta: Float64Array;
+  readonly reml: boolean;
+  /** The criterion minimized (REML criterion or ML deviance) at θ. */
+  readonly objective: number;
+  /** Fixed effects β̂ in X's column order. */
+  readonly beta: Float64Array;
+  /** Standard errors of β̂: √diag(vcov). */
+  readonly se: Float64Array;
+  /** σ̂²(R_XᵀR_X)⁻¹, p × p column-major. */
+  readonly vcov: Float64Array;
+  /** Residual standard deviation σ̂ (REML or ML as fitted). */
+  readonly sigma: number;
+  /** Spherical random effects u, in Z's column order. */
+  readonly u: Float64Array;
+  /** Random effects b = Λu, in Z's column order. */
+  readonly b: Float64Array;
+  /** Per term (lme4's order): b, conditional variances and sds. */
+  readonly ranef: readonly TermSolution[];
+  /** Xβ̂ + Zb̂. */
+  readonly fitted: Float64Array;
+  /** y − fitted. */
+  readonly residuals: Float64Array;
+  readonly devcomp: DevComp;
+}
+
+/** Inputs of {@link solve} besides the factor. */
+export interface SolveInput {
+  readonly factor: BlockedFactor;
+  readonly parts: DevianceParts;
+  readonly theta: Float64Array;
+  readonly reml: boolean;
+  readonly objective: number;
+  readonly x: FixedDesign;
+  readonly y: Float64Array;
+}
+
+/** Build the solution from a factor already updated at θ. */
+export function solve(input: SolveInput): LmmSolution {
+  const { factor: f, x, y, reml, parts } = input;
+  const { n, p } = x;
+  const qTotal = f.terms.reduce((s, t) => s + t.size, 0);
+  const sol = backSubstitute(f, qTotal);
+  const beta = sol.subarray(qTotal, qTotal + p).slice();
+  const u = sol.subarray(0, qTotal).slice();
+  const b = scaleByLambda(f, u);
+  const fitted = fittedValues(x, beta, f.terms, b);
+  const residuals = new Float64Array(n);
+  let wrss = 0;
+  for (let i = 0; i < n; i++) {
+    const r = y[i] - fitted[i];
+    residuals[i] = r;
+    wrss += r * r;
+  }
+  let ussq = 0;
+  for (let k = 0; k < qTotal; k++) ussq += u[k] * u[k];
+  const pwrss = wrss + ussq;
+  const sigmaML = Math.sqrt(pwrss / n);
+  const sigmaREML = Math.sqrt(pwrss / (n - p));
+  const sigma = reml ? sigmaREML : sigmaML;
+  const vcov = fixedVcov(f, sigma);
+  const se = new Float64Array(p);
+  for (let j = 0; j < p; j++) se[j] = Math.sqrt(vcov[j * p + j]);
+  const ranef = conditionalVariances(f, b, sigma);
+  return {
+    theta: input.theta.slice(),
+    reml,
+    objective: input.objective,
+    beta,
+    se,
+    vcov,
+    sigma,
+    u,
+    b,
+    ranef,
+    fitted,
+    residuals,
+    devcomp: {
+      ldL2: parts.ldL2,
+      ldRX2: parts.ldRX2,
+      wrss,
+      ussq,
+      pwrss,
+      drsum: NaN,
+      REML: reml ? input.objective : NaN,
+      dev: reml ? NaN : input.objective,
+      sigmaML,
+      sigmaREML,
+    },
+  };
+}
+
+/**
+ * Solve Lᵀ [u; β] = c, where c is y's row of L: first the dense tail (tail
+ * terms' u and β together), then the head block columns from the last back.
+ * Returns [u (Z order); β].
+ */
+function backSubstitute(f: BlockedFactor, qTotal: number): Float64Array {
+  const { m, tail, tailZ, p, terms } = f;
+  const nf = p + 1;
+  const headZ = qTotal - tailZ;
+  const out = new Float64Array(qTotal + p);
+  // tail: x_D = L_DD⁻ᵀ c_D, with c_D the last row of M
+  const xd = new Float64Array(m - 1);
+  for (let r = 0; r < m - 1; r++) xd[r] = tail[r * m + m - 1];
+  trsvLowerTrans(tail, m - 1, 0, m, xd, 0);
+  out.set(xd.subarray(0, tailZ), headZ);
+  out.set(xd.subarray(tailZ), qTotal);
+  const beta = xd.subarray(tailZ);
+  for (let j = f.nHead - 1; j >= 0; j--) {
+    const t = terms[j];
+    const q = t.q;
+    const fj = f.headF[j];
+    const zo = t.zOffset;
+    // right-hand side: c_j − L[X, j]ᵀ β
+    for (let col = 0; col < t.size; col++) {
+      let s = fj[col * nf + p];
+      for (let r = 0; r < p; r++) s -= fj[col * nf + r] * beta[r];
+      out[zo + col] = s;
+    }
+    // − Σ_{i > j} L[i, j]ᵀ u_i
+    for (let i = j + 1; i < terms.length; i++) {
+      const blk = f.headOff[i][j];
+      const qi = terms[i].q;
+      const io = terms[i].zOffset;
+      for (let bl = 0; bl < t.nLevels; bl++) {
+        for (let pos = blk.colPtr[bl]; pos < blk.colPtr[bl + 1]; pos++) {
+          const a = blk.rowLevel[pos];
+          const vo = pos * qi * q;
+          for (let c = 0; c < q; c++) {
+            let s = 0;
+            for (let r = 0; r < qi; r++) s += blk.values[vo + c * qi + r] * out[io + a * qi + r];
+            out[zo + bl * q + c] -= s;
+          }
+        }
+      }
+    }
+    const d = f.headDiag[j];
+    for (let bl = 0; bl < t.nLevels; bl++) {
+      trsvLowerTrans(d, q, bl * q * q, q, out, zo + bl * q);
+    }
+  }
+  return out;
+}
+
+/** b = Λu: T_k times each level's q-vector. */
+function scaleByLambda(f: BlockedFactor, u: Float64Array): Float64Array {
+  const b = new Float64Array(u.length);
+  for (let k = 0; k < f.terms.length; k++) {
+    const t = f.terms[k];
+    const T = f.lambda[k];
+    const q = t.q;
+    for (let l = 0; l < t.nLevels; l++) {
+      const o = t.zOffset + l * q;
+      for (let r = 0; r < q; r++) {
+        let s = 0;
+        for (let c = 0; c <= r; c++) s += T[c * q + r] * u[o + c];
+        b[o + r] = s;
+      }
+    }
+  }
+  return b;
+}
+
+/** Xβ + Σ_k Z_k b_k, reading Z from the terms' level index and value rows. */
+function fittedValues(
+  x: FixedDesign,
+  beta: Float64Array,
+  terms: readonly TermInfo[],
+  b: Float64Array,
+): Float64Array {
+  const { n, p } = x;
+  const out = new Float64Array(n);
+  for (let j = 0; j < p; j++) {
+    const bj = beta[j];
+    const col = j * n;
+    for (let i = 0; i < n; i++) out[i] += x.x[col + i] * bj;
+  }
+  for (const t of terms) {
+    const { index, z } = t.term;
+    const q = t.q;
+    for (let i = 0; i < n; i++) {
+      const o = t.zOffset + index[i] * q;
+      let s = 0;
+      for (let r = 0; r < q; r++) s += z[i * q + r] * b[o + r];
+      out[i] += s;
+    }
+  }
+  return out;
+}
+
+/** σ²(R_XᵀR_X)⁻¹ = σ² L_X⁻ᵀ L_X⁻¹ with L_X the X block of the tail factor. */
+function fixedVcov(f: BlockedFactor, sigma: number): Float64Array {
+  const { p, m, tail, tailZ } = f;
+  const w = new Float64Array(p * p);
+  for (let c = 0; c < p; c++) {
+    for (let r = c; r < p; r++) w[c * p + r] = tail[(tailZ + c) * m + tailZ + r];
+  }
+  trtriLower(w, p, 0, p);
+  const v = new Float64Array(p * p);
+  crossprodLower(w, p, 0, p, v);
+  const s2 = sigma * sigma;
+  for (let k = 0; k < v.length; k++) v[k] *= s2;
+  return v;
+}
+
+/**
+ * Diagonal blocks of Σ = (L_Z L_Zᵀ)⁻¹, scaled to σ² T Σ_ll Tᵀ per level.
+ * With L_Z = [L_SS 0; L_TS L_TT] (head S, dense tail T):
+ * - tail levels: blocks of Σ_TT = L_TT⁻ᵀ L_TT⁻¹ (formed densely);
+ * - head level c: Σ_cc = X_Sᵀ X_S + Vᵀ Σ_TT V with X_S = L_SS⁻¹ E_c and
+ *   V = L_TS X_S. X_S is a chain of one block per head term (each head column
+ *   has one block in every later head term), and V is sparse.
+ */
+function conditionalVariances(
+  f: BlockedFactor,
+  b: Float64Array,
+  sigma: number,
+): TermSolution[] {
+  const { terms, tailZ, m, tail } = f;
+  const sigTT = new Float64Array(tailZ * tailZ);
+  if (tailZ > 0) {
+    const w = new Float64Array(tailZ * tailZ);
+    for (let c = 0; c < tailZ; c++) {
+      w.set(tail.subarray(c * m + c, c * m + tailZ), c * tailZ + c);
+    }
+    trtriLower(w, tailZ, 0, tailZ);
+    crossprodLower(w, tailZ, 0, tailZ, sigTT);
+  }
+  const headCov = new HeadCovariance(f, sigTT);
+  const out: TermSolution[] = [];
+  for (let k = 0; k < terms.length; k++) {
+    const t = terms[k];
+    const q = t.q;
+    const cv = new Float64Array(t.nLevels * q * q);
+    const blk = new Float64Array(q * q);
+    for (let l = 0; l < t.nLevels; l++) {
+      if (k < f.nHead) headCov.block(k, l, blk);
+      else {
+        const o = f.tailOffset[k] + l * q;
+        for (let c = 0; c < q; c++) {
+          for (let r = 0; r < q; r++) blk[c * q + r] = sigTT[(o + c) * tailZ + o + r];
+        }
+      }
+      sandwich(f.lambda[k], blk, q, sigma * sigma, cv, l * q * q);
+    }
+    const sd = new Float64Array(t.size);
+    for (let l = 0; l < t.nLevels; l++) {
+      for (let r = 0; r < q; r++) sd[l * q + r] = Math.sqrt(cv[l * q * q + r * q + r]);
+    }
+    out.push({
+      info: t,
+      b: b.slice(t.zOffset, t.zOffset + t.size),
+      condVar: cv,
+      condSd: sd,
+    });
+  }
+  return out;
+}
+
+/** out[off..] = s · T S Tᵀ for q × q S and lower T (column-major). */
+function sandwich(
+  T: Float64Array,
+  S: Float64Array,
+  q: number,
+  s: number,
+  out: Float64Array,
+  off: number,
+): void {
+  for (let c = 0; c < q; c++) {
+    for (let r = 0; r < q; r++) {
+      let acc = 0;
+      for (let a = 0; a <= r; a++) {
+        for (let bb = 0; bb <= c; bb++) acc += T[a * q + r] * S[bb * q + a] * T[bb * q + c];
+      }
+      out[off + c * q + r] = s * acc;
+    }
+  }
+}
+
+/** Σ_cc for head levels: the chain forward solve and the tail quadratic form. */
+class HeadCovariance {
+  private readonly f: BlockedFactor;
+  private readonly sigTT: Float64Array;
+  /** chain blocks x_j (q_j × q_k), per head term. */
+  private readonly chain: Float64Array[];
+  private readonly level: Int32Array;
+  private readonly v: Float64Array;
+  private readonly touched: Int32Array;
+  private readonly mark: Uint8Array;
+
+  constructor(f: BlockedFactor, sigTT: Float64Array) {
+    this.f = f;
+    this.sigTT = sigTT;
+    const qmax = f.terms.reduce((s, t) => Math.max(s, t.q), 1);
+    this.chain = f.terms.slice(0, f.nHead).map((t) => new Float64Array(t.q * qmax));
+    this.level = new Int32Array(f.nHead);
+    this.v = new Float64Array(f.tailZ * qmax);
+    this.touched = new Int32Array(f.tailZ);
+    this.mark = new Uint8Array(f.tailZ);
+  }
+
+  /** Write Σ_cc (q_k × q_k) for level l of head term k into `out`. */
+  block(k: number, l: number, out: Float64Array): void {
+    const { f, chain, level } = this;
+    const { terms } = f;
+    const qk = terms[k].q;
+    // x_k = L_kk[l]⁻¹ (columns: unit vectors)
+    const xk = chain[k];
+    xk.fill(0, 0, qk * qk);
+    for (let h = 0; h < qk; h++) {
+      xk[h * qk + h] = 1;
+      trsvLower(f.headDiag[k], qk, l * qk * qk, qk, xk, h * qk);
+    }
+    level[k] = l;
+    for (let i = k + 1; i < f.nHead; i++) {
+      const qi = terms[i].q;
+      const first = f.headOff[i][k];
+      const a = first.rowLevel[first.colPtr[l]];
+      level[i] = a;
+      const xi = chain[i];
+      xi.fill(0, 0, qi * qk);
+      for (let j = k; j < i; j++) {
+        const blk = f.headOff[i][j];
+        const pos = findBlock(blk, level[j], a);
+        if (pos < 0) continue;
+        subProduct(xi, blk.values, pos * qi * terms[j].q, chain[j], qi, terms[j].q, qk);
+      }
+      for (let h = 0; h < qk; h++) {
+        trsvLower(f.headDiag[i], qi, a * qi * qi, qi, xi, h * qi);
+      }
+    }
+    out.fill(0, 0, qk * qk);
+    for (let j = k; j < f.nHead; j++) addCrossprod(out, chain[j], terms[j].q, qk);
+    if (f.tailZ > 0) this.addTailPart(k, out);
+  }
+
+  /** out += Vᵀ Σ_TT V with V = L_TS X_S (only V's nonzero rows are visited). */
+  private addTailPart(k: number, out: Float64Array): void {
+    const { f, chain, level, v, touched, mark, sigTT } = this;
+    const { terms, tailZ } = f;
+    const qk = terms[k].q;
+    let nt = 0;
+    for (let t = f.nHead; t < terms.length; t++) {
+      const qt = terms[t].q;
+      const ot = f.tailOffset[t];
+      for (let j = k; j < f.nHead; j++) {
+        const blk = f.headOff[t][j];
+        const qj = terms[j].q;
+        const xj = chain[j];
+        const bl = level[j];
+        for (let pos = blk.colPtr[bl]; pos < blk.colPtr[bl + 1]; pos++) {
+          const row = ot + blk.rowLevel[pos] * qt;
+          const vo = pos * qt * qj;
+          for (let rr = 0; rr < qt; rr++) {
+            const gr = row + rr;
+            if (!mark[gr]) {
+              mark[gr] = 1;
+              touched[nt++] = gr;
+              for (let h = 0; h < qk; h++) v[h * tailZ + gr] = 0;
+            }
+            for (let h = 0; h < qk; h++) {
+              let s = 0;
+              for (let c = 0; c < qj; c++) s += blk.values[vo + c * qt + rr] * xj[h * qj + c];
+              v[h * tailZ + gr] += s;
+            }
+          }
+        }
+      }
+    }
+    for (let h1 = 0; h1 < qk; h1++) {
+      for (let h2 = 0; h2 < qk; h2++) {
+        let s = 0;
+        for (let a = 0; a < nt; a++) {
+          const ra = touched[a];
+          const va = v[h1 * tailZ + ra];
+          if (va === 0) continue;
+          let inner = 0;
+          for (let bb = 0; bb < nt; bb++) {
+            const rb = touched[bb];
+            inner += sigTT[rb * tailZ + ra] * v[h2 * tailZ + rb];
+          }
+          s += va * inner;
+        }
+        out[h2 * qk + h1] += s;
+      }
+    }
+    for (let a = 0; a < nt; a++) mark[touched[a]] = 0;
+  }
+}
+
+/** x (qi × qk) −= A (qi × qj, at offA) · y (qj × qk). */
+function subProduct(
+  x: Float64Array,
+  a: Float64Array,
+  offA: number,
+  y: Float64Array,
+  qi: number,
+  qj: number,
+  qk: number,
+): void {
+  for (let h = 0; h < qk; h++) {
+    for (let c = 0; c < qj; c++) {
+      const ych = y[h * qj + c];
+      if (ych === 0) continue;
+      for (let r = 0; r < qi; r++) x[h * qi + r] -= a[offA + c * qi + r] * ych;
+    }
+  }
+}
+
+/** out (qk × qk) += xᵀ x for x qj × qk. */
+function addCrossprod(out: Float64Array, x: Float64Array, qj: number, qk: number): void {
+  for (let c = 0; c < qk; c++) {
+    for (let r = 0; r < qk; r++) {
+      let s = 0;
+      for (let h = 0; h < qj; h++) s += x[r * qj + h] * x[c * qj + h];
+      out[c * qk + r] += s;
+    }
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * lme4's printed summary of a linear mixed model (print.summary.merMod):
+ * title, formula, criterion or AIC table, scaled residuals, random effects
+ * (formatVC), group counts, fixed effects (printCoefmat), correlation of
+ * fixed effects and the convergence messages, with lme4's digits.
+ * @module
+ */
+import { formatReal, printCoefmat, roundTo } from "../../display/rformat.ts";
+import { quantile7 } from "../lm.ts";
+import type { LinearMixedModel } from "./model.ts";
+
+/** R's `abbreviate(x, minlength)` (drop lower-case vowels, then lower-case letters, from the right). */
+export function abbreviate(s: string, minlength: number): string {
+  if (s.length <= minlength) return s;
+  const chars = [...s];
+  for (const pattern of [/[aeiou]/, /[a-z]/]) {
+    for (let i = chars.length - 1; i > 0 && chars.length > minlength; i--) {
+      if (pattern.test(chars[i])) chars.splice(i, 1);
+    }
+  }
+  return chars.length > minlength ? chars.slice(0, minlength).join("") : chars.join("");
+}
+
+/** Print a character matrix as R does with quote = FALSE (left-aligned). */
+function printCharMatrix(rowNames: string[], colNames: string[], cells: string[][]): string {
+  const rw = Math.max(0, ...rowNames.map((r) => r.length));
+  const cw = colNames.map((c, j) => Math.max(c.length, ...cells.map((r) => r[j].length)));
+  const lines = [" ".repeat(rw) + colNames.map((c, j) => " " + c.padEnd(cw[j])).join("")];
+  cells.forEach((r, i) =>
+    lines.push(rowNames[i].padEnd(rw) + r.map((c, j) => " " + c.padEnd(cw[j])).join(""))
+  );
+  return lines.join("\n");
+}
+
+/**
+ * R 4.2's zapsmall(x, digits): round to `digits - log10(max|x|)` decimals,
+ * a non-integer that R's round() takes to the nearest integer.
+ */
+function zapsmall(x: number[], digits: number): number[] {
+  const mx = Math.max(...x.map(Math.abs));
+  const d = mx > 0 ? Math.max(0, Math.floor(digits - Math.log10(mx) + 0.5)) : digits;
+  return x.map((v) => roundTo(v, d));
+}
+
+/** lme4's summary of a fitted linear mixed model. */
+export class LmerSummary {
+  /** The model summarised. */
+  readonly model: LinearMixedModel;
+  /** Wrap a model; use `m.summary()`. */
+  constructor(model: LinearMixedModel) {
+    this.model = model;
+  }
+
+  /** The random-effects table (lme4's formatVC) as text lines. */
+  randomEffectsText(digits = 4): string {
+    const m = this.model;
+    const terms = m.varCorrTerms();
+    const sds: number[] = [], groups: string[] = [], names: string[] = [];
+    for (const t of terms) {
+      t.names.forEach((nm, i) => {
+        groups.push(i === 0 ? t.grp : "");
+        names.push(nm);
+        sds.push(Math.sqrt(t.cov[i][i]));
+      });
+    }
+    groups.push("Residual");
+    names.push("");
+    sds.push(m.sigma);
+    const variance = formatReal(sds.map((s) => s * s), digits);
+    const stddev = formatReal(sds, digits);
+    const maxq = Math.max(...terms.map((t) => t.names.length));
+    const header = ["Groups", "Name", "Variance", "Std.Dev."];
+    const rows = groups.map((g, i) => [g, names[i], variance[i], stddev[i]]);
+    if (maxq > 1) {
+      // Correlations: lower triangle, 2 decimals, columns 1..maxq-1.
+      const dig = Math.max(2, digits - 3);
+      const corr: string[][] = [];
+      for (const t of terms) {
+        const q = t.names.length;
+        for (let i = 0; i < q; i++) {
+          const row: string[] = [];
+          for (let j = 0; j < maxq - 1; j++) {
+            row.push(
+              j < i
+                ? roundTo(t.cov[i][j] / Math.sqrt(t.cov[i][i] * t.cov[j][j]), dig).toFixed(dig)
+                : "",
+            );
+          }
+          corr.push(row);
+        }
+      }
+      corr.push(new Array(maxq - 1).fill(""));
+      // format() pads each correlation column to a common width (right-aligned numbers).
+      for (let j = 0; j < maxq - 1; j++) {
+        const w = Math.max(...corr.map((r) => r[j].length));
+        corr.forEach((r) => (r[j] = r[j] === "" ? "" : r[j].padStart(w)));
+      }
+      header.push("Corr", ...new Array(maxq - 2).fill(""));
+      rows.forEach((r, i) => r.push(...corr[i]));
+    }
+    return printCharMatrix(rows.map(() => ""), header, rows);
+  }
+
+  /** lme4's print(summary(m)) text. */
+  toString(): string {
+    const m = this.model;
+    const out: string[] = [];
+    out.push(
+      m.REML
+        ? "Linear mixed model fit by REML ['lmerMod']"
+        : "Linear mixed model fit by maximum likelihood  ['lmerMod']",
+    );
+    out.push(`Formula: ${m.formula}`);
+    if (m.dataName) out.push(`   Data: ${m.dataName}`);
+    out.push("");
+    if (m.REML) {
+      out.push(`REML criterion at convergence: ${formatReal([roundTo(m.REMLcrit(), 1)], 7)[0]}`);
+    } else {
+      const names = ["AIC", "BIC", "logLik", "deviance", "df.resid"];
+      const vals = formatReal(
+        [m.AIC(), m.BIC(), m.logLik(), m.deviance()].map((v) => roundTo(v, 1)),
+        7,
+      )
+        .map((s) => s.trim());
+      vals.push(String(m.nobs - m.frame.x.p - m.theta.length - 1));
+      const w = Math.max(...names.map((s) => s.length), ...vals.map((s) => s.length));
+      out.push(names.map((s) => s.padStart(w)).join(" ") + " ");
+      out.push(vals.map((s) => s.padStart(w)).join(" ") + " ");
+    }
+    out.push("");
+    const r = Float64Array.from(m.residuals({ scaled: true })).sort();
+    const q = zapsmall([0, 0.25, 0.5, 0.75, 1].map((p) => quantile7(r, p)), 5);
+    const qf = formatReal(q, 4);
+    const hdr = ["Min", "1Q", "Median", "3Q", "Max"];
+    const w = Math.max(...qf.map((s) => s.length), ...hdr.map((s) => s.length));
+    out.push("Scaled residuals: ");
+    out.push(hdr.map((h) => h.padStart(w)).join(" ") + " ");
+    out.push(qf.map((s) => s.padStart(w)).join(" ") + " ");
+    out.push("");
+    out.push("Random effects:");
+    out.push(this.randomEffectsText());
+    const g = m.ngrps();
+    out.push(
+      `Number of obs: ${m.nobs}, groups:  ${
+        Object.entries(g).map(([k, v]) => `${k}, ${v}`).join("; ")
+      }`,
+    );
+    out.push("");
+    const rows = m.coefRows();
+    if (rows.length) {
+      out.push("Fixed effects:");
+      out.push(
+        printCoefmat(
+          rows.map((x) => x.term),
+          ["Estimate", "Std. Error", "t value"],
+          rows.map((x) => [x.estimate, x.stdError, x.statistic]),
+          { digits: 4 },
+        ),
+      );
+      const p = rows.length;
+      if (p > 1 && p <= 12) {
+        out.push("");
+        out.push("Correlation of Fixed Effects:");
+        const v = m.vcov().matrix;
+        const rn = rows.map((x) => abbreviate(x.term, 11));
+        const cn = rows.map((x) => abbreviate(x.term, 6));
+        const cells = rows.slice(1).map((_, a) =>
+          rows.slice(0, p - 1).map((_, b) => {
+            const i = a + 1;
+            return b < i ? roundTo(v[i][b] / Math.sqrt(v[i][i] * v[b][b]), 3).toFixed(3) : "";
+          })
+        );
+        // format(round(x, 3), nsmall = 3) pads to a common width.
+        const cw = Math.max(...cells.flat().map((s) => s.length));
+        const padded = cells.map((r) => r.map((s) => (s === "" ? "" : s.padStart(cw))));
+        out.push(printCharMatrix(rn.slice(1), cn.slice(0, p - 1), padded));
+      }
+      // p > 12: lme4 says on stderr that the correlation matrix is not shown; so do we (nothing).
+    }
+    const msgs = [...m.frameMessages, ...m.messages];
+    if (m.messages.length) {
+      out.push(
+        `optimizer (BOBYQA) convergence code: ${m.convergence.code} (${
+          m.convergence.code === 0 ? "OK" : "see messages"
+        })`,
+      );
+    }
+    for (const msg of msgs) out.push(msg);
+    out.push("");
+    return out.join("\n");
+  }
+}
