@@ -207,31 +207,106 @@ export function optimizeLmer(
   start?: ArrayLike<number>,
 ): OptSummary {
   const { lmm } = devfun;
-  const x0 = Float64Array.from(start ?? lmm.thetaStart);
+  const x0 = Float64Array.from(start ?? lmerStart(devfun));
   if (x0.length !== lmm.thetaLength) {
     throw new RangeError(
       `start: θ has ${lmm.thetaLength} entries (${lmm.thetaNames.join(", ")}), got ${x0.length}`,
     );
   }
   const t0 = performance.now();
-  const res = bobyqa((th) => devfun(th), x0, {
-    lower: lmm.lower,
-    xtolAbs: control.xtolAbs ?? 1e-8,
-    ftolAbs: control.ftolAbs ?? 1e-8,
-    maxeval: control.maxeval ?? 1e5,
-  });
+  const run = (from: Float64Array) =>
+    bobyqa((th) => devfun(th), from, {
+      lower: lmm.lower,
+      xtolAbs: control.xtolAbs ?? 1e-8,
+      ftolAbs: control.ftolAbs ?? 1e-8,
+      maxeval: control.maxeval ?? 1e5,
+    });
+  let res = run(x0);
+  let feval = res.feval;
+  // lme4's restart_edge: a θ on its bound with a negative one-sided slope
+  // (step 1e-5 inward) means the optimizer stopped too early: run again from there.
+  const onBound = [...lmm.lower].map((lb, k) => (res.x[k] === lb ? k : -1)).filter((k) => k >= 0);
+  if (onBound.length) {
+    const d0 = devfun(res.x);
+    const slopes = onBound.map((k) => {
+      const th = Float64Array.from(res.x);
+      th[k] = lmm.lower[k] + 1e-5;
+      return (devfun(th) - d0) / 1e-5;
+    });
+    if (slopes.some((g) => g < 0)) {
+      res = run(Float64Array.from(res.x));
+      feval += res.feval;
+    }
+  }
+  // lme4's check.boundary (boundary.tol = 1e-5): snap θ within 1e-5 of its
+  // bound onto it when that does not increase the criterion.
+  const theta = Float64Array.from(res.x);
+  let fmin = res.fval;
+  let snapped = false;
+  for (let k = 0; k < theta.length; k++) {
+    const d = theta[k] - lmm.lower[k];
+    if (d > 0 && d < 1e-5) {
+      const th = Float64Array.from(theta);
+      th[k] = lmm.lower[k];
+      if (devfun(th) < fmin) (theta[k] = lmm.lower[k], snapped = true);
+    }
+  }
+  if (snapped) fmin = devfun(theta);
   return {
     optimizer: "BOBYQA",
     start: x0,
     lower: Float64Array.from(lmm.lower),
-    theta: Float64Array.from(res.x),
-    fmin: res.fval,
-    feval: res.feval,
+    theta,
+    fmin,
+    feval,
     status: res.status,
     message: res.message,
     settings: res.settings,
     elapsedMs: performance.now() - t0,
   };
+}
+
+/**
+ * lme4's starting θ: 1 on the diagonal, 0 elsewhere; but when every term is
+ * a scalar random intercept, lme4 (mkLmerDevfun) starts at
+ * θ_k = √(v_k / v_e) with v_k = var(ave(y, g_k)) and v_e = var(y) − Σ v_k,
+ * when v_e > 0. Matching it matters: the optimizer's path, and so its last
+ * digits and evaluation count, follow the start.
+ */
+export function lmerStart(devfun: LmerDevfun): Float64Array {
+  const { lmm } = devfun;
+  const start = Float64Array.from(lmm.thetaStart);
+  const terms = lmm.terms;
+  if (!terms.every((t) => t.q === 1 && t.cnames[0] === "(Intercept)")) return start;
+  const y = devfun.frame.mf.y;
+  const n = y.length;
+  const variance = (v: ArrayLike<number>) => {
+    let m = 0;
+    for (let i = 0; i < n; i++) m += v[i];
+    m /= n;
+    let s = 0;
+    for (let i = 0; i < n; i++) s += (v[i] - m) ** 2;
+    return s / (n - 1);
+  };
+  // v per distinct grouping factor (lme4 iterates over flist), then per term.
+  const vByGroup = new Map<string, number>();
+  for (const t of terms) {
+    if (vByGroup.has(t.group)) continue;
+    const sum = new Float64Array(t.nLevels), cnt = new Float64Array(t.nLevels);
+    const idx = t.term.index;
+    for (let i = 0; i < n; i++) (sum[idx[i]] += y[i], cnt[idx[i]]++);
+    const ave = new Float64Array(n);
+    for (let i = 0; i < n; i++) ave[i] = sum[idx[i]] / cnt[idx[i]];
+    vByGroup.set(t.group, variance(ave));
+  }
+  let ve = variance(y);
+  for (const v of vByGroup.values()) ve -= v;
+  if (!(ve > 0)) return start;
+  const rel = terms.map((t) => vByGroup.get(t.group)! / ve);
+  if (rel.every((r, k) => r >= lmm.lower[terms[k].thetaOffset] ** 2)) {
+    terms.forEach((t, k) => (start[t.thetaOffset] = Math.sqrt(rel[k])));
+  }
+  return start;
 }
 
 /**
