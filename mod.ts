@@ -48,3 +48,23 @@ export { getLogSource, Rng, rng, setLogSource } from "./lib/rng/mod.ts";
 export type { LogSource } from "./lib/rng/mod.ts";
 export { clusterTrial, createData } from "./lib/simulate/mod.ts";
 export type { ClusterTrialOptions, CreateDataOptions } from "./lib/simulate/mod.ts";
+export { buildLmm, Lmm } from "./lib/models/lmer/core.ts";
+export type {
+  BlockSparse,
+  CrossProducts,
+  DevComp,
+  DevianceParts,
+  LmmOptions,
+  LmmSolution,
+  LmmStructure,
+  TermInfo,
+  TermSolution,
+} from "./lib/models/lmer/core.ts";
+export { bobyqa } from "./lib/optim/mod.ts";
+export type {
+  Objective,
+  OptimOptions,
+  OptimResult,
+  OptimSettings,
+  OptimStatus,
+} from "./lib/optim/mod.ts";

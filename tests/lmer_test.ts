@@ -184,7 +184,8 @@ Deno.test("lmer: bad input gives clear errors", () => {
 });
 
 Deno.test("lmer follows lme4's optimizer path: same number of evaluations on most models", () => {
-  const full = fixture<{ models: (LmerFixture & { optinfo: { feval: number } })[] }>("lmer.json").models;
+  const full =
+    fixture<{ models: (LmerFixture & { optinfo: { feval: number } })[] }>("lmer.json").models;
   let same = 0;
   for (const m of full) if (fit(m).optSummary.feval === m.optinfo.feval) same++;
   // Same start (incl. lme4's variance-ratio start for random-intercept models), same BOBYQA.

@@ -25,7 +25,7 @@ if (import.meta.main) {
  */
 
 /** The kernels' WebAssembly binary, base64-encoded. */
-export const SIMD_WASM_BASE64 =
+export const SIMD_WASM_BASE64: string =
 ${lines.map((l) => `  "${l}"`).join(" +\n")};
 `;
   Deno.writeTextFileSync(new URL("./simd_binary.ts", import.meta.url), text);

@@ -17,21 +17,13 @@
 import type { FixedDesign, ReTerm } from "../../design/reterm.ts";
 import { BlockedFactor } from "./cholesky.ts";
 import { type CrossProducts, crossProducts } from "./crossprod.ts";
-import {
-  type DevianceParts,
-  devianceParts,
-  profiledCriterion,
-} from "./deviance.ts";
+import { type DevianceParts, devianceParts, profiledCriterion } from "./deviance.ts";
 import { type LmmSolution, solve } from "./solution.ts";
-import {
-  type TermInfo,
-  termInfo,
-  thetaLower,
-  thetaNames,
-  thetaStart,
-} from "./structure.ts";
+import { type TermInfo, termInfo, thetaLower, thetaNames, thetaStart } from "./structure.ts";
 
+export type { FixedDesign, ReTerm } from "../../design/reterm.ts";
 export type { TermInfo } from "./structure.ts";
+export type { BlockSparse, CrossProducts } from "./crossprod.ts";
 export { termOrder } from "./structure.ts";
 export type { DevianceParts } from "./deviance.ts";
 export type { DevComp, LmmSolution, TermSolution } from "./solution.ts";
@@ -162,6 +154,7 @@ export class Lmm implements LmmStructure {
     });
   }
 
+  /** Reject a θ of the wrong length or with non-finite entries. */
   private checkTheta(theta: ArrayLike<number>): void {
     if (theta.length !== this.thetaLength) {
       throw new Error(`θ has length ${theta.length}, expected ${this.thetaLength}`);

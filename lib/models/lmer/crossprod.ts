@@ -165,8 +165,7 @@ function fixedCrossprod(x: FixedDesign, y: Float64Array): Float64Array {
   const { n, p } = x;
   const nf = p + 1;
   const out = new Float64Array(nf * nf);
-  const col = (j: number): Float64Array =>
-    j < p ? x.x.subarray(j * n, j * n + n) : y;
+  const col = (j: number): Float64Array => j < p ? x.x.subarray(j * n, j * n + n) : y;
   for (let j = 0; j < nf; j++) {
     const cj = col(j);
     for (let i = j; i < nf; i++) {

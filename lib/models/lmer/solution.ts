@@ -8,12 +8,7 @@
  */
 
 import type { FixedDesign } from "../../design/reterm.ts";
-import {
-  crossprodLower,
-  trsvLower,
-  trsvLowerTrans,
-  trtriLower,
-} from "../../linalg/triangular.ts";
+import { crossprodLower, trsvLower, trsvLowerTrans, trtriLower } from "../../linalg/triangular.ts";
 import { type BlockedFactor, findBlock } from "./cholesky.ts";
 import type { DevianceParts } from "./deviance.ts";
 import type { TermInfo } from "./structure.ts";
@@ -36,7 +31,9 @@ export interface TermSolution {
 
 /** lme4's `getME(m, "devcomp")$cmp` entries for a linear mixed model. */
 export interface DevComp {
+  /** log|ΛᵀZᵀZΛ + I| (log-determinant of L_Z L_Zᵀ). */
   readonly ldL2: number;
+  /** log|R_XᵀR_X|. */
   readonly ldRX2: number;
   /** Residual sum of squares ‖y − fitted‖². */
   readonly wrss: number;
@@ -58,7 +55,9 @@ export interface DevComp {
 
 /** The fitted model's numbers at one θ. */
 export interface LmmSolution {
+  /** The θ this solution is for. */
   readonly theta: Float64Array;
+  /** Whether σ̂ and the objective are REML (else ML). */
   readonly reml: boolean;
   /** The criterion minimized (REML criterion or ML deviance) at θ. */
   readonly objective: number;
@@ -80,17 +79,25 @@ export interface LmmSolution {
   readonly fitted: Float64Array;
   /** y − fitted. */
   readonly residuals: Float64Array;
+  /** lme4's deviance components. */
   readonly devcomp: DevComp;
 }
 
 /** Inputs of {@link solve} besides the factor. */
 export interface SolveInput {
+  /** The blocked factor, already updated at θ. */
   readonly factor: BlockedFactor;
+  /** Criterion pieces read off that factor. */
   readonly parts: DevianceParts;
+  /** θ. */
   readonly theta: Float64Array;
+  /** REML (else ML) σ̂ and objective. */
   readonly reml: boolean;
+  /** The criterion value at θ. */
   readonly objective: number;
+  /** The fixed-effects design (for fitted values). */
   readonly x: FixedDesign;
+  /** The response. */
   readonly y: Float64Array;
 }
 

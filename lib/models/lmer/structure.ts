@@ -112,9 +112,7 @@ export function thetaNames(terms: readonly TermInfo[]): string[] {
     for (let j = 0; j < t.q; j++) {
       for (let i = j; i < t.q; i++) {
         names.push(
-          i === j
-            ? `${t.group}.${t.cnames[i]}`
-            : `${t.group}.${t.cnames[i]}.${t.cnames[j]}`,
+          i === j ? `${t.group}.${t.cnames[i]}` : `${t.group}.${t.cnames[i]}.${t.cnames[j]}`,
         );
       }
     }
