@@ -68,3 +68,5 @@ export type {
   OptimSettings,
   OptimStatus,
 } from "./lib/optim/mod.ts";
+export { JUPYTER_DISPLAY } from "./lib/display/bundle.ts";
+export type { HtmlTableOptions, MimeBundle } from "./lib/display/bundle.ts";

@@ -157,6 +157,31 @@ export function printCoefmat(
   values: readonly (readonly number[])[],
   opts: CoefmatOptions = {},
 ): string {
+  const { cells, stars: st } = coefmatCells(colNames, values, opts);
+  const showStars = st !== null;
+  const sw = Math.max(0, ...(st ?? []).map((x) => x.length));
+  const header = ["", ...colNames, ...(showStars ? [""] : [])];
+  const rows = values.map((
+    _,
+    i,
+  ) => [rowNames[i], ...cells[i], ...(showStars ? [st![i].padEnd(sw)] : [])]);
+  let text = alignTable(header, rows);
+  if (showStars) {
+    text += "\n---\nSignif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1";
+  }
+  return text;
+}
+
+/**
+ * The formatted cells of R's printCoefmat (strings per row and column) and
+ * the significance stars (null without a p-value column); shared by the
+ * text and HTML renderings so both show R's digits.
+ */
+export function coefmatCells(
+  colNames: readonly string[],
+  values: readonly (readonly number[])[],
+  opts: CoefmatOptions = {},
+): { cells: string[][]; stars: string[] | null } {
   const digits = opts.digits ?? 4;
   const nc = colNames.length;
   const pCol = opts.pColumn;
@@ -185,19 +210,8 @@ export function printCoefmat(
     const f = formatPval(values.map((r) => r[pCol]), digTst);
     values.forEach((_, i) => (cells[i][pCol] = f[i]));
   }
-  const header = ["", ...colNames, ...(showStars ? [""] : [])];
   // R pads the stars column (format(Signif)) to its widest entry.
-  const st = showStars ? values.map((r) => stars(r[pCol!])) : [];
-  const sw = Math.max(0, ...st.map((x) => x.length));
-  const rows = values.map((
-    _,
-    i,
-  ) => [rowNames[i], ...cells[i], ...(showStars ? [st[i].padEnd(sw)] : [])]);
-  let text = alignTable(header, rows);
-  if (showStars) {
-    text += "\n---\nSignif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1";
-  }
-  return text;
+  return { cells, stars: showStars ? values.map((r) => stars(r[pCol!])) : null };
 }
 
 /** C's `%.{digits}g` (trailing zeros dropped, exponent when < 1e-4 or ≥ 10^digits). */

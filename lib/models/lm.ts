@@ -15,7 +15,22 @@ import {
 } from "../design/modelframe.ts";
 import { backsolve, householderQR, type QR, qty, unscaledCov } from "../linalg/householder.ts";
 import { pfUpper, ptTwoSided } from "../stats/distributions.ts";
-import { formatC, formatNum, formatPval, formatReal, printCoefmat } from "../display/rformat.ts";
+import {
+  coefmatCells,
+  formatC,
+  formatNum,
+  formatPval,
+  formatReal,
+  printCoefmat,
+} from "../display/rformat.ts";
+import {
+  htmlBlock,
+  htmlHeader,
+  htmlMessages,
+  htmlTable,
+  JUPYTER_DISPLAY,
+  type MimeBundle,
+} from "../display/bundle.ts";
 
 /** Options of {@link lm}. */
 export type LmOptions = DataOptions;
@@ -227,6 +242,11 @@ export class LinearModel {
     return new LmSummary(this);
   }
 
+  /** Notebook display: the summary as text and as HTML tables. */
+  [JUPYTER_DISPLAY](): MimeBundle {
+    return this.summary()[JUPYTER_DISPLAY]();
+  }
+
   /** R's `print(lm)`. */
   toString(): string {
     const c = this.coef();
@@ -246,6 +266,51 @@ export class LmSummary {
   /** Wrap a fitted model; use `fit.summary()`. */
   constructor(model: LinearModel) {
     this.model = model;
+  }
+
+  /** Notebook display: R's text and an HTML rendering with the same digits. */
+  [JUPYTER_DISPLAY](): MimeBundle {
+    const m = this.model;
+    const est = new Map(m.coefRows().map((x) => [x.term, x]));
+    const rows = Object.keys(m.coef()).map((term) =>
+      est.get(term) ?? { term, estimate: NaN, stdError: NaN, statistic: NaN, pValue: NaN }
+    );
+    const cols = ["Estimate", "Std. Error", "t value", "Pr(>|t|)"];
+    const { cells, stars } = coefmatCells(
+      cols,
+      rows.map((x) => [x.estimate, x.stdError, x.statistic, x.pValue]),
+      { digits: 4, pColumn: 3 },
+    );
+    const f = m.fStatistic;
+    const facts: [string, string][] = [
+      ["Formula:", m.formula],
+      [
+        "Observations:",
+        `${m.nobs}${m.nDropped ? ` (${m.nDropped} dropped for missing values)` : ""}`,
+      ],
+      [
+        "Residual standard error:",
+        `${formatNum(m.sigma, 4)} on ${m.dfResidual} degrees of freedom`,
+      ],
+      ["R²:", `${formatNum(m.rSquared, 4)}, adjusted ${formatNum(m.adjRSquared, 4)}`],
+    ];
+    if (f) {
+      facts.push([
+        "F-statistic:",
+        `${formatNum(f.value, 4)} on ${f.numdf} and ${f.dendf} DF, p-value ${
+          formatPval([pfUpper(f.value, f.numdf, f.dendf)], 4)[0]
+        }`,
+      ]);
+    }
+    const html = htmlBlock([
+      htmlHeader("Linear model (lm)", facts),
+      htmlTable(["", ...cols, ""], rows.map((x, i) => [x.term, ...cells[i], stars![i]]), {
+        caption: "Coefficients",
+        numeric: [false, true, true, true, true, false],
+      }),
+      htmlMessages(m.messages),
+    ]);
+    return { "text/plain": this.toString(), "text/html": html };
   }
 
   /** The text of R's print(summary(fit)). */

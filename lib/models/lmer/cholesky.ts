@@ -7,10 +7,11 @@
  * following MixedModels.jl's blocked scheme. The Z columns are split into
  * - a *head*: the leading terms whose diagonal blocks of L stay block diagonal
  *   (one q × q lower factor per level). Term 0 always is; a later term j is
- *   when every level of each earlier head term meets exactly one level of j
- *   (nested factors, or the same factor as in `(x || g)`), so no fill-in
- *   reaches L[j, j]. Blocks L[i, j] below a head term keep a sparse block
- *   pattern (A's pattern plus any fill, found symbolically once).
+ *   when every level of each earlier head term meets at most one level of j
+ *   (j's factor nests the earlier ones, or is the same factor as in
+ *   `(x || g)`), so no fill-in reaches L[j, j]. Blocks L[i, j] below a head
+ *   term keep a sparse block pattern (A's pattern plus any fill, found
+ *   symbolically once; for patterns that come from data there is none).
  * - a dense *tail*: the remaining terms (crossed factors, where L[j, j] fills
  *   in) followed by the p + 1 columns of F, all in one dense lower matrix M.
  * Each evaluation copies A's blocks, scales them by Λ(θ), adds I to the Z
@@ -27,18 +28,12 @@ import { trsmRightLowerTrans } from "../../linalg/triangular.ts";
 import type { BlockSparse, CrossProducts } from "./crossprod.ts";
 import { fillFactors, leftMulTrans, rightMul, type TermInfo } from "./structure.ts";
 
-/** Largest dense tail (crossed-factor levels + p + 1) accepted (~1.2 GB each for L and its workspace). */
+/**
+ * Largest dense tail (Z columns of the crossed terms + p + 1) accepted: its
+ * factor takes order² × 8 bytes (1.15 GB at 12000) and each evaluation about
+ * order³/3 flops.
+ */
 export const MAX_DENSE_TAIL = 12000;
-
-/** Outcome of factoring L(θ). */
-export interface FactorStatus {
-  /**
-   * -1 when L was fully formed. Otherwise the tail column at which the dense
-   * factorization met a non-positive pivot (only the last one, y's, is
-   * tolerated: an exact fit gives r² = 0).
-   */
-  readonly info: number;
-}
 
 /**
  * The blocked factor. Construct once from the crossproducts; `update(θ)`
@@ -139,8 +134,14 @@ export class BlockedFactor {
     this.scratch = new Float64Array(qmax * qmax);
   }
 
-  /** Refactor L for θ. Throws on an impossible (non-SPD) Z block. */
-  update(theta: ArrayLike<number>): FactorStatus {
+  /**
+   * Refactor L for θ. Returns -1 when L was fully formed, otherwise the tail
+   * column where the dense factorization met a non-positive pivot: an X
+   * column (rank-deficient X; the caller reports it) or the last one, y's
+   * (an exact fit, r² ≤ 0 by rounding). Throws on a non-SPD Z block, which
+   * only non-finite θ can cause.
+   */
+  update(theta: ArrayLike<number>): number {
     fillFactors(theta, this.terms, this.lambda);
     this.initHead();
     this.initTail();
@@ -153,7 +154,7 @@ export class BlockedFactor {
           `(θ contains non-finite values?)`,
       );
     }
-    return { info };
+    return info;
   }
 
   /** Copy A's head blocks into L and scale: Tᵀ A T (+ I on the diagonal). */
@@ -292,8 +293,10 @@ export class BlockedFactor {
       const y = this.headOff[j][mm];
       const fm = this.headF[mm];
       for (let c = 0; c < terms[mm].nLevels; c++) {
-        // exactly one block per column (that is what makes j a head term)
+        // at most one block per column (that is what makes j a head term);
+        // none only for a level of term mm without observations
         const py = y.colPtr[c];
+        if (y.colPtr[c + 1] === py) continue;
         const b = y.rowLevel[py];
         const yo = py * qj * qm;
         syrkSmallSub(d, b * qj * qj, qj, y.values, yo, qj, qj, qm);
@@ -392,7 +395,8 @@ export class BlockedFactor {
           if (g === 0) continue;
           const k = colOf[e0];
           // rows of column k are ascending, so entries from e0 on are ≥ j
-          for (let e = e0; e < colPtr[k + 1]; e++) tail[colM + rowIdx[e]] -= val[e] * g;
+          const end = colPtr[k + 1];
+          for (let e = e0; e < end; e++) tail[colM + rowIdx[e]] -= val[e] * g;
           const fo = k * nf;
           for (let a = 0; a < nf; a++) tail[fc + a] -= fm[fo + a] * g;
         }
@@ -568,7 +572,7 @@ function symbolic(a: CrossProducts, terms: readonly TermInfo[]): Symbolic {
   let nHead = K;
   for (let j = 0; j < K; j++) {
     let head = true;
-    for (let mm = 0; mm < j && head; mm++) head = oneBlockPerColumn(off[j][mm]);
+    for (let mm = 0; mm < j && head; mm++) head = atMostOneBlockPerColumn(off[j][mm]);
     if (!head) {
       nHead = j;
       break;
@@ -580,9 +584,9 @@ function symbolic(a: CrossProducts, terms: readonly TermInfo[]): Symbolic {
   return { nHead, off };
 }
 
-function oneBlockPerColumn(p: BlockSparse): boolean {
+function atMostOneBlockPerColumn(p: BlockSparse): boolean {
   for (let c = 0; c + 1 < p.colPtr.length; c++) {
-    if (p.colPtr[c + 1] - p.colPtr[c] !== 1) return false;
+    if (p.colPtr[c + 1] - p.colPtr[c] > 1) return false;
   }
   return true;
 }
@@ -605,25 +609,23 @@ function fillPattern(
   terms: readonly TermInfo[],
 ): BlockSparse {
   const base = a.off[i][j];
+  // Data never produce fill here: an observation with level c of term mm has
+  // level b of j (the only one c meets) and its level a of i, so (a, b) is
+  // already in A[i, j]. Check that cheaply; build the union only otherwise.
+  if (!fillNeeded(base, off, i, j, terms)) return patternOf(base);
   const cols: Set<number>[] = [];
   const nCols = terms[j].nLevels;
   for (let b = 0; b < nCols; b++) {
     cols.push(new Set(base.rowLevel.subarray(base.colPtr[b], base.colPtr[b + 1])));
   }
-  let grew = false;
   for (let mm = 0; mm < j; mm++) {
     const pim = off[i][mm], pjm = off[j][mm];
     for (let c = 0; c < terms[mm].nLevels; c++) {
+      if (pjm.colPtr[c + 1] === pjm.colPtr[c]) continue; // unobserved level
       const b = pjm.rowLevel[pjm.colPtr[c]];
-      for (let px = pim.colPtr[c]; px < pim.colPtr[c + 1]; px++) {
-        const s = cols[b];
-        const before = s.size;
-        s.add(pim.rowLevel[px]);
-        if (s.size !== before) grew = true;
-      }
+      for (let px = pim.colPtr[c]; px < pim.colPtr[c + 1]; px++) cols[b].add(pim.rowLevel[px]);
     }
   }
-  if (!grew) return patternOf(base);
   const colPtr = new Int32Array(nCols + 1);
   for (let b = 0; b < nCols; b++) colPtr[b + 1] = colPtr[b] + cols[b].size;
   const rowLevel = new Int32Array(colPtr[nCols]);
@@ -632,6 +634,27 @@ function fillPattern(
     rowLevel.set(rows, colPtr[b]);
   }
   return { qi: base.qi, qj: base.qj, colPtr, rowLevel, values: new Float64Array(0) };
+}
+
+/** Whether some L[i, mm] L[j, mm]ᵀ (mm < j) reaches outside A[i, j]'s pattern. */
+function fillNeeded(
+  base: BlockSparse,
+  off: BlockSparse[][],
+  i: number,
+  j: number,
+  terms: readonly TermInfo[],
+): boolean {
+  for (let mm = 0; mm < j; mm++) {
+    const pim = off[i][mm], pjm = off[j][mm];
+    for (let c = 0; c < terms[mm].nLevels; c++) {
+      if (pjm.colPtr[c + 1] === pjm.colPtr[c]) continue;
+      const b = pjm.rowLevel[pjm.colPtr[c]];
+      for (let px = pim.colPtr[c]; px < pim.colPtr[c + 1]; px++) {
+        if (findBlock(base, b, pim.rowLevel[px]) < 0) return true;
+      }
+    }
+  }
+  return false;
 }
 
 /** Position of row level a in column b of a block pattern (binary search), or -1. */
@@ -676,6 +699,7 @@ function updateMaps(
         const x = off[i][mm], y = off[j][mm], tgt = off[i][j];
         const map = new Int32Array(x.rowLevel.length);
         for (let c = 0; c + 1 < x.colPtr.length; c++) {
+          if (y.colPtr[c + 1] === y.colPtr[c]) continue; // unobserved level
           const b = y.rowLevel[y.colPtr[c]];
           for (let px = x.colPtr[c]; px < x.colPtr[c + 1]; px++) {
             map[px] = findBlock(tgt, b, x.rowLevel[px]);

@@ -135,8 +135,8 @@ export class Lmm implements LmmStructure {
   /** ldL2, ldRX2 and the penalized RSS at θ (refactors L). */
   parts(theta: ArrayLike<number>): DevianceParts {
     this.checkTheta(theta);
-    const status = this.factor.update(theta);
-    return devianceParts(this.factor, status, this.xtxDiag);
+    const info = this.factor.update(theta);
+    return devianceParts(this.factor, info, this.xtxDiag);
   }
 
   /** β̂, u, b, σ̂, vcov, conditional variances, fitted values… at θ. */

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { BlockedFactor, FactorStatus } from "./cholesky.ts";
+import type { BlockedFactor } from "./cholesky.ts";
 
 /** The pieces of the criterion at one θ (lme4's devcomp names). */
 export interface DevianceParts {
@@ -36,12 +36,12 @@ const RANK_TOL = 1e-14;
  */
 export function devianceParts(
   f: BlockedFactor,
-  status: FactorStatus,
+  info: number,
   xtxDiag: Float64Array,
 ): DevianceParts {
   const { m, tail, tailZ, p } = f;
-  if (status.info >= tailZ && status.info < tailZ + p) {
-    throw rankDeficient(status.info - tailZ);
+  if (info >= tailZ && info < tailZ + p) {
+    throw rankDeficient(info - tailZ);
   }
   let ldL2 = 0;
   for (let j = 0; j < f.nHead; j++) {
@@ -65,7 +65,7 @@ export function devianceParts(
   const last = tail[m * m - 1];
   // info = m−1: the Schur complement of y was ≤ 0, i.e. an exact fit up to
   // rounding; it is left unsquared on the diagonal
-  const pwrss = status.info === m - 1 ? Math.max(last, 0) : last * last;
+  const pwrss = info === m - 1 ? Math.max(last, 0) : last * last;
   return { ldL2: 2 * ldL2, ldRX2: 2 * ldRX2, pwrss };
 }
 

@@ -14,6 +14,7 @@ import type { Lmm, LmmSolution } from "./core.ts";
 import type { Convergence } from "./convergence.ts";
 import type { LmerDevfun, LmerFrame, OptSummary } from "./fit.ts";
 import { LmerSummary } from "./summary.ts";
+import { JUPYTER_DISPLAY, type MimeBundle } from "../../display/bundle.ts";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -438,6 +439,11 @@ export class LinearMixedModel {
   /** lme4's summary (print with `String(m.summary())`). */
   summary(): LmerSummary {
     return new LmerSummary(this);
+  }
+
+  /** Notebook display: the summary as lme4's text and as HTML tables. */
+  [JUPYTER_DISPLAY](): MimeBundle {
+    return this.summary()[JUPYTER_DISPLAY]();
   }
 
   /** lme4's print(m): the summary without residuals and fixed-effect table details. */

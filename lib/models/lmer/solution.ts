@@ -382,11 +382,14 @@ class HeadCovariance {
     for (let i = k + 1; i < f.nHead; i++) {
       const qi = terms[i].q;
       const first = f.headOff[i][k];
-      const a = first.rowLevel[first.colPtr[l]];
-      level[i] = a;
       const xi = chain[i];
       xi.fill(0, 0, qi * qk);
+      // the chain ends at a level without observations (its column is empty)
+      const a = first.colPtr[l + 1] > first.colPtr[l] ? first.rowLevel[first.colPtr[l]] : -1;
+      level[i] = a;
+      if (a < 0) continue;
       for (let j = k; j < i; j++) {
+        if (level[j] < 0) continue;
         const blk = f.headOff[i][j];
         const pos = findBlock(blk, level[j], a);
         if (pos < 0) continue;
@@ -415,6 +418,7 @@ class HeadCovariance {
         const qj = terms[j].q;
         const xj = chain[j];
         const bl = level[j];
+        if (bl < 0) continue;
         for (let pos = blk.colPtr[bl]; pos < blk.colPtr[bl + 1]; pos++) {
           const row = ot + blk.rowLevel[pos] * qt;
           const vo = pos * qt * qj;

@@ -5,7 +5,15 @@
  * fixed effects and the convergence messages, with lme4's digits.
  * @module
  */
-import { formatReal, printCoefmat, roundTo } from "../../display/rformat.ts";
+import { coefmatCells, formatReal, printCoefmat, roundTo } from "../../display/rformat.ts";
+import {
+  htmlBlock,
+  htmlHeader,
+  htmlMessages,
+  htmlTable,
+  JUPYTER_DISPLAY,
+  type MimeBundle,
+} from "../../display/bundle.ts";
 import { quantile7 } from "../lm.ts";
 import type { LinearMixedModel } from "./model.ts";
 
@@ -99,6 +107,63 @@ export class LmerSummary {
       rows.forEach((r, i) => r.push(...corr[i]));
     }
     return printCharMatrix(rows.map(() => ""), header, rows);
+  }
+
+  /** Notebook display: lme4's text and an HTML rendering arranged for reading. */
+  [JUPYTER_DISPLAY](): MimeBundle {
+    const m = this.model;
+    const facts: [string, string][] = [["Formula:", m.formula]];
+    if (m.dataName) facts.push(["Data:", m.dataName]);
+    facts.push(
+      m.REML ? ["REML criterion at convergence:", formatReal([roundTo(m.REMLcrit(), 1)], 7)[0]] : [
+        "AIC, BIC, logLik, deviance:",
+        [m.AIC(), m.BIC(), m.logLik(), m.deviance()].map((v) => roundTo(v, 1).toFixed(1)).join(
+          ", ",
+        ),
+      ],
+      [
+        "Observations:",
+        `${m.nobs}; groups: ${Object.entries(m.ngrps()).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+      ],
+    );
+    // Random effects: lme4's formatVC cells, as a table.
+    const terms = m.varCorrTerms();
+    const sds: number[] = [];
+    for (const t of terms) t.names.forEach((_, i) => sds.push(Math.sqrt(t.cov[i][i])));
+    sds.push(m.sigma);
+    const variance = formatReal(sds.map((s) => s * s), 4), stddev = formatReal(sds, 4);
+    const reRows: string[][] = [];
+    let k = 0;
+    for (const t of terms) {
+      t.names.forEach((nm, i) => {
+        const corr = t.names.slice(0, i).map((_, j) =>
+          roundTo(t.cov[i][j] / Math.sqrt(t.cov[i][i] * t.cov[j][j]), 2).toFixed(2)
+        ).join(" ");
+        reRows.push([i === 0 ? t.grp : "", nm, variance[k], stddev[k], corr]);
+        k++;
+      });
+    }
+    reRows.push(["Residual", "", variance[k], stddev[k], ""]);
+    const rows = m.coefRows();
+    const cols = ["Estimate", "Std. Error", "t value"];
+    const { cells } = coefmatCells(cols, rows.map((x) => [x.estimate, x.stdError, x.statistic]), {
+      digits: 4,
+    });
+    const html = htmlBlock([
+      htmlHeader(
+        m.REML ? "Linear mixed model fit by REML" : "Linear mixed model fit by maximum likelihood",
+        facts,
+      ),
+      htmlTable(["Groups", "Name", "Variance", "Std.Dev.", "Corr"], reRows, {
+        caption: "Random effects",
+        numeric: [false, false, true, true, true],
+      }),
+      htmlTable(["", ...cols], rows.map((x, i) => [x.term, ...cells[i]]), {
+        caption: "Fixed effects",
+      }),
+      htmlMessages([...m.frameMessages, ...m.messages]),
+    ]);
+    return { "text/plain": this.toString(), "text/html": html };
   }
 
   /** lme4's print(summary(m)) text. */

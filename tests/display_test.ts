@@ -1,0 +1,50 @@
+/**
+ * Notebook display bundles: every model and summary gives text/plain in R's
+ * layout and text/html tables with R's digits, and never the data-resource
+ * MIME type (VS Code shows nothing for it).
+ */
+import assert from "node:assert/strict";
+import { JUPYTER_DISPLAY, lm, lmer } from "../mod.ts";
+import { dataset } from "./helpers/datasets.ts";
+
+const d = dataset("sleepstudy").data;
+
+Deno.test("lm and its summary display as text/plain + text/html", () => {
+  const fit = lm("Reaction ~ Days", d);
+  for (const obj of [fit, fit.summary()]) {
+    const b = obj[JUPYTER_DISPLAY]();
+    assert.deepEqual(Object.keys(b).sort(), ["text/html", "text/plain"]);
+    assert.equal(b["text/plain"], String(fit.summary()));
+    // R's printCoefmat digits: 251.405, 6.610, 38.033, and the stars.
+    for (const s of ["251.405", "6.610", "38.033", "&lt; 2e-16", "***", "Coefficients"]) {
+      assert.ok(b["text/html"]!.includes(s), `html has ${s}`);
+    }
+    assert.equal(b["text/html"]!.match(/<tr>/g)!.length, 2 + 1, "header + 2 coefficient rows");
+  }
+});
+
+Deno.test("lmer and its summary display as text/plain + text/html", () => {
+  const m = lmer("Reaction ~ Days + (Days | Subject)", d, { dataName: "sleepstudy" });
+  for (const obj of [m, m.summary()]) {
+    const b = obj[JUPYTER_DISPLAY]();
+    assert.deepEqual(Object.keys(b).sort(), ["text/html", "text/plain"]);
+    assert.match(b["text/plain"], /REML criterion at convergence: 1743.6/);
+    const html = b["text/html"]!;
+    for (
+      const s of [
+        "Random effects",
+        "Fixed effects",
+        "612.10",
+        "24.741",
+        "0.07",
+        "251.405",
+        "Subject",
+      ]
+    ) {
+      assert.ok(html.includes(s), `html has ${s}`);
+    }
+    assert.ok(!("application/vnd.dataresource+json" in b));
+  }
+  const singular = lmer("Yield ~ 1 + (1 | Batch)", dataset("Dyestuff2").data);
+  assert.match(singular[JUPYTER_DISPLAY]()["text/html"]!, /boundary \(singular\) fit/);
+});
