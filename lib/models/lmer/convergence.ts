@@ -7,6 +7,7 @@
  * @module
  */
 import { symmetricEigen } from "../../rng/eigen.ts";
+import { formatG } from "../../display/rformat.ts";
 import type { LmerControl, LmerDevfun, OptSummary } from "./fit.ts";
 
 /** What the checks found. */
@@ -110,24 +111,38 @@ export function checkConvergence(
     const mingrad = [...gradient].map((g, i) => Math.min(Math.abs(scgrad[i]), Math.abs(g)));
     const max = Math.max(...mingrad);
     if (max > 0.002) {
+      // lme4 formats with %g; it always prints "component 1" (which.max of a
+      // single number) — we name the component that actually failed.
       messages.push(
-        `Model failed to converge with max|grad| = ${max.toPrecision(3)} (tol = 0.002, component ${
+        `Model failed to converge with max|grad| = ${formatG(max, 6)} (tol = 0.002, component ${
           mingrad.indexOf(max) + 1
         })`,
       );
       code = -1;
     }
   }
+  // lme4's checkHess (tol 1e-6): negative or zero eigenvalues, else the size
+  // and the ratio of the eigenvalues, each checked on its own.
   const ev = hessian.length === 1 ? [hessian[0][0]] : [...symmetricEigen(hessian).values];
   const neg = ev.filter((v) => v < -1e-6).length;
+  const maxEv = Math.max(...ev), minEv = Math.min(...ev);
   if (neg) {
     messages.push(`Model failed to converge: degenerate  Hessian with ${neg} negative eigenvalues`);
     code = -1;
-  } else if (ev.some((v) => Math.abs(v) < 1e-6)) {
-    messages.push("Hessian is numerically singular: parameters are not uniquely determined");
+  } else if (
+    ev.some((v) => Math.abs(v) < 1e-6) || cholSolve(hessian, new Float64Array(ev.length)) === null
+  ) {
+    messages.push(" Hessian is numerically singular: parameters are not uniquely determined");
     code = -1;
-  } else if (Math.min(...ev) / Math.max(...ev) < 1e-6) {
-    messages.push("Model is nearly unidentifiable: large eigenvalue ratio\n - Rescale variables?");
+  } else {
+    if (maxEv * 1e-6 > 1) {
+      messages.push("Model is nearly unidentifiable: very large eigenvalue\n - Rescale variables?");
+    }
+    if (minEv / maxEv < 1e-6) {
+      messages.push(
+        "Model is nearly unidentifiable: large eigenvalue ratio\n - Rescale variables?",
+      );
+    }
   }
   return { code, messages, singular, gradient, hessian };
 }
