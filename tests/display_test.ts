@@ -48,3 +48,16 @@ Deno.test("lmer and its summary display as text/plain + text/html", () => {
   const singular = lmer("Yield ~ 1 + (1 | Batch)", dataset("Dyestuff2").data);
   assert.match(singular[JUPYTER_DISPLAY]()["text/html"]!, /boundary \(singular\) fit/);
 });
+
+Deno.test("result tables display as R's data.frame text and HTML, not data-resource JSON", () => {
+  const m = lmer("Reaction ~ Days + (Days | Subject)", d);
+  const vc = m.varCorr() as unknown as Record<symbol, () => Record<string, string>>;
+  const b = vc[JUPYTER_DISPLAY]();
+  assert.deepEqual(Object.keys(b).sort(), ["text/html", "text/plain"]);
+  assert.match(
+    b["text/plain"],
+    /^\s+grp\s+var1\s+var2\s+vcov\s+sdcor\n1\s+Subject\s+\(Intercept\)\s+<NA>/,
+  );
+  assert.match(b["text/html"], /<table/);
+  assert.equal((b["text/html"].match(/<tr>/g) ?? []).length, 1 + 4);
+});

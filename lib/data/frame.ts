@@ -7,6 +7,7 @@
 import { pl } from "../deps.ts";
 import type { DataFrame } from "./table.ts";
 import { rLevelOrder } from "./factor.ts";
+import { withTableDisplay } from "../display/table.ts";
 
 /** A value a user may put in a data cell. */
 export type Cell = number | string | boolean | null | undefined;
@@ -199,5 +200,6 @@ export function relevel(
 export function dataFrame(columns: Record<string, ArrayLike<number | string | null>>): DataFrame {
   const plain: Record<string, (number | string | null)[]> = {};
   for (const [k, v] of Object.entries(columns)) plain[k] = Array.from(v);
-  return pl.DataFrame(plain) as unknown as DataFrame;
+  // Our display (R-like text + HTML) instead of polars' data-resource bundle.
+  return withTableDisplay(pl.DataFrame(plain) as unknown as DataFrame, plain);
 }

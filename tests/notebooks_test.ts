@@ -1,0 +1,55 @@
+/**
+ * Every notebook in notebooks/ executes headlessly with the Deno kernel
+ * through Jupyter's own client (tests/notebooks/run_notebooks.py, which
+ * works around the Deno 2.9.6 late-output defect), with no error output, no
+ * code cell that lost its output, and the published numbers present
+ * (tests/notebooks/expected.json). Needs Debian's jupyter-client and
+ * python3-nbclient (.ci/run installs them); skipped with a message otherwise.
+ */
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../", import.meta.url);
+const PY = "/usr/bin/python3";
+
+function hasJupyter(): boolean {
+  try {
+    return new Deno.Command(PY, {
+      args: ["-c", "import nbclient, nbformat"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+const notebooks = [...Deno.readDirSync(new URL("notebooks/", ROOT))]
+  .filter((e) => e.name.endsWith(".ipynb"))
+  .map((e) => e.name)
+  .sort();
+
+Deno.test({
+  name: `notebooks execute headlessly without errors or lost outputs (${notebooks.join(", ")})`,
+  ignore: !hasJupyter(),
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    const res = await new Deno.Command(PY, {
+      args: [
+        "tests/notebooks/run_notebooks.py",
+        "--expect",
+        "tests/notebooks/expected.json",
+        "--out",
+        out,
+        ...notebooks.map((n) => `notebooks/${n}`),
+      ],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(res.stdout) + new TextDecoder().decode(res.stderr);
+    assert.ok(res.success, text);
+    await Deno.remove(out, { recursive: true });
+  },
+});
