@@ -70,3 +70,18 @@ export type {
 } from "./lib/optim/mod.ts";
 export { JUPYTER_DISPLAY } from "./lib/display/bundle.ts";
 export type { HtmlTableOptions, MimeBundle } from "./lib/display/bundle.ts";
+export { lmList, lmListFit, lmListTable } from "./lib/inference/lmList.ts";
+export type { LmListFit, LmListOptions } from "./lib/inference/lmList.ts";
+export {
+  partialPoolingFormula,
+  partialPoolingParts,
+  poolingSummary,
+  poolingTable,
+} from "./lib/inference/pooling.ts";
+export type {
+  PartialPoolingParts,
+  PoolingOptions,
+  PoolingSummary,
+} from "./lib/inference/pooling.ts";
+export { anova, anovaLRT } from "./lib/inference/anova.ts";
+export type { AnovaModel, AnovaOptions, AnovaResult, AnovaRow } from "./lib/inference/anova.ts";

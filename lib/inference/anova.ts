@@ -1,0 +1,234 @@
+/**
+ * Likelihood-ratio tests between nested models, as lme4's
+ * `anova(m0, m1, ...)`: REML fits are refitted by maximum likelihood
+ * first (lme4 prints "refitting model(s) with ML (instead of REML)"),
+ * models are sorted by their number of parameters, and each row is tested
+ * against the one before it. An `lm` fit may take part (lme4 allows it),
+ * with R's `logLik.lm`.
+ * @module
+ */
+import { dataFrame } from "../data/frame.ts";
+import type { DataFrame } from "../data/table.ts";
+import { LinearModel } from "../models/lm.ts";
+import { type LmerControl, mkLmerDevfun, mkMerMod, optimizeLmer } from "../models/lmer/fit.ts";
+import { LinearMixedModel } from "../models/lmer/model.ts";
+import { pchisqUpper } from "../stats/distributions.ts";
+
+/** A model {@link anova} can compare. */
+export type AnovaModel = LinearMixedModel | LinearModel;
+
+/** Options of {@link anovaLRT}. */
+export interface AnovaOptions {
+  /** Refit REML fits by ML before comparing (lme4's default, true). */
+  readonly refit?: boolean;
+  /** Optimizer settings for the ML refits. */
+  readonly control?: LmerControl;
+}
+
+/** One row of the likelihood-ratio table. */
+export interface AnovaRow {
+  /** The model's name (its key, or its formula). */
+  readonly model: string;
+  /** Number of parameters (lme4's npar = df of logLik). */
+  readonly npar: number;
+  /** Akaike's information criterion. */
+  readonly AIC: number;
+  /** Bayesian information criterion. */
+  readonly BIC: number;
+  /** Log-likelihood (ML after the refit). */
+  readonly logLik: number;
+  /** −2 logLik. */
+  readonly deviance: number;
+  /** 2 max(0, ΔlogLik) against the previous row; null on the first row. */
+  readonly Chisq: number | null;
+  /** Δnpar against the previous row; null on the first row. */
+  readonly Df: number | null;
+  /** Upper χ² tail probability; null on the first row or when Df is 0 (R's NA). */
+  readonly pValue: number | null;
+}
+
+/** Everything lme4's anova prints, plus the models as compared. */
+export interface AnovaResult {
+  /** The rows, sorted by npar. */
+  readonly rows: readonly AnovaRow[];
+  /** The models in row order (REML fits replaced by their ML refits). */
+  readonly models: readonly AnovaModel[];
+  /** lme4's messages ("refitting model(s) with ML (instead of REML)"). */
+  readonly messages: readonly string[];
+  /** lme4's heading: "Data: …", "Models:", "name: formula" per row. */
+  readonly heading: readonly string[];
+}
+
+/**
+ * The likelihood-ratio comparison with its refits, messages and heading
+ * (see {@link anova} for the table alone). Models are given as a record
+ * (`{ m0, m1 }`: the keys name the rows, as R's argument names do) or as
+ * an array (rows named by formula).
+ *
+ * @example
+ * ```ts ignore
+ * const res = anovaLRT({ m0, m1 });
+ * console.log(res.messages); // ["refitting model(s) with ML (instead of REML)"]
+ * console.log(res.rows[1].pValue);
+ * ```
+ */
+export function anovaLRT(
+  models: readonly AnovaModel[] | Readonly<Record<string, AnovaModel>>,
+  options: AnovaOptions = {},
+): AnovaResult {
+  const list = Array.isArray(models)
+    ? (models as readonly AnovaModel[])
+    : Object.values(models as Record<string, AnovaModel>);
+  const names = Array.isArray(models)
+    ? defaultNames(list)
+    : Object.keys(models as Record<string, AnovaModel>);
+  checkModels(list, names);
+
+  const refit = options.refit ?? true;
+  const reml = list.map((m) => m instanceof LinearMixedModel && m.REML);
+  const messages: string[] = [];
+  let used: AnovaModel[] = [...list];
+  if (refit) {
+    if (reml.some((r) => r)) messages.push("refitting model(s) with ML (instead of REML)");
+    used = list.map((m, k) => (reml[k] ? refitML(m as LinearMixedModel, options.control) : m));
+  } else if (reml.some((r) => r) && reml.some((r) => !r)) {
+    messages.push("some models fit with REML = TRUE, some not");
+  }
+
+  const stats = used.map((m) => ({ logLik: m.logLik(), npar: m.df, AIC: m.AIC(), BIC: m.BIC() }));
+  // R's order() is stable: ties keep the order given.
+  const order = stats.map((_, k) => k).sort((a, b) => stats[a].npar - stats[b].npar || a - b);
+  const rows: AnovaRow[] = order.map((k, r) => {
+    const s = stats[k];
+    let Chisq: number | null = null, Df: number | null = null, pValue: number | null = null;
+    if (r > 0) {
+      const prev = stats[order[r - 1]];
+      Chisq = 2 * Math.max(0, s.logLik - prev.logLik);
+      Df = s.npar - prev.npar;
+      pValue = Df === 0 ? null : pchisqUpper(Chisq, Df);
+    }
+    return {
+      model: names[k],
+      npar: s.npar,
+      AIC: s.AIC,
+      BIC: s.BIC,
+      logLik: s.logLik,
+      deviance: -2 * s.logLik,
+      Chisq,
+      Df,
+      pValue,
+    };
+  });
+  const first = list[0];
+  const dataName = first instanceof LinearMixedModel ? first.dataName : undefined;
+  const heading = [
+    `Data: ${dataName ?? "data"}`,
+    "Models:",
+    ...order.map((k) => `${names[k]}: ${list[k].formula}`),
+  ];
+  return { rows, models: order.map((k) => used[k]), messages, heading };
+}
+
+/**
+ * Likelihood-ratio tests between models as lme4's `anova(m0, m1, ...)`:
+ * a DataFrame with columns model, npar, AIC, BIC, logLik, deviance, Chisq,
+ * Df, pValue, one row per model sorted by npar, the first row's Chisq, Df
+ * and pValue null. REML fits are refitted by ML first, as lme4 does. Pass
+ * the models as arguments (rows named by formula) or as one record
+ * `{ m0, m1 }` (rows named by key). Models fitted to different
+ * observations are an error.
+ *
+ * @example
+ * ```ts ignore
+ * import { anova, lmer } from "../../mod.ts";
+ * const m0 = lmer("Reaction ~ Days + (1 | Subject)", sleepstudy);
+ * const m1 = lmer("Reaction ~ Days + (Days | Subject)", sleepstudy);
+ * anova({ m0, m1 }); // Chisq 42.139 on 2 Df, pValue 7.07e-10
+ * ```
+ */
+export function anova(
+  ...models: AnovaModel[] | [Readonly<Record<string, AnovaModel>>, AnovaOptions?]
+): DataFrame {
+  const [head, opts] = models;
+  const res = isModel(head)
+    ? anovaLRT(models as AnovaModel[])
+    : anovaLRT(head as Readonly<Record<string, AnovaModel>>, (opts ?? {}) as AnovaOptions);
+  const r = res.rows;
+  return dataFrame({
+    model: r.map((x) => x.model),
+    npar: r.map((x) => x.npar),
+    AIC: r.map((x) => x.AIC),
+    BIC: r.map((x) => x.BIC),
+    logLik: r.map((x) => x.logLik),
+    deviance: r.map((x) => x.deviance),
+    Chisq: r.map((x) => x.Chisq),
+    Df: r.map((x) => x.Df),
+    pValue: r.map((x) => x.pValue),
+  });
+}
+
+function isModel(x: unknown): x is AnovaModel {
+  return x instanceof LinearMixedModel || x instanceof LinearModel;
+}
+
+/** Rows named by formula; R's fallback MODEL1, MODEL2, … when formulas repeat. */
+function defaultNames(models: readonly AnovaModel[]): string[] {
+  const f = models.map((m) => m.formula);
+  return new Set(f).size === f.length ? f : f.map((_, k) => `MODEL${k + 1}`);
+}
+
+/**
+ * lme4 compares only models fitted to the same data: same number of
+ * observations (its own check), and here also the same response values,
+ * which catches different subsets, orders and transformed responses.
+ */
+function checkModels(models: readonly AnovaModel[], names: readonly string[]): void {
+  if (models.length < 2) {
+    throw new RangeError(
+      "anova needs at least two models to compare (lme4's single-model F table is not implemented)",
+    );
+  }
+  models.forEach((m, k) => {
+    if (!isModel(m)) {
+      throw new TypeError(`anova: '${names[k]}' is not a fitted lm() or lmer() model`);
+    }
+  });
+  if (!models.some((m) => m instanceof LinearMixedModel)) {
+    throw new TypeError(
+      "anova: at least one model must be an lmer() fit (R's anova.lm would give F tests instead)",
+    );
+  }
+  const y = models.map(response);
+  const n = y.map((v) => v.length);
+  if (n.some((v) => v !== n[0])) {
+    throw new RangeError(
+      `anova: models were not all fitted to the same size of dataset (${
+        names.map((nm, k) => `${nm}: ${n[k]}`).join(", ")
+      } observations)`,
+    );
+  }
+  for (let k = 1; k < models.length; k++) {
+    const i = y[k].findIndex((v, j) => v !== y[0][j]);
+    if (i >= 0) {
+      throw new RangeError(
+        `anova: models must be fitted to the same data: the response of '${names[k]}' differs ` +
+          `from that of '${names[0]}' (observation ${i + 1}: ${y[k][i]} vs ${y[0][i]})`,
+      );
+    }
+  }
+}
+
+function response(m: AnovaModel): Float64Array {
+  return m instanceof LinearMixedModel ? m.frame.mf.y : m.modelFrame.y;
+}
+
+/**
+ * lme4's `refitML`: the same model frame, the ML deviance, optimized from
+ * the REML estimate of θ, through lme4's own stages.
+ */
+function refitML(m: LinearMixedModel, control: LmerControl = {}): LinearMixedModel {
+  if (!m.REML) return m;
+  const devfun = mkLmerDevfun(m.frame, { REML: false });
+  const opt = optimizeLmer(devfun, control, m.theta);
+  return mkMerMod(devfun, opt, { formula: m.formula, control, dataName: m.dataName });
+}
