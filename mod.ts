@@ -85,3 +85,33 @@ export type {
 } from "./lib/inference/pooling.ts";
 export { anova, anovaLRT } from "./lib/inference/anova.ts";
 export type { AnovaModel, AnovaOptions, AnovaResult, AnovaRow } from "./lib/inference/anova.ts";
+export { emmeans, emmGrid } from "./lib/inference/emmeans.ts";
+export type { EmmeansOptions, EmmGrid } from "./lib/inference/emmeans.ts";
+export {
+  coefRowsDf,
+  coefTableDf,
+  contrastDf,
+  ddfTitle,
+  fixedEffectsDf,
+  fixedEffectsText,
+  formatCoefRowsDf,
+  lmerTestTitle,
+} from "./lib/inference/df.ts";
+export type {
+  CoefRowDf,
+  ContrastDf,
+  DdfMethod,
+  DfMethod,
+  FixedEffectsDf,
+} from "./lib/inference/df.ts";
+export { kenwardRogerParts, KR_MAX_DIM, krDdf, vcovAdj } from "./lib/inference/kenwardRoger.ts";
+export type { KenwardRogerParts } from "./lib/inference/kenwardRoger.ts";
+export {
+  covBeta,
+  numDerivHessian,
+  numDerivJacobian,
+  satterthwaiteDf,
+  satterthwaiteParts,
+  varparDeviance,
+} from "./lib/inference/satterthwaite.ts";
+export type { RichardsonOptions, SatterthwaiteParts } from "./lib/inference/satterthwaite.ts";

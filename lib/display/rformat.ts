@@ -205,7 +205,9 @@ export function coefmatCells(
     const f = formatReal(values.map((r) => roundTo(r[j], digTst)), digits);
     values.forEach((_, i) => (cells[i][j] = f[i]));
   }
-  const showStars = opts.signifStars !== false && pCol !== undefined;
+  // R shows stars (and their legend) only when some p-value is below 0.1.
+  const showStars = opts.signifStars !== false && pCol !== undefined &&
+    values.some((r) => r[pCol] < 0.1);
   if (pCol !== undefined) {
     const f = formatPval(values.map((r) => r[pCol]), digTst);
     values.forEach((_, i) => (cells[i][pCol] = f[i]));

@@ -14,6 +14,7 @@ import type { Lmm, LmmSolution } from "./core.ts";
 import type { Convergence } from "./convergence.ts";
 import type { LmerDevfun, LmerFrame, OptSummary } from "./fit.ts";
 import { LmerSummary } from "./summary.ts";
+import { coefTableDf, type DdfMethod } from "../../inference/df.ts";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../../display/bundle.ts";
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -140,8 +141,13 @@ export class LinearMixedModel {
     });
   }
 
-  /** The fixed-effects table: term, estimate, stdError, statistic (t value). */
-  coefTable(): DataFrame {
+  /**
+   * The fixed-effects table: term, estimate, stdError, statistic (t value);
+   * with `{ df }` also df and pValue (lmerTest's Satterthwaite t-tests, or
+   * Kenward-Roger with pbkrtest's adjusted covariance for the SEs).
+   */
+  coefTable(options: { df?: DdfMethod } = {}): DataFrame {
+    if (options.df) return coefTableDf(this, { df: options.df });
     const rows = this.coefRows();
     return dataFrame({
       term: rows.map((r) => r.term),
@@ -436,9 +442,12 @@ export class LinearMixedModel {
     return out;
   }
 
-  /** lme4's summary (print with `String(m.summary())`). */
-  summary(): LmerSummary {
-    return new LmerSummary(this);
+  /**
+   * lme4's summary (print with `String(m.summary())`); with `{ ddf }` the
+   * fixed effects get df and p-values as lmerTest's summary prints them.
+   */
+  summary(options: { ddf?: DdfMethod } = {}): LmerSummary {
+    return new LmerSummary(this, options.ddf);
   }
 
   /** Notebook display: the summary as lme4's text and as HTML tables. */

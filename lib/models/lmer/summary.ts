@@ -15,6 +15,7 @@ import {
   type MimeBundle,
 } from "../../display/bundle.ts";
 import { quantile7 } from "../lm.ts";
+import { type DdfMethod, fixedEffectsText, lmerTestTitle } from "../../inference/df.ts";
 import type { LinearMixedModel } from "./model.ts";
 
 /** R's `abbreviate(x, minlength)` (drop lower-case vowels, then lower-case letters, from the right). */
@@ -54,9 +55,12 @@ function zapsmall(x: number[], digits: number): number[] {
 export class LmerSummary {
   /** The model summarised. */
   readonly model: LinearMixedModel;
-  /** Wrap a model; use `m.summary()`. */
-  constructor(model: LinearMixedModel) {
+  /** Denominator-df method for the fixed-effects t-tests (lmerTest), if any. */
+  readonly ddf: DdfMethod | undefined;
+  /** Wrap a model; use `m.summary()` or `m.summary({ ddf: "satterthwaite" })`. */
+  constructor(model: LinearMixedModel, ddf?: DdfMethod) {
     this.model = model;
+    this.ddf = ddf;
   }
 
   /** The random-effects table (lme4's formatVC) as text lines. */
@@ -171,7 +175,9 @@ export class LmerSummary {
     const m = this.model;
     const out: string[] = [];
     out.push(
-      m.REML
+      this.ddf
+        ? lmerTestTitle(m.REML, this.ddf)
+        : m.REML
         ? "Linear mixed model fit by REML ['lmerMod']"
         : "Linear mixed model fit by maximum likelihood  ['lmerMod']",
     );
@@ -214,14 +220,17 @@ export class LmerSummary {
     const rows = m.coefRows();
     if (rows.length) {
       out.push("Fixed effects:");
-      out.push(
-        printCoefmat(
-          rows.map((x) => x.term),
-          ["Estimate", "Std. Error", "t value"],
-          rows.map((x) => [x.estimate, x.stdError, x.statistic]),
-          { digits: 4 },
-        ),
-      );
+      if (this.ddf) out.push(fixedEffectsText(m, this.ddf));
+      else {
+        out.push(
+          printCoefmat(
+            rows.map((x) => x.term),
+            ["Estimate", "Std. Error", "t value"],
+            rows.map((x) => [x.estimate, x.stdError, x.statistic]),
+            { digits: 4 },
+          ),
+        );
+      }
       const p = rows.length;
       if (p > 1 && p <= 12) {
         out.push("");
