@@ -115,3 +115,41 @@ export {
   varparDeviance,
 } from "./lib/inference/satterthwaite.ts";
 export type { RichardsonOptions, SatterthwaiteParts } from "./lib/inference/satterthwaite.ts";
+export {
+  confint,
+  confintAsync,
+  ConfintResult,
+  confintResult,
+  confintResultAsync,
+} from "./lib/inference/confint.ts";
+export type { ConfintMethod, ConfintOptions, ConfintRow } from "./lib/inference/confint.ts";
+export {
+  LmerProfile,
+  parameterNames,
+  profile,
+  sdcorToTheta,
+  thetaToSdcor,
+} from "./lib/inference/profile.ts";
+export type {
+  ParameterInfo,
+  ParameterKind,
+  ParameterProfile,
+  ProfileOptions,
+  ProfilePoint,
+} from "./lib/inference/profile.ts";
+export {
+  bootConfint,
+  bootMer,
+  bootMerAsync,
+  percentileInterval,
+} from "./lib/inference/bootstrap.ts";
+export type {
+  BootAsyncOptions,
+  BootOptions,
+  BootResult,
+  JupyterDisplay,
+} from "./lib/inference/bootstrap.ts";
+export { simulate, simulateResponses } from "./lib/simulate/simulateMerMod.ts";
+export type { NewParams, SimulateOptions } from "./lib/simulate/simulateMerMod.ts";
+export { refit, RefitCore } from "./lib/models/lmer/refit.ts";
+export type { RefitOptions, RefitResult, RefitSource } from "./lib/models/lmer/refit.ts";

@@ -15,6 +15,7 @@ import type { Convergence } from "./convergence.ts";
 import type { LmerDevfun, LmerFrame, OptSummary } from "./fit.ts";
 import { LmerSummary } from "./summary.ts";
 import { coefTableDf, type DdfMethod } from "../../inference/df.ts";
+import { confint, confintAsync, type ConfintOptions } from "../../inference/confint.ts";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../../display/bundle.ts";
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -440,6 +441,23 @@ export class LinearMixedModel {
       }
     }
     return out;
+  }
+
+  /**
+   * Confidence intervals as lme4's `confint(m)`: "profile" (default),
+   * "Wald" or "boot" (parametric bootstrap with `nsim` and `seed`); rows
+   * .sig01…, .sigma, then the fixed effects.
+   */
+  confint(options: ConfintOptions = {}): DataFrame {
+    return confint(this, options);
+  }
+
+  /**
+   * {@link LinearMixedModel.confint} that yields to the event loop, so a
+   * bootstrap shows its progress live in a notebook (one display updated in place).
+   */
+  confintAsync(options: ConfintOptions = {}): Promise<DataFrame> {
+    return confintAsync(this, options);
   }
 
   /**

@@ -1,0 +1,241 @@
+/**
+ * New responses from a fitted linear mixed model, as lme4's
+ * `simulate(m, nsim, seed)` (`simulate.merMod` → `.simulateFun`, with its
+ * defaults `use.u = FALSE`, `re.form = NA`): unconditional on the fitted
+ * random effects, i.e. new random effects and new noise for each simulation.
+ *
+ * lme4's draws, in this order after `set.seed(seed)`:
+ * 1. u = rnorm(q · nsim), the spherical random effects of all simulations
+ *    (q = number of columns of Z; simulation s uses u[s·q .. s·q + q));
+ * 2. e = rnorm(n · nsim), the noise (simulation s uses e[s·n .. s·n + n)).
+ * Then y_s = Xβ̂ + σ̂ (Z Λ(θ̂) u_s + e_s). With this package's R-identical
+ * generator the results equal R's to rounding.
+ *
+ * @example
+ * ```ts ignore
+ * import { lmer, simulate } from "../../mod.ts";
+ * const m = lmer("Reaction ~ Days + (Days | Subject)", sleepstudy);
+ * const sims = simulate(m, { nsim: 3, seed: 101 }); // DataFrame sim_1, sim_2, sim_3
+ * ```
+ * @module
+ */
+
+import { type Rng, rng } from "../rng/mod.ts";
+import { dataFrame } from "../data/frame.ts";
+import type { DataFrame } from "../data/table.ts";
+import type { LinearMixedModel } from "../models/lmer/model.ts";
+
+/** Options of {@link simulate} and {@link simulateResponses}. */
+export interface SimulateOptions {
+  /** Number of simulated responses (default 1). */
+  readonly nsim?: number;
+  /** `set.seed(seed)` before drawing, as lme4's `seed` argument. */
+  readonly seed?: number;
+  /**
+   * A random stream to continue instead (R without `seed`: the current
+   * `.Random.seed`). With neither `seed` nor `rng`, a random seed is drawn.
+   */
+  readonly rng?: Rng;
+  /**
+   * Simulate from these parameters instead of the fitted ones (lme4's
+   * `newparams = list(theta, beta, sigma)`); any left out stay as fitted.
+   */
+  readonly newparams?: NewParams;
+}
+
+/** Parameters to simulate from (lme4's `newparams`). */
+export interface NewParams {
+  /** θ in `getME(m, "theta")` order. */
+  readonly theta?: ArrayLike<number>;
+  /** Fixed effects in fixef order. */
+  readonly beta?: ArrayLike<number>;
+  /** Residual standard deviation. */
+  readonly sigma?: number;
+}
+
+/** The parameters to simulate from: the fit's, or `newparams` checked against it. */
+export interface SimulationParams {
+  /** θ. */
+  readonly theta: ArrayLike<number>;
+  /** β. */
+  readonly beta: ArrayLike<number>;
+  /** σ. */
+  readonly sigma: number;
+}
+
+/**
+ * Resolve `newparams` against the fitted model (lengths and values checked).
+ *
+ * @example
+ * ```ts ignore
+ * simulationParams(m, { sigma: 2 }); // the fit's θ and β, σ = 2
+ * ```
+ */
+export function simulationParams(
+  model: LinearMixedModel,
+  newparams: NewParams = {},
+): SimulationParams {
+  const theta = newparams.theta ?? model.theta;
+  const beta = newparams.beta ?? model.solution.beta;
+  const sigma = newparams.sigma ?? model.sigma;
+  if (theta.length !== model.theta.length) {
+    throw new RangeError(
+      `newparams.theta has ${theta.length} values, expected ${model.theta.length}`,
+    );
+  }
+  if (beta.length !== model.frame.x.p) {
+    throw new RangeError(`newparams.beta has ${beta.length} values, expected ${model.frame.x.p}`);
+  }
+  for (const v of [...Array.from(theta), ...Array.from(beta), sigma]) {
+    if (!Number.isFinite(v)) throw new RangeError(`newparams: ${v} is not a finite number`);
+  }
+  if (!(sigma >= 0)) throw new RangeError(`newparams.sigma must be >= 0, got ${sigma}`);
+  return { theta, beta, sigma };
+}
+
+/**
+ * The stream an option set asks for: `rng`, or `rng(seed)`, or a randomly
+ * seeded one.
+ *
+ * @example
+ * ```ts
+ * import { streamFor } from "./simulateMerMod.ts";
+ * streamFor({ seed: 42 }).rnorm(1); // [1.3709584471466685], as set.seed(42); rnorm(1)
+ * ```
+ */
+export function streamFor(options: { seed?: number; rng?: Rng }): Rng {
+  if (options.seed !== undefined && options.rng !== undefined) {
+    throw new RangeError("give either 'seed' or 'rng', not both");
+  }
+  if (options.rng) return options.rng;
+  if (options.seed !== undefined) return rng(options.seed);
+  // no global stream in this library: a fresh, unpredictable seed
+  const buf = new Int32Array(1);
+  crypto.getRandomValues(buf);
+  return rng(buf[0] === -2147483648 ? 0 : buf[0]);
+}
+
+function checkNsim(nsim: number): number {
+  if (!(Number.isInteger(nsim) && nsim >= 1)) {
+    throw new RangeError(`nsim must be a positive integer, got ${nsim}`);
+  }
+  return nsim;
+}
+
+/**
+ * Fill `out` with one simulated response from the spherical random effects
+ * `u` (length q, Z's column order) and the noise `e` (length n):
+ * Xβ + σ(ZΛ(θ)u + e).
+ *
+ * @example
+ * ```ts ignore
+ * const p = simulationParams(m);
+ * responseFrom(m, p, fixedPredictor(m, p.beta), u, e, new Float64Array(m.nobs));
+ * ```
+ */
+export function responseFrom(
+  model: LinearMixedModel,
+  params: SimulationParams,
+  eta: Float64Array,
+  u: ArrayLike<number>,
+  e: ArrayLike<number>,
+  out: Float64Array,
+): Float64Array {
+  const n = model.nobs;
+  const { sigma, theta } = params;
+  const reff = new Float64Array(n);
+  for (const t of model.lmm.terms) {
+    const q = t.q, o = t.thetaOffset;
+    const { index, z } = t.term;
+    // T (lower, column-major) from θ̂
+    const T = new Float64Array(q * q);
+    let at = o;
+    for (let j = 0; j < q; j++) for (let i = j; i < q; i++) T[j * q + i] = theta[at++];
+    for (let i = 0; i < n; i++) {
+      const base = t.zOffset + index[i] * q;
+      let s = 0;
+      // (ZΛ)[i, l·q + c] = Σ_{r ≥ c} z_ir T_rc, times u, column by column as U %*% u
+      for (let c = 0; c < q; c++) {
+        let zl = 0;
+        for (let r = c; r < q; r++) zl += z[i * q + r] * T[c * q + r];
+        s += zl * u[base + c];
+      }
+      reff[i] += s;
+    }
+  }
+  for (let i = 0; i < n; i++) out[i] = eta[i] + sigma * (reff[i] + e[i]);
+  return out;
+}
+
+/**
+ * Xβ (lme4's predict(m, re.form = NA)).
+ *
+ * @example
+ * ```ts ignore
+ * fixedPredictor(m, m.solution.beta); // population-level predictions
+ * ```
+ */
+export function fixedPredictor(model: LinearMixedModel, beta: ArrayLike<number>): Float64Array {
+  const { x, n, p } = model.frame.x;
+  const eta = new Float64Array(n);
+  for (let j = 0; j < p; j++) {
+    const b = beta[j];
+    for (let i = 0; i < n; i++) eta[i] += x[j * n + i] * b;
+  }
+  return eta;
+}
+
+/**
+ * Simulated responses as arrays (one Float64Array of length nobs per
+ * simulation), in lme4's order of draws.
+ *
+ * @example
+ * ```ts ignore
+ * const [y1, y2] = simulateResponses(m, { nsim: 2, seed: 101 });
+ * ```
+ */
+export function simulateResponses(
+  model: LinearMixedModel,
+  options: SimulateOptions = {},
+): Float64Array[] {
+  const nsim = checkNsim(options.nsim ?? 1);
+  const params = simulationParams(model, options.newparams);
+  const r = streamFor(options);
+  const n = model.nobs;
+  const q = model.lmm.q;
+  const u = r.rnorm(q * nsim);
+  const e = r.rnorm(n * nsim);
+  const eta = fixedPredictor(model, params.beta);
+  const out: Float64Array[] = [];
+  for (let s = 0; s < nsim; s++) {
+    out.push(
+      responseFrom(
+        model,
+        params,
+        eta,
+        u.subarray(s * q, s * q + q),
+        e.subarray(s * n, s * n + n),
+        new Float64Array(n),
+      ),
+    );
+  }
+  return out;
+}
+
+/**
+ * lme4's `simulate(m, nsim, seed)`: a DataFrame with columns `sim_1`, …,
+ * `sim_<nsim>`, one row per observation used in the fit.
+ *
+ * @example
+ * ```ts ignore
+ * import { lmer, simulate } from "../../mod.ts";
+ * const sims = simulate(lmer("y ~ x + (1 | g)", data), { nsim: 3, seed: 101 });
+ * sims.columns; // ["sim_1", "sim_2", "sim_3"]
+ * ```
+ */
+export function simulate(model: LinearMixedModel, options: SimulateOptions = {}): DataFrame {
+  const sims = simulateResponses(model, options);
+  const cols: Record<string, Float64Array> = {};
+  sims.forEach((y, s) => (cols[`sim_${s + 1}`] = y));
+  return dataFrame(cols);
+}
