@@ -143,14 +143,16 @@ export class Lmm implements LmmStructure {
   solve(theta: ArrayLike<number>, reml: boolean): LmmSolution {
     const parts = this.parts(theta);
     const objective = profiledCriterion(parts, this.n, this.p, reml);
+    const th = Float64Array.from(theta);
     return solve({
       factor: this.factor,
       parts,
-      theta: Float64Array.from(theta),
+      theta: th,
       reml,
       objective,
       x: this.x,
       y: this.y,
+      refactor: () => void this.factor.update(th),
     });
   }
 

@@ -99,6 +99,44 @@ export interface SolveInput {
   readonly x: FixedDesign;
   /** The response. */
   readonly y: Float64Array;
+  /**
+   * Restores the factor at this θ. The conditional variances are computed
+   * on first use (they need a dense inverse of the crossed block: about a
+   * second on InstEval), by which time the factor may have been updated for
+   * another θ.
+   */
+  readonly refactor?: () => void;
+}
+
+/**
+ * Per-term solutions whose conditional variances are computed on first
+ * access of `condVar` or `condSd` (for all terms at once), after restoring
+ * the factor at θ̂.
+ */
+function lazyConditionalVariances(
+  f: BlockedFactor,
+  b: Float64Array,
+  sigma: number,
+  refactor: (() => void) | undefined,
+): TermSolution[] {
+  let memo: TermSolution[] | null = null;
+  const all = (): TermSolution[] => {
+    if (!memo) {
+      refactor?.();
+      memo = conditionalVariances(f, b, sigma);
+    }
+    return memo;
+  };
+  return f.terms.map((t, k) => ({
+    info: t,
+    b: b.slice(t.zOffset, t.zOffset + t.size),
+    get condVar(): Float64Array {
+      return all()[k].condVar;
+    },
+    get condSd(): Float64Array {
+      return all()[k].condSd;
+    },
+  }));
 }
 
 /** Build the solution from a factor already updated at θ. */
@@ -127,7 +165,7 @@ export function solve(input: SolveInput): LmmSolution {
   const vcov = fixedVcov(f, sigma);
   const se = new Float64Array(p);
   for (let j = 0; j < p; j++) se[j] = Math.sqrt(vcov[j * p + j]);
-  const ranef = conditionalVariances(f, b, sigma);
+  const ranef = lazyConditionalVariances(f, b, sigma, input.refactor);
   return {
     theta: input.theta.slice(),
     reml,
