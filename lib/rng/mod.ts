@@ -171,17 +171,19 @@ export class Rng {
     // bits = ceil(log2(dn)), computed exactly: the bit length of dn - 1
     // (dn <= 2^31, so dn - 1 fits clz32's unsigned 32-bit argument).
     const bits = dn <= 1 ? 0 : 32 - Math.clz32(dn - 1);
-    const mod = 2 ** bits;
+    // Masking with integer ops: v < 2^32, and ToInt32 keeps its low 32 bits,
+    // so (v & mask) equals v mod 2^bits for bits <= 31 (a double % is slow).
+    const mask = bits === 0 ? 0 : (2 ** bits - 1) | 0;
     const mt = this.#mt;
     for (;;) {
       // rbits(bits): note the loop runs for n = 0, 16, ... while n <= bits,
       // so bits = 16 uses two chunks, as in R.
       let v = 0;
       for (let b = 0; b <= bits; b += 16) {
-        v = 65536 * v + Math.floor(mt.unifRand() * 65536);
+        // floor(u * 65536) with u in (0, 1): below 2^16, so | 0 truncates exactly.
+        v = 65536 * v + ((mt.unifRand() * 65536) | 0);
       }
-      // v < 2^32 here (bits <= 31), exact in a double; mask to `bits` bits.
-      const dv = v % mod;
+      const dv = v & mask;
       if (dv < dn) return dv;
     }
   }
