@@ -7,13 +7,26 @@
  * Seed 004 (Clark, "Shrinkage in Mixed Effects Models"): create_data() and
  * lmer(y ~ x + (x | cluster)) for the post's six settings.
  */
-import { clusterTrial, createData, type CreateDataOptions, lm, lmer } from "../mod.ts";
+import {
+  clusterTrial,
+  createData,
+  type CreateDataOptions,
+  emmeans,
+  JUPYTER_DISPLAY,
+  lm,
+  lmer,
+  partialPoolingParts,
+  poolingTable,
+} from "../mod.ts";
 
 const out: string[] = [];
 const say = (s = "") => {
   console.log(s);
   out.push(s);
 };
+/** A table as R prints a data.frame (the text/plain of its notebook display). */
+const tableText = (t: object) =>
+  (t as Record<symbol, () => { "text/plain": string }>)[JUPYTER_DISPLAY]()["text/plain"];
 const rule = (title: string) => say(`\n${"=".repeat(78)}\n${title}\n${"=".repeat(78)}`);
 
 const scenarios = [
@@ -44,6 +57,19 @@ for (const s of scenarios) {
   );
   const mmodel = lmer("dependent ~ predictor + (1 | cluster)", df, { dataName: "df" });
   say(String(mmodel.summary()));
+  say("Per-cluster shrinkage (the answer's table):");
+  say(String(tableText(poolingTable(linear, mmodel))));
+  say("\nemmeans(linear, ~predictor):");
+  say(String(tableText(emmeans(linear, "predictor"))));
+  say("\nemmeans(mmodel, ~predictor)  (Kenward-Roger df):");
+  say(String(tableText(emmeans(mmodel, "predictor"))));
+  const pp = partialPoolingParts(mmodel);
+  const diff = Math.max(...pp.weightedAverage.map((v, j) => Math.abs(v - pp.conditionalMode[j])));
+  say(
+    `\nClosed-form precision-weighted average vs conditional modes: max |diff| = ${
+      diff.toExponential(2)
+    }`,
+  );
 }
 
 const settings: [string, CreateDataOptions][] = [
