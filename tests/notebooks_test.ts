@@ -30,13 +30,17 @@ const notebooks = [...Deno.readDirSync(new URL("notebooks/", ROOT))]
   .sort();
 
 Deno.test({
-  name: `notebooks execute headlessly without errors or lost outputs (${notebooks.join(", ")})`,
+  name: `notebooks execute headlessly three times without errors or lost outputs (${
+    notebooks.join(", ")
+  })`,
   ignore: !hasJupyter(),
   fn: async () => {
     const out = await Deno.makeTempDir();
     const res = await new Deno.Command(PY, {
       args: [
         "tests/notebooks/run_notebooks.py",
+        "--repeat",
+        "3",
         "--expect",
         "tests/notebooks/expected.json",
         "--out",
