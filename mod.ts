@@ -153,3 +153,4 @@ export { simulate, simulateResponses } from "./lib/simulate/simulateMerMod.ts";
 export type { NewParams, SimulateOptions } from "./lib/simulate/simulateMerMod.ts";
 export { refit, RefitCore } from "./lib/models/lmer/refit.ts";
 export type { RefitOptions, RefitResult, RefitSource } from "./lib/models/lmer/refit.ts";
+export * from "./lib/plots/mod.ts";
