@@ -36,7 +36,7 @@ model exactly as R's lme4 would, look at it, and predict. Every value shown
 below is what R prints for the same code.
 """),
     code("""
-import { createData, lm, lmer, rng } from "../mod.ts";
+import { caterpillarPlot, createData, lm, lmer, rng, shrinkagePlot } from "../mod.ts";
 rng(42).rnorm(3) // R: set.seed(42); rnorm(3)
 """),
     md("""
@@ -56,6 +56,14 @@ m
     md("The variance components as `as.data.frame(VarCorr(m))`, and the fixed effects:"),
     code("m.varCorr()"),
     code("m.fixef()"),
+    md("""
+Partial pooling at a glance: each cluster's own least-squares line (orange) and
+its mixed-model estimate (blue), with an arrow from one to the other; the
+population average is the dark disc.
+"""),
+    code("shrinkagePlot(m)"),
+    md("The conditional modes with 95% intervals from their conditional variances (lme4's `dotplot(ranef(m, condVar = TRUE))`):"),
+    code("caterpillarPlot(m)"),
     md("""
 Per-cluster coefficients (fixed effects plus conditional modes), and predictions for a known
 cluster and a new one (population level, `allow.new.levels = TRUE`):
@@ -87,7 +95,7 @@ keeps close to its own mean; a small group is pulled toward μ. This notebook
 checks that formula against the model's conditional modes, numerically.
 """),
     code("""
-import { createData, lmer, partialPoolingFormula, partialPoolingParts } from "../mod.ts";
+import { createData, lmer, partialPoolingFormula, partialPoolingParts, weightPlot } from "../mod.ts";
 // Unbalanced clusters (half the rows sampled away), random intercepts only.
 const df = createData({ balanced: 0.5, sdSlope: 0, seed: 2019 });
 const m = lmer("y ~ x + (1 | cluster)", df, { dataName: "df" });
@@ -114,6 +122,17 @@ not reproduce the fit:
 const swapDiff = Math.max(...parts.swappedAverage.map((v, j) => Math.abs(v - parts.conditionalMode[j])));
 ({ swapDiff })
 """),
+    md("""
+The weight on a cluster's own mean grows with its size n_j, toward 1; the
+fitted variance components are in the caption:
+"""),
+    code("weightPlot(m)"),
+    md("""
+*Seed 002: how the group-level variance moves the estimates.* With a smaller
+σ_a² (×¼) every cluster is pulled harder toward μ; with a larger one (×4) the
+clusters keep closer to their own means:
+"""),
+    code("weightPlot(m, { multipliers: [0.25, 4] })"),
 ])
 
 nb("notebooks/02-small-clusters.ipynb", [
@@ -129,13 +148,18 @@ generates exactly the question's data (the same `rnorm` draws in the same
 order).
 """),
     code("""
-import { clusterTrial, emmeans, lm, lmer, poolingTable } from "../mod.ts";
+import { clusterTrial, emmeans, lm, lmer, poolingPlot, poolingTable } from "../mod.ts";
 const df = clusterTrial({ seed: 824523 }); // scenario 1: sizes 2,10,10,10 | 2,10,10,10, sd 3, effect 5
 const linear = lm("dependent ~ predictor", df);
 const mmodel = lmer("dependent ~ predictor + (1 | cluster)", df, { dataName: "df" });
 linear.coef()
 """),
     code("mmodel"),
+    md("""
+The question's figure: cluster means before (black) and after (red) partial
+pooling, the lm line solid and the lmer line dashed.
+"""),
+    code('poolingPlot(linear, mmodel, { x: "predictor", group: "cluster" })'),
     md("""
 The answer's table: per cluster, the observed mean, the partially pooled mean
 (mean of `predict(mmodel)`), the completely pooled mean (mean of
@@ -185,6 +209,14 @@ const s3 = clusterTrial({ seed: 1324523, sdCluster: 1, effect: 1 });
   scenario3: { lm: lm("dependent ~ predictor", s3).coef(), lmer: lmer("dependent ~ predictor + (1 | cluster)", s3).fixef() },
 })
 """),
+    md("Scenario 2: the large intervention cluster (n = 100) is low, yet the lmer line turns toward the small high cluster:"),
+    code('poolingPlot(lm("dependent ~ predictor", s2), lmer("dependent ~ predictor + (1 | cluster)", s2), { x: "predictor", group: "cluster" })'),
+    md("""
+Scenario 3 (smaller between-cluster variance, stronger pooling) with the
+observations before (faint) and after (solid) pooling, and the red dashed lm
+refitted to the shifted observations — it coincides with the lmer line:
+"""),
+    code('poolingPlot(lm("dependent ~ predictor", s3), lmer("dependent ~ predictor + (1 | cluster)", s3), { x: "predictor", group: "cluster", points: true })'),
 ])
 
 CLARK = [
@@ -208,15 +240,25 @@ model reproduces the post's summary (REML criterion 3012.2, residual variance
 0.99244, fixed effects 0.93647 and 0.54405) as lme4 1.1-31 prints it.
 """),
     code("""
-import { createData, lmer, lmList } from "../mod.ts";
+import { createData, lmer, lmList, shrinkagePlot } from "../mod.ts";
+// The post's fixed window, set from the baseline random-effect SDs.
+const zoom = { intercept: 0.5, slope: 0.25 };
 const df = createData();
 const mod = lmer("y ~ x + (x | cluster)", df, { dataName: "df" });
 mod
 """),
-    md("The per-cluster regressions (the post's \"regression by cluster\") against the mixed model's per-cluster coefficients:"),
+    md("The per-cluster regressions (the post's \"regression by cluster\"):"),
     code('lmList("y ~ x | cluster", df)'),
+    md("""
+The shrinkage: each cluster's OLS estimates (intercept on x, slope on y) move
+to the mixed model's, toward the population average (the "black hole"). The
+animation plays in the live notebook and in the HTML export (SVG animation,
+no scripts).
+"""),
+    code("shrinkagePlot(mod, { animate: true, zoom })"),
 ]
 for title, opts in CLARK[1:]:
     cells.append(md(f"## {title}"))
-    cells.append(code(f'lmer("y ~ x + (x | cluster)", createData({opts}), {{ dataName: "df" }})'))
+    cells.append(code(f'const m_{len(cells)} = lmer("y ~ x + (x | cluster)", createData({opts}), {{ dataName: "df" }});\nm_{len(cells)}.varCorr()'))
+    cells.append(code(f'shrinkagePlot(m_{len(cells) - 1}, {{ animate: true, zoom }})'))
 nb("notebooks/03-clark-shrinkage.ipynb", cells)
