@@ -1,33 +1,54 @@
 /**
  * `deno task demo`: reproduce the worked examples in ../shared/seeds with
- * the library and print the results as R would, writing them to out/.
+ * the library, print the results as R would, and write out/: demo.txt (the
+ * printed results), figures/ (every figure as SVG and PNG, Clark's also as
+ * animated SVG) and notebooks/ (HTML exports of the notebooks, when
+ * jupyter-nbconvert is installed).
  *
  * Seed 003 (StackExchange, "why does lme4 seem biased toward small
- * clusters"): the three scenarios from R's seeds, lm against lmer.
+ * clusters"): the three scenarios from R's seeds, lm against lmer, the
+ * shrinkage table, emmeans, the closed form of seeds 000-002.
  * Seed 004 (Clark, "Shrinkage in Mixed Effects Models"): create_data() and
  * lmer(y ~ x + (x | cluster)) for the post's six settings.
  */
 import {
+  caterpillarPlot,
   clusterTrial,
   createData,
   type CreateDataOptions,
+  diagnosticsPlot,
   emmeans,
+  type Figure,
   JUPYTER_DISPLAY,
   lm,
   lmer,
   partialPoolingParts,
+  poolingPlot,
   poolingTable,
+  shrinkagePlot,
+  weightPlot,
 } from "../mod.ts";
+
+const OUT = new URL("../out/", import.meta.url);
+await Deno.mkdir(new URL("figures/", OUT), { recursive: true });
 
 const out: string[] = [];
 const say = (s = "") => {
   console.log(s);
   out.push(s);
 };
+const rule = (title: string) => say(`\n${"=".repeat(78)}\n${title}\n${"=".repeat(78)}`);
 /** A table as R prints a data.frame (the text/plain of its notebook display). */
 const tableText = (t: object) =>
   (t as Record<symbol, () => { "text/plain": string }>)[JUPYTER_DISPLAY]()["text/plain"];
-const rule = (title: string) => say(`\n${"=".repeat(78)}\n${title}\n${"=".repeat(78)}`);
+
+const figures: string[] = [];
+/** Write a figure as SVG and PNG into out/figures/. */
+async function saveFigure(fig: Figure, name: string): Promise<void> {
+  await fig.save(new URL(`figures/${name}.svg`, OUT));
+  await fig.save(new URL(`figures/${name}.png`, OUT));
+  figures.push(name);
+}
 
 const scenarios = [
   {
@@ -45,7 +66,7 @@ const scenarios = [
 ];
 
 rule("Seed 003: why does lme4 seem biased toward small clusters?");
-for (const s of scenarios) {
+for (const [k, s] of scenarios.entries()) {
   say(`\n--- ${s.name} ---`);
   const df = clusterTrial(s.opts);
   const linear = lm("dependent ~ predictor", df);
@@ -58,17 +79,23 @@ for (const s of scenarios) {
   const mmodel = lmer("dependent ~ predictor + (1 | cluster)", df, { dataName: "df" });
   say(String(mmodel.summary()));
   say("Per-cluster shrinkage (the answer's table):");
-  say(String(tableText(poolingTable(linear, mmodel))));
+  say(tableText(poolingTable(linear, mmodel)));
   say("\nemmeans(linear, ~predictor):");
-  say(String(tableText(emmeans(linear, "predictor"))));
+  say(tableText(emmeans(linear, "predictor")));
   say("\nemmeans(mmodel, ~predictor)  (Kenward-Roger df):");
-  say(String(tableText(emmeans(mmodel, "predictor"))));
+  say(tableText(emmeans(mmodel, "predictor")));
   const pp = partialPoolingParts(mmodel);
-  const diff = Math.max(...pp.weightedAverage.map((v, j) => Math.abs(v - pp.conditionalMode[j])));
-  say(
-    `\nClosed-form precision-weighted average vs conditional modes: max |diff| = ${
-      diff.toExponential(2)
-    }`,
+  const diff = Math.max(
+    ...pp.weightedAverage.map((v, j) => Math.abs(v - pp.conditionalMode[j])),
+  );
+  say(`\nClosed form vs conditional modes (seeds 000-002): max |diff| = ${diff.toExponential(2)}`);
+  await saveFigure(
+    poolingPlot(linear, mmodel, { x: "predictor", group: "cluster", points: k === 2 }),
+    `seed003-scenario${k + 1}-pooling`,
+  );
+  await saveFigure(
+    weightPlot(mmodel, { multipliers: [0.25, 4] }),
+    `seed003-scenario${k + 1}-weights`,
   );
 }
 
@@ -86,13 +113,54 @@ const settings: [string, CreateDataOptions][] = [
   }],
 ];
 rule("Seed 004: Clark, Shrinkage in Mixed Effects Models");
-for (const [name, opts] of settings) {
+const zoom = { intercept: 0.5, slope: 0.25 }; // the post's window, from the baseline SDs
+for (const [k, [name, opts]] of settings.entries()) {
   say(`\n--- ${name} ---`);
   const df = createData(opts);
   const mod = lmer("y ~ x + (x | cluster)", df, { dataName: "df" });
   say(String(mod.summary()));
+  await saveFigure(shrinkagePlot(mod, { zoom }), `clark-setting${k + 1}-shrinkage`);
+  await Deno.writeTextFile(
+    new URL(`figures/clark-setting${k + 1}-shrinkage-animated.svg`, OUT),
+    shrinkagePlot(mod, { zoom, animate: true }).toSVG(),
+  );
+  if (k === 0) {
+    await saveFigure(caterpillarPlot(mod), "clark-default-caterpillar");
+    await saveFigure(diagnosticsPlot(mod), "clark-default-diagnostics");
+  }
 }
 
-await Deno.mkdir(new URL("../out/", import.meta.url), { recursive: true });
-await Deno.writeTextFile(new URL("../out/demo.txt", import.meta.url), out.join("\n") + "\n");
-console.log("\nwrote out/demo.txt");
+// HTML exports of the notebooks (from their committed outputs).
+const nbconvert = "/usr/bin/jupyter-nbconvert";
+const hasNbconvert = (() => {
+  try {
+    return Deno.statSync(nbconvert).isFile;
+  } catch {
+    return false;
+  }
+})();
+if (hasNbconvert) {
+  const root = new URL("../", import.meta.url);
+  const nbs = [...Deno.readDirSync(new URL("notebooks/", root))]
+    .map((e) => e.name).filter((n) => n.endsWith(".ipynb")).sort();
+  const res = await new Deno.Command(nbconvert, {
+    args: [
+      "--to",
+      "html",
+      "--output-dir",
+      new URL("notebooks/", OUT).pathname,
+      ...nbs.map((n) => `notebooks/${n}`),
+    ],
+    cwd: root,
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  say(
+    res.success ? `\nwrote out/notebooks/*.html (${nbs.length} notebooks)` : "\nnbconvert failed",
+  );
+} else {
+  say("\n(jupyter-nbconvert not installed: no HTML export of the notebooks)");
+}
+
+await Deno.writeTextFile(new URL("demo.txt", OUT), out.join("\n") + "\n");
+console.log(`\nwrote out/demo.txt and ${figures.length} figures (SVG + PNG) in out/figures/`);
