@@ -44,9 +44,17 @@ const tableText = (t: object) =>
 
 const figures: string[] = [];
 /** Write a figure as SVG and PNG into out/figures/. */
+let pngProblem = "";
 async function saveFigure(fig: Figure, name: string): Promise<void> {
   await fig.save(new URL(`figures/${name}.svg`, OUT));
-  await fig.save(new URL(`figures/${name}.png`, OUT));
+  // PNG needs a font for the labels (Debian: fonts-dejavu-core): without one,
+  // keep going with the SVGs and say why once.
+  try {
+    if (!pngProblem) await fig.save(new URL(`figures/${name}.png`, OUT));
+  } catch (e) {
+    pngProblem = (e as Error).message;
+    console.warn(`PNG figures skipped: ${pngProblem}`);
+  }
   figures.push(name);
 }
 
@@ -163,4 +171,8 @@ if (hasNbconvert) {
 }
 
 await Deno.writeTextFile(new URL("demo.txt", OUT), out.join("\n") + "\n");
-console.log(`\nwrote out/demo.txt and ${figures.length} figures (SVG + PNG) in out/figures/`);
+console.log(
+  `\nwrote out/demo.txt and ${figures.length} figures (SVG${
+    pngProblem ? "" : " + PNG"
+  }) in out/figures/`,
+);
