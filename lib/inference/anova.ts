@@ -7,6 +7,8 @@
  * with R's `logLik.lm`.
  * @module
  */
+import { alignTable, formatPval, formatReal, roundTo, stars } from "../display/rformat.ts";
+import { JUPYTER_DISPLAY, type MimeBundle } from "../display/bundle.ts";
 import { dataFrame } from "../data/frame.ts";
 import type { DataFrame } from "../data/table.ts";
 import { LinearModel } from "../models/lm.ts";
@@ -154,7 +156,7 @@ export function anova(
     ? anovaLRT(models as AnovaModel[])
     : anovaLRT(head as Readonly<Record<string, AnovaModel>>, (opts ?? {}) as AnovaOptions);
   const r = res.rows;
-  return dataFrame({
+  const df = dataFrame({
     model: r.map((x) => x.model),
     npar: r.map((x) => x.npar),
     AIC: r.map((x) => x.AIC),
@@ -165,6 +167,54 @@ export function anova(
     Df: r.map((x) => x.Df),
     pValue: r.map((x) => x.pValue),
   });
+  // R's print.anova layout for text/plain; the HTML table stays the data's.
+  const bundle = (df as unknown as Record<symbol, () => MimeBundle>)[JUPYTER_DISPLAY]();
+  Object.defineProperty(df, JUPYTER_DISPLAY, {
+    value: (): MimeBundle => ({ ...bundle, "text/plain": anovaText(res) }),
+    configurable: true,
+  });
+  return df;
+}
+
+/**
+ * The text R prints for lme4's anova: the refit message, "Data:", the
+ * models, then the table as stats' print.anova formats it (5 significant
+ * digits per column, Chisq to 4 decimals, p by format.pval with stars).
+ */
+export function anovaText(res: AnovaResult): string {
+  const r = res.rows;
+  const col = (f: (x: AnovaRow) => number) => formatReal(r.map(f), 5).map((s) => s.trim());
+  const aic = col((x) => x.AIC), bic = col((x) => x.BIC), ll = col((x) => x.logLik);
+  const dev = col((x) => x.deviance);
+  const chisqIdx = r.map((x, i) => (x.Chisq === null ? -1 : i)).filter((i) => i >= 0);
+  const chisq = new Array<string>(r.length).fill("");
+  const cf = formatReal(chisqIdx.map((i) => roundTo(r[i].Chisq!, 4)), 5);
+  chisqIdx.forEach((i, k) => (chisq[i] = cf[k].trim()));
+  const pIdx = r.map((x, i) => (x.pValue === null ? -1 : i)).filter((i) => i >= 0);
+  const pv = new Array<string>(r.length).fill("");
+  const pf = formatPval(pIdx.map((i) => r[i].pValue!), 4);
+  pIdx.forEach((i, k) => (pv[i] = pf[k]));
+  const anyStar = pIdx.some((i) => r[i].pValue! < 0.1);
+  const st = r.map((x) => (anyStar && x.pValue !== null ? stars(x.pValue) : ""));
+  const header = ["", "npar", "AIC", "BIC", "logLik", "deviance", "Chisq", "Df", "Pr(>Chisq)"];
+  const rows = r.map((x, i) => [
+    x.model,
+    String(x.npar),
+    aic[i],
+    bic[i],
+    ll[i],
+    dev[i],
+    chisq[i],
+    x.Df === null ? "" : String(x.Df),
+    pv[i],
+  ]);
+  const sw = Math.max(0, ...st.map((x) => x.length));
+  let table = alignTable(
+    anyStar ? [...header, ""] : header,
+    anyStar ? rows.map((row, i) => [...row, st[i].padEnd(sw)]) : rows,
+  );
+  if (anyStar) table += "\n---\nSignif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1";
+  return [...res.messages, ...res.heading, table].join("\n");
 }
 
 function isModel(x: unknown): x is AnovaModel {
