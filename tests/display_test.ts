@@ -61,3 +61,25 @@ Deno.test("result tables display as R's data.frame text and HTML, not data-resou
   assert.match(b["text/html"], /<table/);
   assert.equal((b["text/html"].match(/<tr>/g) ?? []).length, 1 + 4);
 });
+
+Deno.test("emmeans prints as R's emmeans: seed 003's published tables", async () => {
+  const { clusterTrial, emmeans } = await import("../mod.ts");
+  const df = clusterTrial({ seed: 824523 });
+  const text = (x: object) =>
+    (x as Record<symbol, () => Record<string, string>>)[JUPYTER_DISPLAY]()["text/plain"];
+  assert.equal(
+    text(emmeans(lm("dependent ~ predictor", df), "predictor")),
+    [
+      " predictor    emmean    SE df lower.CL upper.CL",
+      " control        1.59 0.391 62    0.808     2.37",
+      " intervention   4.55 0.391 62    3.771     5.33",
+      "",
+      "Confidence level used: 0.95 ",
+    ].join("\n"),
+  );
+  const m = lmer("dependent ~ predictor + (1 | cluster)", df);
+  assert.match(
+    text(emmeans(m, "predictor")),
+    / control {7}0\.962 1\.55 {2}6 {3}-2\.832 {5}4\.76\n intervention {2}3\.309 1\.55 {2}6 {3}-0\.485 {5}7\.10\n\nDegrees-of-freedom method: kenward-roger/,
+  );
+});

@@ -25,6 +25,8 @@
  * here in the random-effects space, see kenwardRoger.ts.
  * @module
  */
+import { formatReal } from "../display/rformat.ts";
+import { escapeHtml, htmlTable, JUPYTER_DISPLAY, type MimeBundle } from "../display/bundle.ts";
 import { type Cell, type Column, dataFrame } from "../data/frame.ts";
 import type { DataFrame } from "../data/table.ts";
 import { buildFixed } from "../design/fixed.ts";
@@ -396,5 +398,55 @@ export function emmeans(
   cols.df = na(g.df);
   cols.lowerCL = na(g.lower);
   cols.upperCL = na(g.upper);
-  return dataFrame(cols);
+  const df = dataFrame(cols);
+  // R's print of an emmGrid summary for text/plain; the HTML table stays the data's.
+  Object.defineProperty(df, JUPYTER_DISPLAY, {
+    value: (): MimeBundle => {
+      const { header, cols, notes } = emmeansCells(g);
+      const rows = cols[0].map((_, i) => cols.map((c) => c[i]));
+      const html = htmlTable(header, rows, {
+        numeric: header.map((_, j) => j >= g.specs.length),
+      }) + `<div style="font-size:11px;color:#666">${notes.map(escapeHtml).join("<br>")}</div>`;
+      return { "text/plain": emmeansText(g), "text/html": html };
+    },
+    configurable: true,
+  });
+  return df;
+}
+
+/** The formatted cells of an emmeans table as R prints them, and the notes below it. */
+function emmeansCells(g: EmmGrid): { header: string[]; cols: string[][]; notes: string[] } {
+  const num = (v: Float64Array) =>
+    formatReal(Array.from(v), 3).map((x, i) => (g.estimable[i] ? x.trim() : "nonEst"));
+  const header = [...g.specs, "emmean", "SE", "df", "lower.CL", "upper.CL"];
+  const cols = [
+    ...g.specs.map((sp) => g.levels[sp].map(String)),
+    num(g.emmean),
+    num(g.se),
+    num(g.df),
+    num(g.lower),
+    num(g.upper),
+  ];
+  const notes: string[] = [];
+  if (g.averagedOver.length) {
+    notes.push(`Results are averaged over the levels of: ${g.averagedOver.join(", ")} `);
+  }
+  if (g.method !== "residual") notes.push(`Degrees-of-freedom method: ${g.method} `);
+  notes.push(`Confidence level used: ${g.level} `);
+  return { header, cols, notes };
+}
+
+/**
+ * The text R's emmeans prints: factor columns left-aligned, every numeric
+ * column formatted with 3 significant digits (format(x, digits = 3)), "nonEst"
+ * where not estimable, then the df method and confidence level.
+ */
+export function emmeansText(g: EmmGrid): string {
+  const { header, cols, notes } = emmeansCells(g);
+  const nf = g.specs.length;
+  const widths = header.map((h, j) => Math.max(h.length, ...cols[j].map((c) => c.length)));
+  const line = (cells: string[]) =>
+    " " + cells.map((c, j) => (j < nf ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join(" ");
+  const rows = cols[0].map((_, i) => line(cols.map((c) => c[i])));
+  return [line(header), ...rows, "", ...notes].join("\n");
 }
