@@ -183,16 +183,7 @@ its group means are close to the **mean of the cluster means**, so each
 cluster — small or large — counts almost equally (control 0.962, SE 1.55,
 df 6 by Kenward-Roger, as R's emmeans with pbkrtest installed):
 """),
-    code('const emm = emmeans(mmodel, "predictor");\nemm'),
-    md("Rounded as R's emmeans prints them:"),
-    code("""
-(emm.toRecords() as Record<string, number | string>[]).map((r) => ({
-  predictor: r.predictor,
-  emmean: (r.emmean as number).toFixed(3),
-  SE: (r.SE as number).toPrecision(3),
-  df: (r.df as number).toFixed(0),
-}))
-"""),
+    code('emmeans(mmodel, "predictor")'),
     md("""
 That is the whole explanation of the "bias": with a between-cluster variance
 this large (ICC ≈ 0.9) the cluster means are estimated precisely, shrinkage
