@@ -48,6 +48,13 @@ const cases: Case[] = [
     reps: 20,
   },
 ];
+cases.push({
+  name: "createData(100 obs x 1000 clusters): y ~ x + (x | cluster)",
+  formula: "y ~ x + (x | cluster)",
+  data: () => createData({ obsPerCluster: 100, nCluster: 1000 }),
+  r: `d <- create_data(obs_per_cluster = 100, n_cluster = 1000)`,
+  reps: 5,
+});
 if (!quick) {
   cases.push({
     name: "InstEval y ~ service * dept + (1 | s) + (1 | d)",
