@@ -8,9 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { decodePng } from "./helpers/png.ts";
+import { findChromium, screenshot } from "./helpers/chromium.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
+const CHROMIUM = findChromium();
 const NBCONVERT = "/usr/bin/jupyter-nbconvert";
 
 function exists(path: string): boolean {
@@ -21,7 +22,7 @@ function exists(path: string): boolean {
   }
 }
 
-const ready = exists(CHROMIUM) && exists(NBCONVERT);
+const ready = CHROMIUM !== undefined && exists(NBCONVERT);
 if (!ready) console.warn("notebook_export_test: skipped (needs chromium and jupyter-nbconvert)");
 
 Deno.test({
@@ -38,25 +39,12 @@ Deno.test({
       }).output();
       assert.ok(conv.success, new TextDecoder().decode(conv.stderr));
       const shot = `${dir}/shot.png`;
-      const run = await new Deno.Command(CHROMIUM, {
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-          `--user-data-dir=${dir}/profile`,
-          "--virtual-time-budget=5000",
-          `--screenshot=${shot}`,
-          "--window-size=1200,16000",
-          `file://${dir}/03-clark-shrinkage.html`,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.ok(run.success, new TextDecoder().decode(run.stderr));
+      await screenshot(CHROMIUM!, `file://${dir}/03-clark-shrinkage.html`, shot, {
+        width: 1200,
+        height: 16000,
+        budgetMs: 5000,
+        profileDir: `${dir}/profile`,
+      });
       const img = decodePng(await Deno.readFile(shot));
       // The figures' blue points (the mixed-model estimates): measured 11,700
       // blue pixels with the figures and 2,200 (code highlighting) without.

@@ -21,6 +21,7 @@ import {
 import { Plot } from "../lib/plots/plot.ts";
 import { dataset } from "./helpers/datasets.ts";
 import { darkPixels, decodePng, nonWhitePixels } from "./helpers/png.ts";
+import { findChromium, screenshot } from "./helpers/chromium.ts";
 
 // ---- models shared by the tests (fitted once) -------------------------------
 
@@ -416,24 +417,6 @@ Deno.test("speed: a 100-cluster shrinkage figure renders well under 100 ms once 
 
 // ---- headless Chromium ----------------------------------------------------------
 
-function findChromium(): string | undefined {
-  const candidates = [
-    Deno.env.get("CHROMIUM"),
-    "/usr/bin/chromium",
-    "/usr/bin/chromium-browser",
-    "/usr/bin/google-chrome",
-  ];
-  for (const c of candidates) {
-    if (!c) continue;
-    try {
-      if (Deno.statSync(c).isFile) return c;
-    } catch {
-      // not installed there
-    }
-  }
-  return undefined;
-}
-
 const chromium = findChromium();
 if (!chromium) {
   console.warn(
@@ -451,25 +434,11 @@ Deno.test({
       const fig = poolingPlot(trialLm, trialLmer, { x: "predictor", group: "cluster" });
       await fig.save(`${dir}/fig.html`);
       const shot = `${dir}/shot.png`;
-      const out = await new Deno.Command(chromium!, {
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-          `--user-data-dir=${dir}/profile`,
-          "--virtual-time-budget=2000",
-          `--screenshot=${shot}`,
-          "--window-size=700,900",
-          `file://${dir}/fig.html`,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.ok(out.success, new TextDecoder().decode(out.stderr).slice(-2000));
+      await screenshot(chromium!, `file://${dir}/fig.html`, shot, {
+        width: 700,
+        height: 900,
+        profileDir: `${dir}/profile`,
+      });
       const img = decodePng(await Deno.readFile(shot));
       assert.equal(img.width, 700);
       // The figure fills most of the page: lines, bars and text are drawn.
