@@ -154,3 +154,5 @@ export type { NewParams, SimulateOptions } from "./lib/simulate/simulateMerMod.t
 export { refit, RefitCore } from "./lib/models/lmer/refit.ts";
 export type { RefitOptions, RefitResult, RefitSource } from "./lib/models/lmer/refit.ts";
 export * from "./lib/plots/mod.ts";
+export { parallelStatus, setDenseThreads } from "./lib/linalg/parallel.ts";
+export type { DenseThreads, HelperStatus, ParallelStatus } from "./lib/linalg/parallel.ts";

@@ -8,7 +8,13 @@
  */
 
 import { type DenseKernels, kernelsFor } from "./simd.ts";
-import { syrkLowerPacked, syrkPackSize } from "./syrk.ts";
+import { packRowsRest, syrkEdge, syrkLowerPacked, syrkPackSize } from "./syrk.ts";
+import {
+  type DenseHelper,
+  noteFactorTime,
+  PARALLEL_MIN_ORDER,
+  parallelHelper,
+} from "./parallel.ts";
 
 /** Block size of {@link potrf}: the packed panel (n × NB) stays in L2. */
 const NB = 64;
@@ -78,7 +84,9 @@ export function potrfWorkSize(n: number): number {
  * @param work optional scratch of length `potrfWorkSize(n)`; allocated if
  *   absent (pass one in a loop to avoid garbage).
  * @param kernels WebAssembly SIMD kernels (`simd.ts`), used when `a` and
- *   `work` are views on their memory; the result is bitwise the same.
+ *   `work` are views on their memory; the result is bitwise the same. When
+ *   that memory is shared and n ≥ 400, the factorization is split with a
+ *   helper thread (`parallel.ts`), again with bitwise the same result.
  * @example
  * ```ts
  * const a = Float64Array.of(4, 2, 2, 5);
@@ -96,6 +104,27 @@ export function potrf(
   if (n <= NB) return potf2(a, n, off, lda);
   const pack = work ?? new Float64Array(potrfWorkSize(n));
   const k = kernelsFor(kernels, a, pack);
+  if (k && n >= PARALLEL_MIN_ORDER) {
+    const helper = parallelHelper(k, n);
+    const t0 = performance.now();
+    const info = helper
+      ? potrfTwoThreads(a, n, off, lda, pack, k, helper)
+      : potrfBlocked(a, n, off, lda, pack, k);
+    noteFactorTime(k, n, helper !== undefined, performance.now() - t0, info < 0);
+    return info;
+  }
+  return potrfBlocked(a, n, off, lda, pack, k);
+}
+
+/** The single-thread loop of {@link potrf}. */
+function potrfBlocked(
+  a: Float64Array,
+  n: number,
+  off: number,
+  lda: number,
+  pack: Float64Array,
+  k: DenseKernels | undefined,
+): number {
   for (let k0 = 0; k0 < n; k0 += NB) {
     const kb = Math.min(NB, n - k0);
     const diagOff = off + k0 * lda + k0;
@@ -110,6 +139,52 @@ export function potrf(
     syrkLowerPacked(a, m, kb, offB, off + r0 * lda + r0, lda, pack, k);
   }
   return -1;
+}
+
+/** Trailing blocks smaller than this are updated by the main thread alone. */
+const PARALLEL_MIN_STEP = 64;
+
+/**
+ * {@link potrfBlocked} with each panel solve and trailing update shared with
+ * the helper thread: the same kernels on disjoint chunks of rows (panel) and
+ * tile columns (update), so the same bits. Diagonal blocks ({@link potf2})
+ * and the partial row group stay on this thread.
+ */
+function potrfTwoThreads(
+  a: Float64Array,
+  n: number,
+  off: number,
+  lda: number,
+  pack: Float64Array,
+  k: DenseKernels,
+  helper: DenseHelper,
+): number {
+  const base = a.byteOffset, pk = pack.byteOffset;
+  helper.begin();
+  try {
+    for (let k0 = 0; k0 < n; k0 += NB) {
+      const kb = Math.min(NB, n - k0);
+      const diagOff = off + k0 * lda + k0;
+      const info = potf2(a, kb, diagOff, lda);
+      if (info >= 0) return k0 + info;
+      const r0 = k0 + kb;
+      const m = n - r0;
+      if (m === 0) break;
+      const offB = off + k0 * lda + r0, offC = off + r0 * lda + r0;
+      const pB = base + offB * 8, pL = base + diagOff * 8, pC = base + offC * 8;
+      if (m < PARALLEL_MIN_STEP) {
+        k.panelSolve(pB, m, kb, pL, lda);
+        syrkLowerPacked(a, m, kb, offB, offC, lda, pack, k);
+        continue;
+      }
+      helper.panel(pB, m, kb, pL, lda, pk);
+      packRowsRest(a, m, kb, offB, lda, pack);
+      helper.syrk(pk, kb, m >> 2, pC, lda, () => syrkEdge(a, m, kb, offC, lda, pack));
+    }
+    return -1;
+  } finally {
+    helper.end();
+  }
 }
 
 /**

@@ -22,8 +22,8 @@ export function syrkPackSize(m: number, kb: number): number {
  *
  * @param pack scratch of length at least `syrkPackSize(m, kb)`.
  * @param kernels SIMD kernels; used when `a` and `pack` live in their memory
- *   (they then do the interior tiles, and this function the diagonal and
- *   edge ones).
+ *   (they then pack the full row groups and update their tiles, and this
+ *   function the last, partial group).
  * @example
  * ```ts
  * // C (2×2, lda 3) in columns 1..2, P (2×1) in column 0, rows 1..2
@@ -43,20 +43,37 @@ export function syrkLowerPacked(
   kernels?: DenseKernels,
 ): void {
   const mg = (m + 3) >> 2;
-  const full = m >> 2;
-  packRows4(a, m, kb, offP, lda, pack);
   const k = kernelsFor(kernels, a, pack);
   if (k) {
-    k.syrkInterior(pack.byteOffset, kb, full, a.byteOffset + offC * 8, lda);
-    for (let g = 0; g < mg; g++) tile(a, m, kb, offC, lda, pack, g, g);
-    if (mg > full) {
-      for (let gj = 0; gj < full; gj++) tile(a, m, kb, offC, lda, pack, full, gj);
-    }
+    const full = m >> 2;
+    k.packRows(a.byteOffset + offP * 8, lda, kb, 0, full, pack.byteOffset);
+    packRowsRest(a, m, kb, offP, lda, pack);
+    k.syrkTiles(pack.byteOffset, kb, full, a.byteOffset + offC * 8, lda, 0, full);
+    syrkEdge(a, m, kb, offC, lda, pack);
     return;
   }
+  packRows4(a, m, kb, offP, lda, pack);
   for (let gj = 0; gj < mg; gj++) {
     for (let gi = gj; gi < mg; gi++) tile(a, m, kb, offC, lda, pack, gi, gj);
   }
+}
+
+/**
+ * The tiles of C −= P Pᵀ in the last, partial row group (when m is not a
+ * multiple of 4), which the SIMD kernel (full groups only) leaves out.
+ * `pack` must hold P packed, including the zero-padded last group.
+ */
+export function syrkEdge(
+  a: Float64Array,
+  m: number,
+  kb: number,
+  offC: number,
+  lda: number,
+  pack: Float64Array,
+): void {
+  const full = m >> 2;
+  if (full * 4 === m) return;
+  for (let gj = 0; gj <= full; gj++) tile(a, m, kb, offC, lda, pack, full, gj);
 }
 
 /** One 4 × 4 tile (row group gi, column group gj) of C −= P Pᵀ. */
@@ -160,6 +177,19 @@ function packRows4(
       pack[t + 3] = a[col + 3];
     }
   }
+  packRowsRest(a, m, kb, offP, lda, pack);
+}
+
+/** The last, partial 4-row group of {@link packRows4} (nothing if m is a multiple of 4). */
+export function packRowsRest(
+  a: Float64Array,
+  m: number,
+  kb: number,
+  offP: number,
+  lda: number,
+  pack: Float64Array,
+): void {
+  const full = m >> 2;
   const rest = m - full * 4;
   if (rest > 0) {
     const base = full * 4 * kb;

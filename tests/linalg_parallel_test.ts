@@ -1,0 +1,341 @@
+/**
+ * The two-thread dense Cholesky (`lib/linalg/parallel.ts`): bitwise the same
+ * factor and the same failure report as the single-thread paths, and a
+ * helper thread that never keeps a process alive.
+ */
+import assert from "node:assert/strict";
+import { potf2, potrf, potrfWorkSize } from "../lib/linalg/cholesky.ts";
+import { simdArena } from "../lib/linalg/simd.ts";
+import { buildLmm, lFormula } from "../mod.ts";
+import {
+  PARALLEL_MIN_ORDER,
+  parallelStatus,
+  setDenseThreads,
+  ThreadTuner,
+} from "../lib/linalg/parallel.ts";
+
+function randomSpd(n: number, seed: number): Float64Array {
+  let s = seed;
+  const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647 - 0.5;
+  const a = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    for (let i = j; i < n; i++) {
+      const v = rnd();
+      a[j * n + i] = v;
+      a[i * n + j] = v;
+    }
+    a[j * n + j] = 2 + n / 4;
+  }
+  return a;
+}
+
+/** Factor `src` in a shared arena (two threads once the helper runs). */
+function factorShared(src: Float64Array, n: number): { a: Float64Array; info: number } {
+  const arena = simdArena(n * n + potrfWorkSize(n), true);
+  if (!arena) throw new Error("no WebAssembly SIMD");
+  const a = arena.alloc(n * n);
+  a.set(src);
+  const info = potrf(a, n, 0, n, arena.alloc(potrfWorkSize(n)), arena.kernels);
+  return { a, info };
+}
+
+/** Whether this platform can run the helper at all. */
+function available(): boolean {
+  const arena = simdArena(PARALLEL_MIN_ORDER * PARALLEL_MIN_ORDER, true);
+  return arena !== undefined && arena.kernels.memory.buffer instanceof SharedArrayBuffer;
+}
+
+/** Factor large matrices until the helper is up (it starts lazily). */
+function ensureHelper(): void {
+  setDenseThreads(2);
+  const n = 600, src = randomSpd(n, 1);
+  const t0 = performance.now();
+  while (parallelStatus().status !== "ready" && performance.now() - t0 < 30_000) {
+    factorShared(src, n);
+  }
+  assert.equal(parallelStatus().status, "ready");
+}
+
+function assertLowerEqual(a: Float64Array, b: Float64Array, n: number, cols: number, what: string) {
+  for (let j = 0; j < cols; j++) {
+    for (let i = j; i < n; i++) {
+      if (!Object.is(a[j * n + i], b[j * n + i])) {
+        throw new Error(`${what}: (${i}, ${j}) ${a[j * n + i]} ≠ ${b[j * n + i]}`);
+      }
+    }
+  }
+}
+
+Deno.test("two-thread potrf is bitwise the single-thread factor", () => {
+  if (!available()) return;
+  ensureHelper();
+  // sizes around the threshold, ragged row groups (n mod 4) and blocks (mod 64)
+  let helped = 0;
+  for (const n of [400, 401, 402, 403, 517, 640, 705, 833]) {
+    const src = randomSpd(n, 11 + n);
+    const plain = src.slice();
+    assert.equal(potrf(plain, n), -1);
+    // the helper takes whatever chunks it gets to first: on a loaded machine
+    // it may get none in one factorization, so retry a few times
+    for (let r = 0; r < 5; r++) {
+      parallelStatus();
+      const { a, info } = factorShared(src, n);
+      const st = parallelStatus();
+      assert.equal(info, -1);
+      assertLowerEqual(a, plain, n, n, `n=${n}`);
+      if (st.workerMs > 0) {
+        helped++;
+        break;
+      }
+    }
+  }
+  assert.ok(helped > 0, "the helper took part");
+});
+
+Deno.test("two-thread potrf reports a non-positive pivot like potf2", () => {
+  if (!available()) return;
+  ensureHelper();
+  const n = 530;
+  // break positive definiteness at column `bad` (first block, a middle block,
+  // the last column, as for the response column of a rank-deficient system)
+  for (const bad of [5, 200, 321, n - 1]) {
+    const src = randomSpd(n, 3 + bad);
+    // make column `bad` (nearly) a copy of column 0: pivot ≤ 0 there
+    for (let i = 0; i < n; i++) {
+      src[bad * n + i] = src[i];
+      src[i * n + bad] = src[i];
+    }
+    src[bad * n + bad] = src[0];
+    src[bad * n + bad] -= 1e-3; // Schur complement < 0
+    const u = src.slice();
+    const plain = src.slice();
+    const infoU = potf2(u, n);
+    const infoP = potrf(plain, n);
+    const { a, info } = factorShared(src, n);
+    assert.equal(infoU, bad);
+    assert.equal(infoP, bad);
+    assert.equal(info, bad);
+    assert.ok(a[bad * n + bad] <= 0, "the Schur complement is left on the diagonal");
+    // the finished columns and the pivot value match the blocked path's bits
+    assertLowerEqual(a, plain, n, bad, `bad=${bad}`);
+    assert.ok(Object.is(a[bad * n + bad], plain[bad * n + bad]), `bad=${bad}: pivot value`);
+    // and potf2's to rounding
+    const d = Math.abs(a[bad * n + bad] - u[bad * n + bad]);
+    assert.ok(
+      d <= 1e-9 * Math.abs(src[0]),
+      `bad=${bad}: pivot ${a[bad * n + bad]} vs ${u[bad * n + bad]}`,
+    );
+  }
+});
+
+Deno.test("small matrices and unshared memory stay on one thread", () => {
+  if (!available()) return;
+  ensureHelper();
+  const n = PARALLEL_MIN_ORDER - 1;
+  const src = randomSpd(n, 5);
+  parallelStatus();
+  const { a, info } = factorShared(src, n);
+  assert.equal(info, -1);
+  assert.equal(parallelStatus().workerMs, 0);
+  const plain = src.slice();
+  potrf(plain, n);
+  assertLowerEqual(a, plain, n, n, "n below the threshold");
+  const m = 500, big = randomSpd(m, 9);
+  const arena = simdArena(m * m + potrfWorkSize(m), false)!;
+  assert.ok(!(arena.kernels.memory.buffer instanceof SharedArrayBuffer));
+  const w = arena.alloc(m * m);
+  w.set(big);
+  parallelStatus();
+  assert.equal(potrf(w, m, 0, m, arena.alloc(potrfWorkSize(m)), arena.kernels), -1);
+  assert.equal(parallelStatus().workerMs, 0);
+});
+
+Deno.test("setDenseThreads(1) stops the helper; results unchanged", () => {
+  if (!available()) return;
+  ensureHelper();
+  const n = 450, src = randomSpd(n, 21);
+  const two = factorShared(src, n).a;
+  setDenseThreads(1);
+  try {
+    assert.equal(parallelStatus().status, "idle");
+    const one = factorShared(src, n).a;
+    assert.equal(parallelStatus().workerMs, 0);
+    assertLowerEqual(one, two, n, n, "one vs two threads");
+  } finally {
+    setDenseThreads(2);
+  }
+});
+
+async function runScript(code: string, env: Record<string, string> = {}) {
+  const url = new URL("../lib/linalg/", import.meta.url).href;
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", code.replaceAll("LINALG/", url)],
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  return {
+    code: out.code,
+    ms: performance.now() - t0,
+    stdout: new TextDecoder().decode(out.stdout).trim(),
+    stderr: new TextDecoder().decode(out.stderr).trim(),
+  };
+}
+
+const SCRIPT = `
+import { potrf, potrfWorkSize } from "LINALG/cholesky.ts";
+import { simdArena } from "LINALG/simd.ts";
+import { parallelStatus } from "LINALG/parallel.ts";
+const n = 700;
+const arena = simdArena(n * n + potrfWorkSize(n));
+const a = arena.alloc(n * n), w = arena.alloc(potrfWorkSize(n));
+let s = 1;
+const src = new Float64Array(n * n);
+for (let j = 0; j < n; j++) {
+  for (let i = j; i < n; i++) src[j * n + i] = src[i * n + j] = (s = (s * 16807) % 2147483647) / 2147483647 - 0.5;
+  src[j * n + j] = n;
+}
+const t0 = performance.now();
+let used = 0;
+while (performance.now() - t0 < 20000) {
+  a.set(src);
+  potrf(a, n, 0, n, w, arena.kernels);
+  used += parallelStatus().workerMs;
+  if (used > 0) break;
+}
+console.log(JSON.stringify({ status: parallelStatus().status, used: used > 0 }));
+`;
+
+Deno.test("a process that used the helper exits promptly", async () => {
+  if (!available()) return;
+  const r = await runScript(SCRIPT);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { status: "ready", used: true });
+  assert.ok(r.ms < 30_000, `took ${r.ms} ms`);
+});
+
+Deno.test("LMER_THREADS=1 keeps the helper off", async () => {
+  if (!available()) return;
+  const code = SCRIPT.replace(
+    "while (performance.now() - t0 < 20000)",
+    "for (let r = 0; r < 30; r++)",
+  );
+  const r = await runScript(code, { LMER_THREADS: "1" });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { status: "idle", used: false });
+});
+
+Deno.test("two-thread potrf on a sub-matrix (offset, leading dimension > n)", () => {
+  if (!available()) return;
+  ensureHelper();
+  const n = 466, lda = n + 7, off = 5 + 3 * lda;
+  const src = randomSpd(n, 77);
+  const arena = simdArena(lda * (n + 4) + potrfWorkSize(n), true)!;
+  const big = arena.alloc(lda * (n + 4));
+  big.fill(-7);
+  const plain = big.slice();
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < n; i++) big[off + i + j * lda] = plain[off + i + j * lda] = src[i + j * n];
+  }
+  assert.equal(potrf(plain, n, off, lda), -1);
+  const work = arena.alloc(potrfWorkSize(n)), init = big.slice();
+  let helped = false;
+  for (let r = 0; r < 5 && !helped; r++) {
+    big.set(init);
+    parallelStatus();
+    assert.equal(potrf(big, n, off, lda, work, arena.kernels), -1);
+    helped = parallelStatus().workerMs > 0;
+    for (let i = 0; i < big.length; i++) {
+      if (!Object.is(big[i], plain[i])) throw new Error(`element ${i}: ${big[i]} ≠ ${plain[i]}`);
+    }
+  }
+  assert.ok(helped, "the helper took part");
+});
+
+Deno.test("lmer objective with a dense block of order 423: two threads = no SIMD, exactly", () => {
+  if (!available()) return;
+  ensureHelper();
+  let s = 12345;
+  const u = () => (s = (s * 16807) % 2147483647) / 2147483647;
+  const N = 4000;
+  const a: string[] = [], b: string[] = [], x: number[] = [], y: number[] = [];
+  const ea = Array.from({ length: 600 }, () => u() - 0.5);
+  const eb = Array.from({ length: 420 }, () => u() - 0.5);
+  for (let i = 0; i < N; i++) {
+    const ia = i % 600, ib = Math.floor(u() * 420);
+    a.push(`a${ia}`), b.push(`b${ib}`);
+    x.push(u());
+    y.push(1 + 2 * x[i] + ea[ia] + 0.7 * eb[ib] + 0.3 * (u() - 0.5));
+  }
+  const lf = lFormula("y ~ x + (1 | a) + (1 | b)", { y, x, a, b });
+  const fast = buildLmm(lf.x, lf.mf.y, lf.mf.random);
+  const plain = buildLmm(lf.x, lf.mf.y, lf.mf.random, { simd: false });
+  assert.equal(fast.denseOrder, 423);
+  let helped = false;
+  for (let r = 0; r < 5 && !helped; r++) {
+    parallelStatus();
+    for (const theta of [[1, 1], [0.3, 2], [0.8, 0], [0, 0.5]]) {
+      for (const reml of [true, false]) {
+        assert.equal(fast.objective(theta, reml), plain.objective(theta, reml));
+      }
+    }
+    helped = parallelStatus().workerMs > 0;
+  }
+  assert.ok(helped, "the helper took part");
+});
+
+Deno.test("no usable worker: one thread, silently", async () => {
+  if (!available()) return;
+  for (
+    const breakIt of [
+      // no node:worker_threads
+      "(globalThis as any).process.getBuiltinModule = () => undefined;",
+      // a Worker constructor that throws
+      "(globalThis as any).process.getBuiltinModule = () => ({ Worker: class { constructor() { throw new Error('no'); } } });",
+      // a worker that never reports for duty
+      "(globalThis as any).process.getBuiltinModule = () => ({ Worker: class { unref() {} on() {} postMessage() {} terminate() {} } });",
+    ]
+  ) {
+    const code = breakIt + "\n" +
+      SCRIPT.replace("while (performance.now() - t0 < 20000)", "for (let r = 0; r < 40; r++)");
+    const r = await runScript(code);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.used, false);
+    assert.ok(out.status === "dead" || out.status === "starting", out.status);
+  }
+});
+
+Deno.test("ThreadTuner: two threads unless one is faster, rechecked periodically", () => {
+  const t = new ThreadTuner();
+  // before the helper is ready: single-thread baseline
+  t.note(false, 100);
+  const run = (calls: number, one: number, two: number) => {
+    let ones = 0;
+    for (let i = 0; i < calls; i++) {
+      const useTwo = t.chooseTwo();
+      if (!useTwo) ones++;
+      t.note(useTwo, useTwo ? two : one);
+    }
+    return ones;
+  };
+  // a quiet machine: two threads win clearly, probes become rare
+  assert.equal(run(15, 100, 60), 0);
+  assert.equal(run(400, 100, 60), 5); // calls 16, 48, 112, 240, 368: period 16 → 128
+  assert.equal(t.period, 128);
+  assert.equal(t.preferOne, false);
+  // the other core gets busy: the next probe (call 496) shows no gain
+  assert.equal(run(81, 100, 110), 1);
+  assert.equal(t.preferOne, true);
+  assert.equal(t.period, 16);
+  // one thread now, with a two-thread probe every 16 calls (call 511)
+  assert.equal(run(16, 100, 110), 15);
+  assert.equal(t.preferOne, true);
+  // quiet again: the probe at call 527 wins, two threads it is
+  assert.equal(run(16, 100, 60), 14);
+  assert.equal(t.preferOne, false);
+  assert.equal(t.period, 32);
+});
