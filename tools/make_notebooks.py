@@ -80,8 +80,11 @@ nb("notebooks/01-partial-pooling-formula.ipynb", [
     md("""
 # Partial pooling as a precision-weighted average
 
-*Seeds 000–002: the StackExchange questions "why do mixed models perform
-partial pooling" and Gelman & Hill's weighted-average formula for `a_j`.*
+*Seeds 000–002: the Cross Validated questions ["why do mixed effects models
+perform partial pooling"](https://stats.stackexchange.com/search?q=mixed+effects+regression+partial+pooling)
+and [Gelman & Hill's weighted-average formula for
+a_j](https://stats.stackexchange.com/search?q=Gelman+Hill+multilevel+weighted+average+alpha_j)
+(`shared/seeds/000_…`, `001_…`, `002_…`).*
 
 For the random-intercept model `y_ij = a_j + b·x_ij + e_ij` with
 `a_j ~ N(μ, σ_a²)` and `e_ij ~ N(0, σ_y²)`, the estimate of each group's
@@ -139,7 +142,9 @@ nb("notebooks/02-small-clusters.ipynb", [
     md(f"""
 # Why does lme4 seem biased toward small clusters?
 
-*Seed 003: the StackExchange question with R code (`set.seed(824523)`,
+*Seed 003: the Cross Validated question ["why does lme4 seem biased toward
+small clusters"](https://stats.stackexchange.com/search?q=lme4+biased+toward+small+clusters)
+(`shared/seeds/003_…`) with R code (`set.seed(824523)`,
 cluster sizes 2/10/10/10 per arm), lm against lmer, a per-cluster shrinkage
 table and `emmeans` tables.*
 
@@ -223,7 +228,9 @@ cells = [
     md("""
 # Shrinkage in mixed effects models
 
-*Seed 004: Michael Clark's post (2019). `create_data()` with `set.seed(888)`,
+*Seed 004: Michael Clark's post ["Shrinkage in Mixed Effects
+Models"](https://m-clark.github.io/posts/2019-05-14-shrinkage-in-mixed-models/) (2019),
+`shared/seeds/004_…`. `create_data()` with `set.seed(888)`,
 `lmer(y ~ x + (x | cluster))`, and six data settings.*
 
 `createData()` reproduces the post's R function row for row; the fitted
