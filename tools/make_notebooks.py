@@ -136,6 +136,38 @@ fitted variance components are in the caption:
 clusters keep closer to their own means:
 """),
     code("weightPlot(m, { multipliers: [0.25, 4] })"),
+    md("""
+The estimates themselves, from the closed form at three group-level variances
+(μ and σ_y held at their fitted values): each panel plots a cluster's own
+mean against its estimate â_j; the dashed line is μ, the diagonal is "no
+pooling". As σ_a² grows the points climb onto the diagonal; as it shrinks
+they fall onto μ — small clusters (small dots) first.
+"""),
+    code("""
+import { Plot } from "../mod.ts";
+import { parseHTML } from "npm:linkedom@0.18.12";
+const { document } = parseHTML("<!doctype html><html><body></body></html>");
+const rows = [0.25, 1, 4].flatMap((k) =>
+  Array.from(parts.groupMean, (g, j) => {
+    const s2a = k * parts.sigmaA ** 2;
+    const w = (parts.n[j] * s2a) / (parts.n[j] * s2a + parts.sigma ** 2);
+    return { panel: `σ_a² × ${k}`, groupMean: g, estimate: w * g + (1 - w) * parts.mu, n: parts.n[j] };
+  })
+);
+const lim = [Math.min(...parts.groupMean), Math.max(...parts.groupMean)];
+const svg = Plot.plot({
+  document, width: 900, height: 330, marginTop: 30,
+  x: { label: "cluster's own mean (y − b·x)" }, y: { label: "estimate â_j", grid: true },
+  r: { range: [1.5, 5] },
+  marks: [
+    Plot.line([{ x: lim[0], y: lim[0] }, { x: lim[1], y: lim[1] }], { x: "x", y: "y", stroke: "#bbb" }),
+    Plot.ruleY([parts.mu], { stroke: "#444", strokeDasharray: "4 3" }),
+    Plot.dot(rows, { x: "groupMean", y: "estimate", r: "n", fx: "panel", fill: "#1f5a9a", fillOpacity: 0.7 }),
+  ],
+});
+svg.setAttribute("xmlns", "http://www.w3.org/2000/svg");
+({ [Symbol.for("Jupyter.display")]: () => ({ "text/html": svg.outerHTML, "text/plain": "three panels: σ_a² × 0.25, 1, 4" }) })
+"""),
 ])
 
 nb("notebooks/02-small-clusters.ipynb", [
