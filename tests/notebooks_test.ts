@@ -57,3 +57,16 @@ Deno.test({
     await Deno.remove(out, { recursive: true });
   },
 });
+
+Deno.test("notebooks are committed with their outputs (every code cell has one)", () => {
+  for (const name of notebooks) {
+    const nb = JSON.parse(Deno.readTextFileSync(new URL(`notebooks/${name}`, ROOT))) as {
+      cells: { cell_type: string; outputs?: unknown[] }[];
+    };
+    nb.cells.forEach((c, i) => {
+      if (c.cell_type === "code") {
+        assert.ok((c.outputs ?? []).length > 0, `${name} cell ${i} has no saved output`);
+      }
+    });
+  }
+});
