@@ -12,36 +12,14 @@
  * factors with numerically sorted levels, null is a missing value.
  */
 import assert from "node:assert/strict";
-import { lmer } from "../mod.ts";
-import type { Cell } from "../lib/data/frame.ts";
-import { assertClose, dataset, fixture } from "./helpers/datasets.ts";
+import { fixture } from "./helpers/datasets.ts";
+import { assertCoreAgreement, fitFixture, type LmerFixtureCore } from "./helpers/lmerFixture.ts";
 
-interface LmerExtraFixture {
-  id: string;
-  formula: string;
-  REML: boolean;
-  dataset?: string;
-  data?: Record<string, Cell[]>;
-  theta: number[] | number;
-  theta_names: string[] | string;
-  beta: Record<string, number>;
-  se: Record<string, number>;
-  sigma: number;
-  deviance: number;
-  REMLcrit: number | null;
-  nobs: number;
-  ngrps: Record<string, number>;
-  isSingular: boolean;
-  messages: string[];
-}
+type LmerExtraFixture = LmerFixtureCore;
 
 const { models } = fixture<{ models: LmerExtraFixture[] }>("lmer_extra.json");
-const arr = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
 
-function fit(m: LmerExtraFixture) {
-  const d = m.dataset ? dataset(m.dataset) : { data: m.data!, options: {} };
-  return lmer(m.formula, d.data, { ...d.options, REML: m.REML, dataName: m.dataset ?? "df" });
-}
+const fit = fitFixture;
 
 Deno.test("lmer_extra.json holds the expected models", () => {
   assert.ok(models.length >= 12, `${models.length} models`);
@@ -54,31 +32,7 @@ Deno.test("lmer_extra.json holds the expected models", () => {
 for (const m of models) {
   Deno.test(`lmer (unseen) ${m.id}: ${m.formula} agrees with lme4`, () => {
     const f = fit(m);
-    assert.equal(f.REML, m.REML, "REML");
-    const crit = m.REML ? m.REMLcrit! : m.deviance;
-    const ours = f.REML ? f.REMLcrit() : f.deviance();
-    assert.ok(ours <= crit + 1e-7 * Math.abs(crit), `criterion ${ours} worse than lme4's ${crit}`);
-    assert.deepEqual([...f.thetaNames], arr(m.theta_names), "theta names");
-    const theta = arr(m.theta);
-    assert.equal(f.theta.length, theta.length, "length of theta");
-    theta.forEach((t, k) =>
-      assert.ok(Math.abs(f.theta[k] - t) <= 5e-4, `theta[${k}] ${f.theta[k]} vs ${t}`)
-    );
-    assertClose(f.sigma, m.sigma, 1e-4, "sigma");
-    const fe = f.fixef();
-    assert.deepEqual(Object.keys(fe), Object.keys(m.beta), "fixed-effect names");
-    const rows = f.coefRows();
-    for (const [k, b] of Object.entries(m.beta)) {
-      assert.ok(
-        Math.abs(fe[k] - b) <= 1e-4 * m.se[k],
-        `fixef ${k}: ${fe[k]} vs ${b} (se ${m.se[k]})`,
-      );
-      const se = rows.find((r) => r.term === k)!.stdError;
-      assertClose(se, m.se[k], 1e-3, `SE ${k}`);
-    }
-    assert.deepEqual(f.ngrps(), m.ngrps, "ngrps");
-    assert.equal(f.isSingular(), m.isSingular, "isSingular");
-    assert.equal(f.nobs, m.nobs, "nobs");
+    assertCoreAgreement(f, m);
     assert.equal(f.fitted().length, m.nobs, "one fitted value per complete row");
     // lme4's messages word for word, except that lme4 always says
     // "component 1" where we name the failing component (a documented difference).

@@ -10,26 +10,13 @@ import assert from "node:assert/strict";
 import { lmer } from "../mod.ts";
 import type { Cell } from "../lib/data/frame.ts";
 import { assertClose, dataset, fixture } from "./helpers/datasets.ts";
+import { assertCoreAgreement, fitFixture, type LmerFixtureCore } from "./helpers/lmerFixture.ts";
 
-interface LmerFixture {
-  id: string;
-  formula: string;
-  REML: boolean;
-  dataset?: string;
-  data?: Record<string, Cell[]>;
-  theta: number[] | number;
-  theta_names: string[] | string;
-  beta: Record<string, number>;
-  se: Record<string, number>;
-  sigma: number;
-  deviance: number;
-  REMLcrit: number | null;
+interface LmerFixture extends LmerFixtureCore {
   logLik: number;
   df: number;
   AIC: number;
   BIC: number;
-  nobs: number;
-  ngrps: Record<string, number>;
   varcorr: { grp: string; var1: string | null; var2: string | null; vcov: number; sdcor: number }[];
   ranef: Record<
     string,
@@ -37,45 +24,21 @@ interface LmerFixture {
   >;
   coef: Record<string, { levels: string[]; columns: string[]; values: number[][] }>;
   fitted: number[];
-  isSingular: boolean;
-  messages: string[];
   summary_text: string;
   predict?: { newdata: Record<string, Cell[]>; allow_new_levels: number[]; re_form_NA: number[] };
 }
 
 const { models } = fixture<{ models: LmerFixture[] }>("lmer.json");
-const arr = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
-
-function fit(m: LmerFixture) {
-  const d = m.dataset ? dataset(m.dataset) : { data: m.data!, options: {} };
-  return lmer(m.formula, d.data, { ...d.options, REML: m.REML, dataName: m.dataset ?? "df" });
-}
+const fit = fitFixture;
 
 for (const m of models) {
   Deno.test(`lmer ${m.id}: ${m.formula} agrees with lme4`, () => {
     const f = fit(m);
-    const crit = m.REML ? m.REMLcrit! : m.deviance;
-    const ours = f.REML ? f.REMLcrit() : f.deviance();
-    assert.ok(ours <= crit + 1e-7 * Math.abs(crit), `criterion ${ours} worse than lme4's ${crit}`);
-    assert.deepEqual([...f.thetaNames], arr(m.theta_names), "theta names");
-    arr(m.theta).forEach((t, k) =>
-      assert.ok(Math.abs(f.theta[k] - t) <= 5e-4, `theta[${k}] ${f.theta[k]} vs ${t}`)
-    );
-    assertClose(f.sigma, m.sigma, 1e-4, "sigma");
-    const fe = f.fixef();
-    assert.deepEqual(Object.keys(fe), Object.keys(m.beta), "fixed-effect names");
-    for (const [k, b] of Object.entries(m.beta)) {
-      assert.ok(Math.abs(fe[k] - b) <= 1e-4 * m.se[k], `fixef ${k}: ${fe[k]} vs ${b}`);
-      const se = f.coefRows().find((r) => r.term === k)!.stdError;
-      assertClose(se, m.se[k], 1e-3, `SE ${k}`);
-    }
+    assertCoreAgreement(f, m);
     assertClose(f.logLik(), m.logLik, 1e-7, "logLik");
     assert.equal(f.df, m.df);
     assertClose(f.AIC(), m.AIC, 1e-7, "AIC");
     assertClose(f.BIC(), m.BIC, 1e-7, "BIC");
-    assert.equal(f.nobs, m.nobs);
-    assert.deepEqual(f.ngrps(), m.ngrps);
-    assert.equal(f.isSingular(), m.isSingular);
     // VarCorr: same rows; variances within 1e-3 relative (they follow θ and σ).
     const vc = f.varCorrRows();
     assert.equal(vc.length, m.varcorr.length);
