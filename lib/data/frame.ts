@@ -203,3 +203,16 @@ export function dataFrame(columns: Record<string, ArrayLike<number | string | nu
   // Our display (R-like text + HTML) instead of polars' data-resource bundle.
   return withTableDisplay(pl.DataFrame(plain) as unknown as DataFrame, plain);
 }
+
+/**
+ * A DataFrame from row objects, with the given columns in order (how result
+ * tables such as coefficient tables are built from their rows).
+ */
+export function rowsFrame<R extends object>(
+  rows: readonly R[],
+  columns: readonly (keyof R & string)[],
+): DataFrame {
+  const cols: Record<string, (number | string | null)[]> = {};
+  for (const c of columns) cols[c] = rows.map((r) => r[c] as number | string | null);
+  return dataFrame(cols);
+}

@@ -5,7 +5,7 @@
  * @module
  */
 import type { DataFrame } from "../data/table.ts";
-import { dataFrame, type DataLike } from "../data/frame.ts";
+import { type DataLike, rowsFrame } from "../data/frame.ts";
 import { buildFixed } from "../design/fixed.ts";
 import {
   type DataOptions,
@@ -163,14 +163,7 @@ export class LinearModel {
 
   /** The coefficient table as a DataFrame: term, estimate, stdError, statistic, pValue. */
   coefTable(): DataFrame {
-    const rows = this.coefRows();
-    return dataFrame({
-      term: rows.map((r) => r.term),
-      estimate: rows.map((r) => r.estimate),
-      stdError: rows.map((r) => r.stdError),
-      statistic: rows.map((r) => r.statistic),
-      pValue: rows.map((r) => r.pValue),
-    });
+    return rowsFrame(this.coefRows(), ["term", "estimate", "stdError", "statistic", "pValue"]);
   }
 
   /** Covariance matrix of the estimable coefficients (row-major rows by name). */

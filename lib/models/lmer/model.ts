@@ -5,7 +5,7 @@
  * @module
  */
 import type { DataLike } from "../../data/frame.ts";
-import { dataFrame } from "../../data/frame.ts";
+import { dataFrame, rowsFrame } from "../../data/frame.ts";
 import type { DataFrame } from "../../data/table.ts";
 import { Evaluator } from "../../formula/evaluate.ts";
 import { buildFixed } from "../../design/fixed.ts";
@@ -149,13 +149,7 @@ export class LinearMixedModel {
    */
   coefTable(options: { df?: DdfMethod } = {}): DataFrame {
     if (options.df) return coefTableDf(this, { df: options.df });
-    const rows = this.coefRows();
-    return dataFrame({
-      term: rows.map((r) => r.term),
-      estimate: rows.map((r) => r.estimate),
-      stdError: rows.map((r) => r.stdError),
-      statistic: rows.map((r) => r.statistic),
-    });
+    return rowsFrame(this.coefRows(), ["term", "estimate", "stdError", "statistic"]);
   }
 
   /** Covariance matrix of the fixed effects, rows and columns in fixef order. */
@@ -283,14 +277,7 @@ export class LinearMixedModel {
 
   /** `as.data.frame(VarCorr(m))`: grp, var1, var2, vcov, sdcor. */
   varCorr(): DataFrame {
-    const rows = this.varCorrRows();
-    return dataFrame({
-      grp: rows.map((r) => r.grp),
-      var1: rows.map((r) => r.var1),
-      var2: rows.map((r) => r.var2),
-      vcov: rows.map((r) => r.vcov),
-      sdcor: rows.map((r) => r.sdcor),
-    });
+    return rowsFrame(this.varCorrRows(), ["grp", "var1", "var2", "vcov", "sdcor"]);
   }
 
   /**
