@@ -36,9 +36,24 @@ Deno.test({
   ignore: !hasJupyter(),
   fn: async () => {
     const out = await Deno.makeTempDir();
+    // A kernel spec of our own, running the very deno that runs these tests,
+    // so a stale or missing user-installed Deno kernel cannot break the test.
+    const kdir = await Deno.makeTempDir();
+    await Deno.mkdir(`${kdir}/kernels/deno-lmer-test`, { recursive: true });
+    await Deno.writeTextFile(
+      `${kdir}/kernels/deno-lmer-test/kernel.json`,
+      JSON.stringify({
+        argv: [Deno.execPath(), "jupyter", "--kernel", "--conn", "{connection_file}"],
+        display_name: "Deno (deno-lmer tests)",
+        language: "typescript",
+        env: { NO_COLOR: "1" },
+      }),
+    );
     const res = await new Deno.Command(PY, {
       args: [
         "tests/notebooks/run_notebooks.py",
+        "--kernel",
+        "deno-lmer-test",
         "--repeat",
         "3",
         "--expect",
@@ -48,13 +63,14 @@ Deno.test({
         ...notebooks.map((n) => `notebooks/${n}`),
       ],
       cwd: ROOT,
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", JUPYTER_PATH: kdir },
       stdout: "piped",
       stderr: "piped",
     }).output();
     const text = new TextDecoder().decode(res.stdout) + new TextDecoder().decode(res.stderr);
-    assert.ok(res.success, text);
     await Deno.remove(out, { recursive: true });
+    await Deno.remove(kdir, { recursive: true });
+    assert.ok(res.success, text);
   },
 });
 
