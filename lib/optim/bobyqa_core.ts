@@ -479,31 +479,7 @@ class BobyqaIteration {
       } else {
         // Trust region step: replace the point with the largest
         // denominator, weighted by its distance from xopt.
-        const delsq = this.delta * this.delta;
-        let scaden = 0, biglsq = 0;
-        this.knew = -1;
-        for (let k = 0; k < npt; k++) {
-          if (k === kopt) continue;
-          let hdiag = 0;
-          for (let jj = 0; jj < nptm; jj++) {
-            hdiag += zmat[k * nptm + jj] * zmat[k * nptm + jj];
-          }
-          const den = this.beta * hdiag + vlag[k] * vlag[k];
-          let distsq = 0;
-          for (let j = 0; j < n; j++) {
-            const t = xpt[k * n + j] - xopt[j];
-            distsq += t * t;
-          }
-          const r = distsq / delsq;
-          const temp = Math.max(1, r * r);
-          if (temp * den > scaden) {
-            scaden = temp * den;
-            this.knew = k;
-            this.denom = den;
-          }
-          biglsq = Math.max(biglsq, temp * (vlag[k] * vlag[k]));
-        }
-        if (scaden <= 0.5 * biglsq) return this.denominatorTooSmall();
+        if (!this.chooseKnew(xopt, kopt)) return this.denominatorTooSmall();
       }
       return "evaluate";
     }
@@ -654,13 +630,28 @@ class BobyqaIteration {
    * makes the denominator relatively too small.
    */
   rechooseKnewForNewCentre(): void {
-    const { n, npt, nptm, xpt, zmat } = this.st;
-    const { vlag, xnew } = this;
     const ksav = this.knew, densav = this.denom;
+    if (!this.chooseKnew(this.xnew, -1)) {
+      this.knew = ksav;
+      this.denom = densav;
+    }
+  }
+
+  /**
+   * Powell's choice of the interpolation point to replace by a step to
+   * `centre`: the largest denominator β·‖Z_k‖² + vlag_k², weighted by
+   * max(1, (‖x_k − centre‖² / Δ²)²), over all points but `skip`. Sets knew
+   * and denom; returns false when that weighted denominator is not more than
+   * half the largest weighted vlag_k² (the denominator is then too small).
+   */
+  chooseKnew(centre: Float64Array, skip: number): boolean {
+    const { n, npt, nptm, xpt, zmat } = this.st;
+    const vlag = this.vlag;
     const delsq = this.delta * this.delta;
     let scaden = 0, biglsq = 0;
     this.knew = -1;
     for (let k = 0; k < npt; k++) {
+      if (k === skip) continue;
       let hdiag = 0;
       for (let jj = 0; jj < nptm; jj++) {
         hdiag += zmat[k * nptm + jj] * zmat[k * nptm + jj];
@@ -668,7 +659,7 @@ class BobyqaIteration {
       const den = this.beta * hdiag + vlag[k] * vlag[k];
       let distsq = 0;
       for (let j = 0; j < n; j++) {
-        const t = xpt[k * n + j] - xnew[j];
+        const t = xpt[k * n + j] - centre[j];
         distsq += t * t;
       }
       const r = distsq / delsq;
@@ -680,10 +671,7 @@ class BobyqaIteration {
       }
       biglsq = Math.max(biglsq, temp * (vlag[k] * vlag[k]));
     }
-    if (scaden <= 0.5 * biglsq) {
-      this.knew = ksav;
-      this.denom = densav;
-    }
+    return scaden > 0.5 * biglsq;
   }
 
   /**
