@@ -7,10 +7,9 @@
  * zero-variance component's message.
  */
 import assert from "node:assert/strict";
-import { lmer } from "../mod.ts";
+import { fitCache } from "./helpers/lmerFixture.ts";
 import type { Cell } from "../lib/data/frame.ts";
-import type { LinearMixedModel } from "../lib/models/lmer/model.ts";
-import { dataset, fixture } from "./helpers/datasets.ts";
+import { fixture } from "./helpers/datasets.ts";
 import {
   confint,
   confintAsync,
@@ -62,17 +61,7 @@ interface BootFx {
 }
 const fx = fixture<{ models: ModelFx[]; boot: BootFx[] }>("confint.json");
 
-const fits = new Map<string, LinearMixedModel>();
-function fit(id: string): LinearMixedModel {
-  let f = fits.get(id);
-  if (!f) {
-    const m = fx.models.find((x) => x.id === id)!;
-    const d = m.dataset ? dataset(m.dataset) : { data: m.data!, options: {} };
-    f = lmer(m.formula, d.data, { ...d.options, REML: m.REML });
-    fits.set(id, f);
-  }
-  return f;
-}
+const fit = fitCache(fx.models);
 const na = (v: Num) => v ?? NaN;
 
 /** |a − b| ≤ tol, with NA (NaN) equal to NA and Inf to Inf. */

@@ -6,9 +6,9 @@
  * refit machinery the bootstrap runs on (RefitCore, refit()).
  */
 import assert from "node:assert/strict";
+import { fitCache } from "./helpers/lmerFixture.ts";
 import { lmer, rng } from "../mod.ts";
 import type { Cell } from "../lib/data/frame.ts";
-import type { LinearMixedModel } from "../lib/models/lmer/model.ts";
 import { dataset, fixture } from "./helpers/datasets.ts";
 import { simulate, simulateResponses } from "../lib/simulate/simulateMerMod.ts";
 import { refit, RefitCore } from "../lib/models/lmer/refit.ts";
@@ -32,17 +32,7 @@ interface SimFx {
 const fx = fixture<{ models: ModelFx[]; simulate: SimFx[] }>("confint.json");
 const arr = (x: number[] | number) => (Array.isArray(x) ? x : [x]);
 
-const fits = new Map<string, LinearMixedModel>();
-function fit(id: string): LinearMixedModel {
-  let f = fits.get(id);
-  if (!f) {
-    const m = fx.models.find((x) => x.id === id)!;
-    const d = m.dataset ? dataset(m.dataset) : { data: m.data!, options: {} };
-    f = lmer(m.formula, d.data, { ...d.options, REML: m.REML });
-    fits.set(id, f);
-  }
-  return f;
-}
+const fit = fitCache(fx.models);
 
 for (const s of fx.simulate) {
   Deno.test(`simulate ${s.model} nsim=${s.nsim} seed=${s.seed} equals lme4's`, () => {

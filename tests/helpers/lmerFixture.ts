@@ -33,10 +33,30 @@ export interface LmerFixtureCore {
 /** R writes length-one vectors as scalars. */
 export const arr = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
 
+/** What it takes to fit a fixture's model. */
+export type FitSpec = Pick<LmerFixtureCore, "formula" | "REML" | "dataset" | "data">;
+
 /** Fit a fixture's model with our lmer (CSV datasets with R's factor settings). */
-export function fitFixture(m: LmerFixtureCore): LinearMixedModel {
+export function fitFixture(m: FitSpec): LinearMixedModel {
   const d = m.dataset ? dataset(m.dataset) : { data: m.data!, options: {} };
   return lmer(m.formula, d.data, { ...d.options, REML: m.REML, dataName: m.dataset ?? "df" });
+}
+
+/** The models a fixture's tests share, fitted once each (by id). */
+export function fitCache<M extends FitSpec & { id: string }>(
+  models: readonly M[],
+): (id: string) => LinearMixedModel {
+  const fits = new Map<string, LinearMixedModel>();
+  return (id) => {
+    let f = fits.get(id);
+    if (!f) {
+      const m = models.find((x) => x.id === id);
+      if (!m) throw new Error(`no fixture model '${id}'`);
+      f = fitFixture(m);
+      fits.set(id, f);
+    }
+    return f;
+  };
 }
 
 /** Assert the issue's tolerances on criterion, θ, σ, fixed effects and their SEs. */
