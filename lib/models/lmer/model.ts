@@ -314,12 +314,12 @@ export class LinearMixedModel {
 
   /** Conditional modes as DataFrames by grouping factor (a level column, then one per term column). */
   ranef(): Record<string, DataFrame> {
-    return this.#tables(this.ranefTables(), false);
+    return this.#tables(this.ranefTables());
   }
 
   /** Per-level coefficients (fixed + random), lme4's `coef(m)`. */
   coef(): Record<string, DataFrame> {
-    return this.#tables(this.ranefTables(), true);
+    return this.#tables(this.coefTables());
   }
 
   /** coef() as plain tables: for each factor, every fixed effect plus its random effect. */
@@ -347,10 +347,8 @@ export class LinearMixedModel {
   }
 
   #tables(
-    tabs: Record<string, { levels: readonly string[]; columns: string[]; values: number[][] }>,
-    withFixed: boolean,
+    src: Record<string, { levels: readonly string[]; columns: string[]; values: number[][] }>,
   ): Record<string, DataFrame> {
-    const src = withFixed ? this.coefTables() : tabs;
     const out: Record<string, DataFrame> = {};
     for (const [g, tab] of Object.entries(src)) {
       const cols: Record<string, (string | number)[]> = { [g]: [...tab.levels] };
