@@ -518,13 +518,48 @@ function renderPanel(options: PlotOptions, index: number, hook?: PanelHook): Dom
   return svg;
 }
 
-// Plot numbers its clip-path ids per process (plot-clip-1, ...): figures made
-// by two processes (two kernels, a script and a notebook) would clash on one
-// page, and a clip would cut the wrong figure. Ids get a per-process prefix.
-const ID_PREFIX = `lmer${Math.random().toString(36).slice(2, 8)}-`;
+// Plot numbers its ids per process (plot-clip-1, plot-clip-2, ... and
+// likewise plot-marker-, plot-pattern-): the same figure rendered twice would
+// differ, and figures from two processes (two kernels, a script and a
+// notebook) would clash on one page, where a clip would cut the wrong figure.
+// So the ids of a finished figure are renumbered in order of appearance and
+// prefixed with a hash of the figure's markup: rendering is reproducible
+// byte for byte, and different figures on one page have different ids.
+const PLOT_ID = /(\bid="|url\(#|href="#)plot-([a-z]+)-(\d+)(?=[")])/g;
 
-function uniqueIds(markup: string): string {
-  return markup.replace(/(\bid="|url\(#|href="#)plot-/g, `$1${ID_PREFIX}plot-`);
+/**
+ * Make the element ids Plot generated in a figure's markup deterministic:
+ * `plot-clip-17` becomes `lmer-<hash>-clip-1`, where the numbers count within
+ * the figure and `<hash>` is a hash of the figure's markup with those
+ * numbers; references (`url(#…)`, `href="#…"`) follow their ids.
+ */
+export function stableIds(markup: string): string {
+  const local = new Map<string, string>();
+  const renumbered = markup.replace(PLOT_ID, (_, pre: string, kind: string, n: string) => {
+    const key = `${kind}-${n}`;
+    let id = local.get(key);
+    if (id === undefined) local.set(key, id = `${kind}-${local.size + 1}`);
+    return `${pre}plot-${id}`;
+  });
+  if (!local.size) return markup;
+  const prefix = `lmer-${hash53(renumbered)}-`;
+  return renumbered.replace(
+    PLOT_ID,
+    (_, pre: string, kind: string, n: string) => `${pre}${prefix}${kind}-${n}`,
+  );
+}
+
+/** cyrb53, a fast 53-bit string hash (not cryptographic), in base 36. */
+function hash53(s: string): string {
+  let h1 = 0xdeadbeef, h2 = 0x41c6ce57;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
 }
 
 function renderFigure(spec: FigureSpec): string {
@@ -581,7 +616,7 @@ function renderFigure(spec: FigureSpec): string {
       const s = rendered[k];
       s.setAttribute("x", String(x));
       s.setAttribute("y", String(y));
-      parts.push(uniqueIds(s.outerHTML));
+      parts.push(s.outerHTML);
       x += size[k].w + PANEL_GAP;
     }
     y += rowH[ri] + (ri < rows.length - 1 ? PANEL_GAP : 0);
@@ -601,11 +636,13 @@ function renderFigure(spec: FigureSpec): string {
   const label = escapeXml(spec.title ?? spec.description ?? "Figure");
   // `color` fixes Plot's currentColor to black: the background is white even
   // in a dark notebook theme, where inherited light text would vanish.
-  return `<svg xmlns="${SVG_NS}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
-    `role="img" aria-label="${label}" font-family="${FONT}" color="#1a1a1a" fill="#1a1a1a" ` +
-    `style="max-width:100%;height:auto;background:white">` +
-    `<title>${label}</title>` +
-    `<rect width="100%" height="100%" fill="white"/>${parts.join("")}</svg>`;
+  return stableIds(
+    `<svg xmlns="${SVG_NS}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+      `role="img" aria-label="${label}" font-family="${FONT}" color="#1a1a1a" fill="#1a1a1a" ` +
+      `style="max-width:100%;height:auto;background:white">` +
+      `<title>${label}</title>` +
+      `<rect width="100%" height="100%" fill="white"/>${parts.join("")}</svg>`,
+  );
 }
 
 async function rasterize(svg: string, options: PngOptions): Promise<Uint8Array> {
