@@ -10,6 +10,8 @@
  * ```
  * @module
  */
+import "./lib/inference/lmerMethods.ts";
+
 export type { DataFrame, SeriesLike } from "./lib/data/table.ts";
 export type {
   Cell,

@@ -27,47 +27,14 @@
  * @module
  */
 
-import type { Rng } from "../rng/mod.ts";
 import { qnorm } from "../rng/mod.ts";
 import { RefitCore } from "../models/lmer/refit.ts";
 import type { LinearMixedModel } from "../models/lmer/model.ts";
 import { fixedPredictor, responseFrom, streamFor } from "../simulate/simulateMerMod.ts";
 import { type ConfintRow, parameterNames, thetaToSdcor } from "./profile.ts";
+import type { BootAsyncOptions, BootOptions, JupyterDisplay } from "../models/lmer/extensions.ts";
 
-/** Options of {@link bootMer}. */
-export interface BootOptions {
-  /** Number of bootstrap replicates (default 500, as lme4's confint). */
-  readonly nsim?: number;
-  /** `set.seed(seed)` before simulating (lme4's `seed`). */
-  readonly seed?: number;
-  /** Or a stream to continue. Neither: a random seed. */
-  readonly rng?: Rng;
-  /** Called after each replicate with (done, total). */
-  readonly onProgress?: (done: number, total: number) => void;
-  /**
-   * Refit REML models exactly as lme4 1.1-31's `refit` does, with the REML
-   * criterion's degrees of freedom n − 1 instead of n − p (an lme4 quirk:
-   * `mkRespMod(REML = TRUE)` stores REML = 1). Default false: the proper
-   * REML criterion. Only matters for REML fits with more than one fixed
-   * effect; set it to reproduce lme4's bootstrap numbers.
-   */
-  readonly lme4Refit?: boolean;
-}
-
-/** Options of {@link bootMerAsync}. */
-export interface BootAsyncOptions extends BootOptions {
-  /**
-   * Show a progress display in a Jupyter notebook, updated in place
-   * (default true; ignored outside a Deno Jupyter kernel).
-   */
-  readonly progress?: boolean;
-  /**
-   * Where to show the progress (default: `Deno.jupyter` when running in a
-   * Deno Jupyter kernel). Anything with Deno.jupyter's `display(bundle,
-   * { raw, update, display_id })` works.
-   */
-  readonly display?: JupyterDisplay;
-}
+export type { BootAsyncOptions, BootOptions, JupyterDisplay } from "../models/lmer/extensions.ts";
 
 /** Result of a parametric bootstrap (lme4's `bootMer` object, in part). */
 export interface BootResult {
@@ -197,15 +164,6 @@ export function bootMer(model: LinearMixedModel, options: BootOptions = {}): Boo
     const r = it.next();
     if (r.done) return r.value;
   }
-}
-
-/** The part of `Deno.jupyter` used here. */
-export interface JupyterDisplay {
-  /** Show a MIME bundle; with `update` and the same `display_id`, replace it in place. */
-  display(
-    obj: unknown,
-    options?: { raw?: boolean; update?: boolean; display_id?: string },
-  ): Promise<void>;
 }
 
 /** `Deno.jupyter` inside a Jupyter kernel, else undefined (reading it elsewhere throws). */

@@ -46,33 +46,14 @@ import {
   type ParameterInfo,
   parameterNames,
   profile,
-  type ProfileOptions,
   selectParameters,
 } from "./profile.ts";
-import {
-  type BootAsyncOptions,
-  bootConfint,
-  bootMer,
-  bootMerAsync,
-  type BootResult,
-} from "./bootstrap.ts";
+import { bootConfint, bootMer, bootMerAsync, type BootResult } from "./bootstrap.ts";
+import type { ConfintMethod, ConfintOptions } from "../models/lmer/extensions.ts";
 
 export type { ConfintRow } from "./profile.ts";
 
-/** Interval methods, lme4's names. */
-export type ConfintMethod = "Wald" | "profile" | "boot";
-
-/** Options of {@link confint}. */
-export interface ConfintOptions extends Omit<ProfileOptions, "parm">, BootAsyncOptions {
-  /** "profile" (default, as lme4), "Wald" or "boot". */
-  readonly method?: ConfintMethod;
-  /** Confidence level (default 0.95). */
-  readonly level?: number;
-  /** Parameters to report, by lme4's names (default all); "theta_" / "beta_" select groups. */
-  readonly parm?: readonly string[];
-  /** Do not print the messages with console.warn (confint only). */
-  readonly quiet?: boolean;
-}
+export type { ConfintMethod, ConfintOptions } from "../models/lmer/extensions.ts";
 
 /**
  * Confidence intervals with what lme4 would have warned about.

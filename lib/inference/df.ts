@@ -18,9 +18,10 @@ import { ptTwoSided } from "../stats/distributions.ts";
 import { printCoefmat } from "../display/rformat.ts";
 import { kenwardRogerParts, krDdf } from "./kenwardRoger.ts";
 import { satterthwaiteDf, satterthwaiteParts } from "./satterthwaite.ts";
+import type { DdfMethod } from "../models/lmer/extensions.ts";
 
-/** Methods for the t-tests of fixed effects (lmerTest's `ddf`). */
-export type DdfMethod = "satterthwaite" | "kenward-roger";
+export type { DdfMethod } from "../models/lmer/extensions.ts";
+export { ddfTitle, lmerTestTitle } from "../models/lmer/summary.ts";
 
 /** Methods for contrasts and marginal means (emmeans' `lmer.df`). */
 export type DfMethod = DdfMethod | "asymptotic";
@@ -216,62 +217,6 @@ export function coefTableDf(model: LinearMixedModel, options: { df: DdfMethod })
     df: rows.map((r) => r.df),
     pValue: rows.map((r) => r.pValue),
   });
-}
-
-/**
- * The phrase lmerTest adds to the summary's title line:
- * "t-tests use Satterthwaite's method" / "Kenward-Roger's method".
- *
- * @example
- * ```ts
- * import { ddfTitle } from "./df.ts";
- * ddfTitle("kenward-roger"); // "t-tests use Kenward-Roger's method"
- * ```
- */
-export function ddfTitle(method: DdfMethod): string {
-  return `t-tests use ${method === "satterthwaite" ? "Satterthwaite's" : "Kenward-Roger's"} method`;
-}
-
-/**
- * The first line(s) of lmerTest's printed summary, as lme4's `.prt.methTit`
- * lays them out at width 80: "Linear mixed model fit by REML. t-tests use
- * Satterthwaite's method [" and "lmerModLmerTest]" on the next line (the
- * title is word-wrapped, and `cat(fill = TRUE)` breaks before an item that
- * would pass the width).
- *
- * @example
- * ```ts
- * import { lmerTestTitle } from "./df.ts";
- * lmerTestTitle(true, "satterthwaite");
- * // "Linear mixed model fit by REML. t-tests use Satterthwaite's method [\nlmerModLmerTest]"
- * ```
- */
-export function lmerTestTitle(reml: boolean, method: DdfMethod, width = 80): string {
-  const title =
-    (reml ? "Linear mixed model fit by REML" : "Linear mixed model fit by maximum likelihood ") +
-    ". " + ddfTitle(method);
-  const cls = "lmerModLmerTest";
-  if (title.length + 5 + cls.length <= width) return `${title} ['${cls}']`;
-  // strwrap(title, width - 2, exdent = 2): greedy, lines shorter than width - 2.
-  const lines: string[] = [];
-  let line = "";
-  for (const word of title.split(/\s+/).filter((w) => w !== "")) {
-    const indent = lines.length ? "  " : "";
-    const next = line === "" ? indent + word : `${line} ${word}`;
-    if (line !== "" && next.length >= width - 2) {
-      lines.push(line);
-      line = "  " + word;
-    } else line = next;
-  }
-  lines.push(line);
-  // cat(lines, " [", class, "]", sep = "", fill = TRUE)
-  let out = "", col = 0;
-  for (const item of [...lines, " [", cls, "]"]) {
-    if (col > 0 && col + item.length > width) (out += "\n", col = 0);
-    out += item;
-    col += item.length;
-  }
-  return out;
 }
 
 /**

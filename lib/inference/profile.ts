@@ -41,6 +41,7 @@ import { bobyqa } from "../optim/mod.ts";
 import { RefitCore } from "../models/lmer/refit.ts";
 import type { TermInfo } from "../models/lmer/structure.ts";
 import type { LinearMixedModel } from "../models/lmer/model.ts";
+import type { ProfileOptions } from "../models/lmer/extensions.ts";
 
 // ---------------------------------------------------------------------------
 // Parameter names and the sd/cor <-> θ maps (lme4's Cv_to_Sv / Sv_to_Cv)
@@ -484,19 +485,7 @@ function approxLinear(xs: ArrayLike<number>, ys: ArrayLike<number>, v: number): 
 // The profile
 // ---------------------------------------------------------------------------
 
-/** Options of {@link profile}, with lme4's `profile.merMod` defaults. */
-export interface ProfileOptions {
-  /** Parameters to profile, by lme4's names (default all); "theta_" / "beta_" select groups. */
-  readonly parm?: readonly string[];
-  /** Profile out to ζ = √χ²_{1−alphamax}(#parameters) (lme4: 0.01). */
-  readonly alphamax?: number;
-  /** Maximal number of points per direction (lme4: 100). */
-  readonly maxpts?: number;
-  /** Step in ζ (lme4: cutoff / 8). */
-  readonly delta?: number;
-  /** Largest step as a multiple of the previous one (lme4: 10). */
-  readonly maxmult?: number;
-}
+export type { ProfileOptions } from "../models/lmer/extensions.ts";
 
 /** One point of a profile: ζ and every parameter there. */
 export interface ProfilePoint {

@@ -14,8 +14,7 @@ import type { Lmm, LmmSolution } from "./core.ts";
 import type { Convergence } from "./convergence.ts";
 import type { LmerDevfun, LmerFrame, OptSummary } from "./fit.ts";
 import { LmerSummary } from "./summary.ts";
-import { coefTableDf, type DdfMethod } from "../../inference/df.ts";
-import { confint, confintAsync, type ConfintOptions } from "../../inference/confint.ts";
+import { type ConfintOptions, type DdfMethod, lmerInference } from "./extensions.ts";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../../display/bundle.ts";
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -148,7 +147,9 @@ export class LinearMixedModel {
    * Kenward-Roger with pbkrtest's adjusted covariance for the SEs).
    */
   coefTable(options: { df?: DdfMethod } = {}): DataFrame {
-    if (options.df) return coefTableDf(this, { df: options.df });
+    if (options.df) {
+      return lmerInference("m.coefTable({ df })").coefTableDf(this, { df: options.df });
+    }
     return rowsFrame(this.coefRows(), ["term", "estimate", "stdError", "statistic"]);
   }
 
@@ -434,7 +435,7 @@ export class LinearMixedModel {
    * .sig01…, .sigma, then the fixed effects.
    */
   confint(options: ConfintOptions = {}): DataFrame {
-    return confint(this, options);
+    return lmerInference("m.confint()").confint(this, options);
   }
 
   /**
@@ -442,7 +443,7 @@ export class LinearMixedModel {
    * bootstrap shows its progress live in a notebook (one display updated in place).
    */
   confintAsync(options: ConfintOptions = {}): Promise<DataFrame> {
-    return confintAsync(this, options);
+    return lmerInference("m.confintAsync()").confintAsync(this, options);
   }
 
   /**

@@ -15,8 +15,64 @@ import {
   type MimeBundle,
 } from "../../display/bundle.ts";
 import { quantile7 } from "../lm.ts";
-import { type DdfMethod, fixedEffectsText, lmerTestTitle } from "../../inference/df.ts";
+import { type DdfMethod, lmerInference } from "./extensions.ts";
 import type { LinearMixedModel } from "./model.ts";
+
+/**
+ * The phrase lmerTest adds to the summary's title line:
+ * "t-tests use Satterthwaite's method" / "Kenward-Roger's method".
+ *
+ * @example
+ * ```ts
+ * import { ddfTitle } from "./summary.ts";
+ * ddfTitle("kenward-roger"); // "t-tests use Kenward-Roger's method"
+ * ```
+ */
+export function ddfTitle(method: DdfMethod): string {
+  return `t-tests use ${method === "satterthwaite" ? "Satterthwaite's" : "Kenward-Roger's"} method`;
+}
+
+/**
+ * The first line(s) of lmerTest's printed summary, as lme4's `.prt.methTit`
+ * lays them out at width 80: "Linear mixed model fit by REML. t-tests use
+ * Satterthwaite's method [" and "lmerModLmerTest]" on the next line (the
+ * title is word-wrapped, and `cat(fill = TRUE)` breaks before an item that
+ * would pass the width).
+ *
+ * @example
+ * ```ts
+ * import { lmerTestTitle } from "./summary.ts";
+ * lmerTestTitle(true, "satterthwaite");
+ * // "Linear mixed model fit by REML. t-tests use Satterthwaite's method [\nlmerModLmerTest]"
+ * ```
+ */
+export function lmerTestTitle(reml: boolean, method: DdfMethod, width = 80): string {
+  const title =
+    (reml ? "Linear mixed model fit by REML" : "Linear mixed model fit by maximum likelihood ") +
+    ". " + ddfTitle(method);
+  const cls = "lmerModLmerTest";
+  if (title.length + 5 + cls.length <= width) return `${title} ['${cls}']`;
+  // strwrap(title, width - 2, exdent = 2): greedy, lines shorter than width - 2.
+  const lines: string[] = [];
+  let line = "";
+  for (const word of title.split(/\s+/).filter((w) => w !== "")) {
+    const indent = lines.length ? "  " : "";
+    const next = line === "" ? indent + word : `${line} ${word}`;
+    if (line !== "" && next.length >= width - 2) {
+      lines.push(line);
+      line = "  " + word;
+    } else line = next;
+  }
+  lines.push(line);
+  // cat(lines, " [", class, "]", sep = "", fill = TRUE)
+  let out = "", col = 0;
+  for (const item of [...lines, " [", cls, "]"]) {
+    if (col > 0 && col + item.length > width) (out += "\n", col = 0);
+    out += item;
+    col += item.length;
+  }
+  return out;
+}
 
 /** R's `abbreviate(x, minlength)` (drop lower-case vowels, then lower-case letters, from the right). */
 export function abbreviate(s: string, minlength: number): string {
@@ -220,7 +276,7 @@ export class LmerSummary {
     const rows = m.coefRows();
     if (rows.length) {
       out.push("Fixed effects:");
-      if (this.ddf) out.push(fixedEffectsText(m, this.ddf));
+      if (this.ddf) out.push(lmerInference("m.summary({ ddf })").fixedEffectsText(m, this.ddf));
       else {
         out.push(
           printCoefmat(
