@@ -4,7 +4,7 @@
  * and the formula errors a user sees.
  */
 import assert from "node:assert/strict";
-import { modelFrame, parseFormula } from "../mod.ts";
+import { modelFrame, parseFormula } from "../advanced.ts";
 import { expandFormula } from "../lib/formula/terms.ts";
 import { assertClose, dataset, fixture } from "./helpers/datasets.ts";
 

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { potf2, potrf, potrfWorkSize } from "../lib/linalg/cholesky.ts";
 import { simdArena } from "../lib/linalg/simd.ts";
-import { buildLmm, lFormula } from "../mod.ts";
+import { buildLmm, lFormula } from "../advanced.ts";
 import {
   PARALLEL_MIN_ORDER,
   parallelStatus,
