@@ -3,27 +3,21 @@
  * shows its figures in headless Chromium: the screenshot holds the orange
  * per-cluster points of the shrinkage figures, not blank boxes (bare
  * image/svg+xml outputs export blank; our figures carry inline SVG in
- * text/html). Needs Debian's jupyter-nbconvert and chromium (.ci/run
- * installs them); skipped with a message otherwise.
+ * text/html). Needs a Python with nbconvert (tools/python.ts finds one on
+ * PATH or in the system locations; Debian: jupyter-nbconvert) and chromium
+ * (.ci/run installs them); skipped with a message otherwise.
  */
 import assert from "node:assert/strict";
 import { decodePng } from "./helpers/png.ts";
 import { findChromium, screenshot } from "./helpers/chromium.ts";
+import { findPython } from "../tools/python.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const CHROMIUM = findChromium();
-const NBCONVERT = "/usr/bin/jupyter-nbconvert";
+const PY = findPython(["nbconvert"]);
 
-function exists(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
-
-const ready = CHROMIUM !== undefined && exists(NBCONVERT);
-if (!ready) console.warn("notebook_export_test: skipped (needs chromium and jupyter-nbconvert)");
+const ready = CHROMIUM !== undefined && PY !== undefined;
+if (!ready) console.warn("notebook_export_test: skipped (needs chromium and nbconvert)");
 
 Deno.test({
   name: "notebook 03's HTML export shows the figures in headless Chromium",
@@ -31,8 +25,16 @@ Deno.test({
   fn: async () => {
     const dir = await Deno.makeTempDir();
     try {
-      const conv = await new Deno.Command(NBCONVERT, {
-        args: ["--to", "html", "--output-dir", dir, "notebooks/03-clark-shrinkage.ipynb"],
+      const conv = await new Deno.Command(PY!, {
+        args: [
+          "-m",
+          "nbconvert",
+          "--to",
+          "html",
+          "--output-dir",
+          dir,
+          "notebooks/03-clark-shrinkage.ipynb",
+        ],
         cwd: ROOT,
         stdout: "piped",
         stderr: "piped",

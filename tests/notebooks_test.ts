@@ -3,26 +3,19 @@
  * through Jupyter's own client (tests/notebooks/run_notebooks.py, which
  * works around the Deno 2.9.6 late-output defect), with no error output, no
  * code cell that lost its output, and the published numbers present
- * (tests/notebooks/expected.json). Needs Debian's jupyter-client and
- * python3-nbclient (.ci/run installs them); skipped with a message otherwise.
+ * (tests/notebooks/expected.json). The runner brings its own kernel spec for
+ * the deno running these tests (NO_COLOR=1), so a stale or missing
+ * user-installed Deno kernel cannot break the test. Needs a Python with
+ * nbclient and nbformat (tools/python.ts finds one on PATH or in the system
+ * locations; Debian: jupyter-client, python3-nbclient; .ci/run installs them);
+ * skipped with a message otherwise.
  */
 import assert from "node:assert/strict";
+import { findPython } from "../tools/python.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const PY = "/usr/bin/python3";
-
-function hasJupyter(): boolean {
-  try {
-    return new Deno.Command(PY, {
-      args: ["-c", "import nbclient, nbformat"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
+const PY = findPython(["nbclient", "nbformat"]);
+if (!PY) console.warn("notebooks_test: skipped (no Python with nbclient and nbformat)");
 
 const notebooks = [...Deno.readDirSync(new URL("notebooks/", ROOT))]
   .filter((e) => e.name.endsWith(".ipynb"))
@@ -33,27 +26,14 @@ Deno.test({
   name: `notebooks execute headlessly three times without errors or lost outputs (${
     notebooks.join(", ")
   })`,
-  ignore: !hasJupyter(),
+  ignore: !PY,
   fn: async () => {
     const out = await Deno.makeTempDir();
-    // A kernel spec of our own, running the very deno that runs these tests,
-    // so a stale or missing user-installed Deno kernel cannot break the test.
-    const kdir = await Deno.makeTempDir();
-    await Deno.mkdir(`${kdir}/kernels/deno-lmer-test`, { recursive: true });
-    await Deno.writeTextFile(
-      `${kdir}/kernels/deno-lmer-test/kernel.json`,
-      JSON.stringify({
-        argv: [Deno.execPath(), "jupyter", "--kernel", "--conn", "{connection_file}"],
-        display_name: "Deno (deno-lmer tests)",
-        language: "typescript",
-        env: { NO_COLOR: "1" },
-      }),
-    );
-    const res = await new Deno.Command(PY, {
+    const res = await new Deno.Command(PY!, {
       args: [
         "tests/notebooks/run_notebooks.py",
-        "--kernel",
-        "deno-lmer-test",
+        "--deno",
+        Deno.execPath(),
         "--repeat",
         "3",
         "--expect",
@@ -63,13 +43,12 @@ Deno.test({
         ...notebooks.map((n) => `notebooks/${n}`),
       ],
       cwd: ROOT,
-      env: { NO_COLOR: "1", JUPYTER_PATH: kdir },
+      env: { NO_COLOR: "1" },
       stdout: "piped",
       stderr: "piped",
     }).output();
     const text = new TextDecoder().decode(res.stdout) + new TextDecoder().decode(res.stderr);
     await Deno.remove(out, { recursive: true });
-    await Deno.remove(kdir, { recursive: true });
     assert.ok(res.success, text);
   },
 });
@@ -84,5 +63,26 @@ Deno.test("notebooks are committed with their outputs (every code cell has one)"
         assert.ok((c.outputs ?? []).length > 0, `${name} cell ${i} has no saved output`);
       }
     });
+  }
+});
+
+Deno.test("committed notebooks hold nothing that changes from run to run", () => {
+  for (const name of notebooks) {
+    const text = Deno.readTextFileSync(new URL(`notebooks/${name}`, ROOT));
+    // ANSI colour codes (a kernel without NO_COLOR), escaped in JSON as \u001b.
+    assert.ok(!/\\u001b\[/.test(text), `${name}: ANSI escape codes in the outputs`);
+    const nb = JSON.parse(text) as {
+      cells: { id?: string; metadata?: Record<string, unknown>; source: string | string[] }[];
+    };
+    for (const [i, c] of nb.cells.entries()) {
+      assert.ok(!c.metadata?.execution, `${name} cell ${i}: execution timings in its metadata`);
+      assert.match(
+        c.id ?? "",
+        /^[0-9a-f]{12}(-\d+)?$/,
+        `${name} cell ${i}: not a content-derived id`,
+      );
+    }
+    // Plot's per-process ids (plot-clip-N) would differ between runs.
+    assert.ok(!/id=\\"plot-[a-z]+-\d+/.test(text), `${name}: Plot's per-process ids in a figure`);
   }
 });

@@ -1,12 +1,56 @@
 #!/usr/bin/env python3
-"""Write the notebooks' sources (cells without outputs) into notebooks/.
+"""Write the notebooks' sources (cells without outputs).
 
 The notebooks are generated from this one file so that their code stays
-reviewable in diffs; `deno task notebooks` executes them and stores the
-outputs (committed, so they render on a code host).
+reviewable in diffs; `deno task notebooks` (tools/notebooks.ts) writes them
+into a scratch folder with this script, executes them, and saves them with
+their outputs into notebooks/ (committed, so they render on a code host).
+
+Cell ids are derived from the cells' contents, not random, so that
+regenerating unchanged notebooks changes no byte.
+
+usage: make_notebooks.py [--out DIR]   (default: notebooks/ of the repository)
 """
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+
+REQUIRED = ("nbformat",)
+
+
+def reexec_with_jupyter_python():
+    """This Python lacks nbformat: rerun under one that has it, if any."""
+    seen = {os.path.realpath(sys.executable)}
+    env_py = os.environ.get("PYTHON")
+    for cand in (env_py, shutil.which("python3"), shutil.which("python"), "/usr/bin/python3",
+                 "/usr/local/bin/python3"):
+        if not cand or not os.path.exists(cand) or os.path.realpath(cand) in seen:
+            continue
+        seen.add(os.path.realpath(cand))
+        probe = subprocess.run([cand, "-c", "import " + ", ".join(REQUIRED)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if probe.returncode == 0:
+            os.execv(cand, [cand] + sys.argv)
+    sys.exit(f"{sys.argv[0]}: needs the Python package(s) {', '.join(REQUIRED)} "
+             "(Debian: apt-get install python3-nbformat; elsewhere: pip install nbformat), "
+             "or set PYTHON to an interpreter that has them")
+
+
+try:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+except ImportError:
+    reexec_with_jupyter_python()
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+ap.add_argument("--out", default=os.path.join(ROOT, "notebooks"),
+                help="folder to write the notebooks into (default: notebooks/)")
+OUT = ap.parse_args().out
+os.makedirs(OUT, exist_ok=True)
 
 KERNEL = {
     "kernelspec": {"display_name": "Deno", "language": "typescript", "name": "deno"},
@@ -14,9 +58,24 @@ KERNEL = {
 }
 
 
+def stable_ids(cells):
+    """Cell ids from a hash of each cell's type and source (nbformat's are random);
+    a repeated cell gets a suffix."""
+    used = set()
+    for cell in cells:
+        base = hashlib.sha1(f"{cell.cell_type}\0{cell.source}".encode()).hexdigest()[:12]
+        cid, k = base, 1
+        while cid in used:
+            k += 1
+            cid = f"{base}-{k}"
+        used.add(cid)
+        cell["id"] = cid
+
+
 def nb(path, cells):
+    stable_ids(cells)
     book = new_notebook(cells=cells, metadata=KERNEL)
-    nbformat.write(book, path)
+    nbformat.write(book, os.path.join(OUT, os.path.basename(path)))
 
 
 def md(s):
@@ -40,9 +99,10 @@ import { caterpillarPlot, createData, lm, lmer, rng, shrinkagePlot } from "../mo
 rng(42).rnorm(3) // R: set.seed(42); rnorm(3)
 """),
     md("""
-`createData()` is Michael Clark's `create_data()` (seed 004): 100 clusters of
-10 observations, a random intercept and a random slope for `x`, `set.seed(888)`.
-The rows are R's, in R's order.
+`createData()` is the `create_data()` of Michael Clark's post ["Shrinkage in
+Mixed Effects Models"](https://m-clark.github.io/posts/2019-05-14-shrinkage-in-mixed-models/)
+(2019): 100 clusters of 10 observations, a random intercept and a random slope
+for `x`, `set.seed(888)`. The rows are R's, in R's order.
 """),
     code("""
 const df = createData();
@@ -74,17 +134,15 @@ cluster and a new one (population level, `allow.new.levels = TRUE`):
     code('lm("y ~ x", df).summary()'),
 ])
 
-SE = "https://stats.stackexchange.com"
-
 nb("notebooks/01-partial-pooling-formula.ipynb", [
     md("""
 # Partial pooling as a precision-weighted average
 
-*Seeds 000–002: the Cross Validated questions ["why do mixed effects models
-perform partial pooling"](https://stats.stackexchange.com/search?q=mixed+effects+regression+partial+pooling)
-and [Gelman & Hill's weighted-average formula for
-a_j](https://stats.stackexchange.com/search?q=Gelman+Hill+multilevel+weighted+average+alpha_j)
-(`shared/seeds/000_…`, `001_…`, `002_…`).*
+*Two Cross Validated questions and their answers: ["Why does Partial Pooling
+occur in Mixed Effects Regressions?"](https://stats.stackexchange.com/q/637869)
+and [question 142209](https://stats.stackexchange.com/q/142209), on how Gelman &
+Hill's weighted-average formula for α_j (*Data Analysis Using Regression and
+Multilevel/Hierarchical Models*, p. 253) follows from the model.*
 
 For the random-intercept model `y_ij = a_j + b·x_ij + e_ij` with
 `a_j ~ N(μ, σ_a²)` and `e_ij ~ N(0, σ_y²)`, the estimate of each group's
@@ -131,7 +189,8 @@ fitted variance components are in the caption:
 """),
     code("weightPlot(m)"),
     md("""
-*Seed 002: how the group-level variance moves the estimates.* With a smaller
+*How the group-level variance moves the estimates (the answer to question
+[142209](https://stats.stackexchange.com/q/142209)).* With a smaller
 σ_a² (×¼) every cluster is pulled harder toward μ; with a larger one (×4) the
 clusters keep closer to their own means:
 """),
@@ -174,11 +233,10 @@ nb("notebooks/02-small-clusters.ipynb", [
     md(f"""
 # Why does lme4 seem biased toward small clusters?
 
-*Seed 003: the Cross Validated question ["why does lme4 seem biased toward
-small clusters"](https://stats.stackexchange.com/search?q=lme4+biased+toward+small+clusters)
-(`shared/seeds/003_…`) with R code (`set.seed(824523)`,
-cluster sizes 2/10/10/10 per arm), lm against lmer, a per-cluster shrinkage
-table and `emmeans` tables.*
+*The Cross Validated question ["Mixed models of lme4 and nlme giving too much
+weight for small clusters"](https://stats.stackexchange.com/q/630190), with R
+code (`set.seed(824523)`, cluster sizes 2/10/10/10 per arm), lm against lmer, a
+per-cluster shrinkage table and `emmeans` tables.*
 
 The library's random numbers are R's, so `clusterTrial({{ seed: 824523 }})`
 generates exactly the question's data (the same `rnorm` draws in the same
@@ -260,10 +318,10 @@ cells = [
     md("""
 # Shrinkage in mixed effects models
 
-*Seed 004: Michael Clark's post ["Shrinkage in Mixed Effects
-Models"](https://m-clark.github.io/posts/2019-05-14-shrinkage-in-mixed-models/) (2019),
-`shared/seeds/004_…`. `create_data()` with `set.seed(888)`,
-`lmer(y ~ x + (x | cluster))`, and six data settings.*
+*Michael Clark's post ["Shrinkage in Mixed Effects
+Models"](https://m-clark.github.io/posts/2019-05-14-shrinkage-in-mixed-models/)
+(2019): `create_data()` with `set.seed(888)`, `lmer(y ~ x + (x | cluster))`,
+and six data settings.*
 
 `createData()` reproduces the post's R function row for row; the fitted
 model reproduces the post's summary (REML criterion 3012.2, residual variance

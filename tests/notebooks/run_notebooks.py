@@ -8,21 +8,61 @@ process late messages of the same cell.
 
 Fails (exit 1) on any error output, on any code cell without output (a lost
 output), and on any expected string (from --expect FILE, JSON
-{notebook: [strings]}) missing from the outputs.
+{notebook: [strings]}) missing from the outputs. A notebook is saved
+(--inplace, --save-to) only when every run of it passed every check.
 
-usage: run_notebooks.py [--kernel deno] [--repeat N] [--out DIR] [--expect F] NB...
+The kernel does not depend on the user's Jupyter setup: unless --kernel names
+an installed kernel spec, the runner writes a kernel spec of its own (in a
+temporary folder put first on JUPYTER_PATH) that runs `deno jupyter --kernel`
+with the deno given by --deno (default: $DENO, else `deno` on PATH) and
+NO_COLOR=1, so no ANSI colour codes end up in text outputs. NO_COLOR=1 is also
+set for an installed kernel (a spec from `deno jupyter --install` sets none).
+
+Saved notebooks are reproducible: no timing metadata, the notebook's own
+kernelspec metadata kept, cell ids kept.
+
+usage: run_notebooks.py [--deno PATH | --kernel NAME] [--repeat N] [--out DIR]
+                        [--inplace | --save-to DIR] [--cwd DIR] [--expect F] NB...
 """
 import argparse
 import asyncio
+import copy
 import json
 import os
 import queue
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionComplete
+REQUIRED = ("nbclient", "nbformat")
+
+
+def reexec_with_jupyter_python():
+    """This Python lacks Jupyter's packages: rerun under one that has them, if any."""
+    seen = {os.path.realpath(sys.executable)}
+    for cand in (os.environ.get("PYTHON"), shutil.which("python3"), shutil.which("python"),
+                 "/usr/bin/python3", "/usr/local/bin/python3"):
+        if not cand or not os.path.exists(cand) or os.path.realpath(cand) in seen:
+            continue
+        seen.add(os.path.realpath(cand))
+        probe = subprocess.run([cand, "-c", "import " + ", ".join(REQUIRED)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if probe.returncode == 0:
+            os.execv(cand, [cand] + sys.argv)
+    sys.exit(f"{sys.argv[0]}: needs the Python packages {', '.join(REQUIRED)} "
+             "(Debian: apt-get install jupyter-client python3-nbclient python3-nbformat "
+             "python3-ipykernel; elsewhere: pip install nbclient nbformat ipykernel), "
+             "or set PYTHON to an interpreter that has them")
+
+
+try:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionComplete
+except ImportError:
+    reexec_with_jupyter_python()
 
 GRACE_SECONDS = 0.25
 
@@ -79,7 +119,10 @@ def check(nb, name, expected):
         for o in outs:
             if o.get("output_type") == "error":
                 problems.append(f"{name} cell {i}: error {o.get('ename')}: {o.get('evalue')}")
-            all_text.append(text_of(o))
+            text = text_of(o)
+            if "\x1b[" in text:
+                problems.append(f"{name} cell {i}: ANSI colour codes in the output (kernel without NO_COLOR=1?)")
+            all_text.append(text)
         # Every code cell in our notebooks ends with a value or prints: none may be empty.
         if not outs and not cell.source.rstrip().endswith(";"):
             problems.append(f"{name} cell {i}: no output (lost?)")
@@ -90,42 +133,111 @@ def check(nb, name, expected):
     return problems
 
 
+def own_kernel_spec(deno, folder):
+    """Write a kernel spec running `deno` into folder/kernels/; return its name."""
+    name = "deno-lmer-run"
+    kdir = os.path.join(folder, "kernels", name)
+    os.makedirs(kdir, exist_ok=True)
+    with open(os.path.join(kdir, "kernel.json"), "w") as f:
+        json.dump({
+            "argv": [deno, "jupyter", "--kernel", "--conn", "{connection_file}"],
+            "display_name": "Deno (deno-lmer runner)",
+            "language": "typescript",
+            "env": {"NO_COLOR": "1"},
+        }, f)
+    return name
+
+
+def clean_metadata(nb, original):
+    """What may differ between two runs of unchanged code goes: timings, and
+    the kernel spec name of the runner (the notebook keeps its own)."""
+    for cell in nb.cells:
+        cell.get("metadata", {}).pop("execution", None)
+    if "kernelspec" in original.metadata:
+        nb.metadata["kernelspec"] = copy.deepcopy(original.metadata["kernelspec"])
+    nb.metadata.pop("widgets", None)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("notebooks", nargs="+")
-    ap.add_argument("--kernel", default="deno")
+    ap.add_argument("--kernel", default=None,
+                    help="an installed kernel spec to use instead of the runner's own")
+    ap.add_argument("--deno", default=None,
+                    help="the deno binary of the runner's kernel spec (default: $DENO, or deno on PATH)")
     ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--out", default=None, help="write executed notebooks here")
-    ap.add_argument("--inplace", action="store_true", help="save outputs into the notebooks")
+    ap.add_argument("--out", default=None, help="write executed notebooks here (also failed ones)")
+    ap.add_argument("--inplace", action="store_true",
+                    help="save the outputs into the notebooks (only when every check passed)")
+    ap.add_argument("--save-to", default=None,
+                    help="save passing notebooks into this folder (only when every check passed)")
+    ap.add_argument("--cwd", default=None,
+                    help="the kernel's working folder (default: each notebook's folder)")
     ap.add_argument("--expect", default=None)
     ap.add_argument("--timeout", type=int, default=600)
     args = ap.parse_args()
     expected = json.load(open(args.expect)) if args.expect else {}
+    # Inherited by every kernel (jupyter_client starts kernels with this
+    # process's environment plus the spec's env).
+    os.environ["NO_COLOR"] = "1"
+    spec_dir = None
+    kernel = args.kernel
+    if kernel is None:
+        deno = args.deno or os.environ.get("DENO") or shutil.which("deno")
+        if not deno:
+            print("FAIL: no deno found: put deno on PATH, or pass --deno PATH or --kernel NAME",
+                  file=sys.stderr)
+            return 1
+        spec_dir = tempfile.TemporaryDirectory(prefix="deno-lmer-kernel-")
+        kernel = own_kernel_spec(os.path.abspath(deno) if os.path.sep in deno else deno,
+                                 spec_dir.name)
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(
+            [spec_dir.name] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p])
     failures = []
-    for path in args.notebooks:
-        for r in range(args.repeat):
-            nb = nbformat.read(path, as_version=4)
-            t0 = time.time()
-            client = LateOutputClient(
-                nb,
-                kernel_name=args.kernel,
-                timeout=args.timeout,
-                resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}},
-            )
-            try:
-                client.execute()
-            except Exception as e:  # a cell error stops execution: report it
-                failures.append(f"{path} run {r + 1}: {type(e).__name__}: {str(e)[:2000]}")
-                continue
-            problems = check(nb, path, expected)
-            failures += [f"run {r + 1}: {p}" for p in problems]
-            print(f"{path} run {r + 1}: {len(nb.cells)} cells in {time.time() - t0:.1f}s,"
-                  f" {'ok' if not problems else str(len(problems)) + ' problems'}", flush=True)
-            if args.inplace and not problems:
-                nbformat.write(nb, path)
-            if args.out:
-                os.makedirs(args.out, exist_ok=True)
-                nbformat.write(nb, os.path.join(args.out, os.path.basename(path)))
+    try:
+        for path in args.notebooks:
+            original = nbformat.read(path, as_version=4)
+            passed = None  # the last run's notebook, if every run passed
+            ok = True
+            for r in range(args.repeat):
+                nb = copy.deepcopy(original)
+                t0 = time.time()
+                client = LateOutputClient(
+                    nb,
+                    kernel_name=kernel,
+                    timeout=args.timeout,
+                    record_timing=False,
+                    resources={"metadata": {
+                        "path": os.path.abspath(args.cwd) if args.cwd
+                        else os.path.dirname(os.path.abspath(path)),
+                    }},
+                )
+                try:
+                    client.execute()
+                    problems = check(nb, path, expected)
+                except Exception as e:  # a cell error stops execution: report it
+                    problems = [f"{path}: {type(e).__name__}: {str(e)[:2000]}"]
+                failures += [f"run {r + 1}: {p}" for p in problems]
+                print(f"{path} run {r + 1}: {len(nb.cells)} cells in {time.time() - t0:.1f}s,"
+                      f" {'ok' if not problems else str(len(problems)) + ' problems'}", flush=True)
+                clean_metadata(nb, original)
+                if problems:
+                    ok = False
+                else:
+                    passed = nb
+                if args.out:
+                    os.makedirs(args.out, exist_ok=True)
+                    nbformat.write(nb, os.path.join(args.out, os.path.basename(path)))
+            targets = ([path] if args.inplace else []) + \
+                ([os.path.join(args.save_to, os.path.basename(path))] if args.save_to else [])
+            if ok and passed is not None:
+                for t in targets:
+                    nbformat.write(passed, t)
+            elif targets:
+                print(f"{path}: not saved (a check failed)", file=sys.stderr, flush=True)
+    finally:
+        if spec_dir is not None:
+            spec_dir.cleanup()
     for f in failures:
         print("FAIL:", f, file=sys.stderr)
     return 1 if failures else 0
