@@ -1,15 +1,20 @@
 /**
- * `deno task demo`: reproduce the worked examples in ../shared/seeds with
- * the library, print the results as R would, and write out/: demo.txt (the
- * printed results), figures/ (every figure as SVG and PNG, Clark's also as
- * animated SVG) and notebooks/ (HTML exports of the notebooks, when
- * jupyter-nbconvert is installed).
+ * `deno task demo`: reproduce the worked examples the library was built
+ * from, print the results as R would, and write out/: demo.txt (the printed
+ * results), figures/ (every figure as SVG and PNG, Clark's also as animated
+ * SVG) and notebooks/ (HTML exports of the notebooks, when nbconvert is
+ * installed). Running it twice on unchanged code writes the same bytes.
  *
- * Seed 003 (StackExchange, "why does lme4 seem biased toward small
- * clusters"): the three scenarios from R's seeds, lm against lmer, the
- * shrinkage table, emmeans, the closed form of seeds 000-002.
- * Seed 004 (Clark, "Shrinkage in Mixed Effects Models"): create_data() and
- * lmer(y ~ x + (x | cluster)) for the post's six settings.
+ * - Cross Validated question "Mixed models of lme4 and nlme giving too much
+ *   weight for small clusters" (https://stats.stackexchange.com/q/630190):
+ *   the question's three scenarios from its R seeds, lm against lmer, the
+ *   answer's shrinkage table, emmeans; and the closed form of partial pooling
+ *   from the questions https://stats.stackexchange.com/q/637869 ("Why does
+ *   Partial Pooling occur in Mixed Effects Regressions?") and
+ *   https://stats.stackexchange.com/q/142209.
+ * - Michael Clark, "Shrinkage in Mixed Effects Models" (2019,
+ *   https://m-clark.github.io/posts/2019-05-14-shrinkage-in-mixed-models/):
+ *   create_data() and lmer(y ~ x + (x | cluster)) for the post's six settings.
  */
 import {
   caterpillarPlot,
@@ -28,6 +33,7 @@ import {
   shrinkagePlot,
   weightPlot,
 } from "../mod.ts";
+import { findPython } from "../tools/python.ts";
 
 const OUT = new URL("../out/", import.meta.url);
 await Deno.mkdir(new URL("figures/", OUT), { recursive: true });
@@ -73,7 +79,8 @@ const scenarios = [
   },
 ];
 
-rule("Seed 003: why does lme4 seem biased toward small clusters?");
+const SMALL_CLUSTERS = "https://stats.stackexchange.com/q/630190";
+rule(`Why does lme4 seem biased toward small clusters? (${SMALL_CLUSTERS})`);
 for (const [k, s] of scenarios.entries()) {
   say(`\n--- ${s.name} ---`);
   const df = clusterTrial(s.opts);
@@ -96,7 +103,11 @@ for (const [k, s] of scenarios.entries()) {
   const diff = Math.max(
     ...pp.weightedAverage.map((v, j) => Math.abs(v - pp.conditionalMode[j])),
   );
-  say(`\nClosed form vs conditional modes (seeds 000-002): max |diff| = ${diff.toExponential(2)}`);
+  say(
+    `\nClosed form (precision-weighted average) vs conditional modes: max |diff| = ${
+      diff.toExponential(2)
+    }`,
+  );
   await saveFigure(
     poolingPlot(linear, mmodel, { x: "predictor", group: "cluster", points: k === 2 }),
     `seed003-scenario${k + 1}-pooling`,
@@ -120,7 +131,10 @@ const settings: [string, CreateDataOptions][] = [
     sigma: 0.25,
   }],
 ];
-rule("Seed 004: Clark, Shrinkage in Mixed Effects Models");
+rule(
+  "Clark (2019), Shrinkage in Mixed Effects Models " +
+    "(https://m-clark.github.io/posts/2019-05-14-shrinkage-in-mixed-models/)",
+);
 const zoom = { intercept: 0.5, slope: 0.25 }; // the post's window, from the baseline SDs
 for (const [k, [name, opts]] of settings.entries()) {
   say(`\n--- ${name} ---`);
@@ -139,20 +153,15 @@ for (const [k, [name, opts]] of settings.entries()) {
 }
 
 // HTML exports of the notebooks (from their committed outputs).
-const nbconvert = "/usr/bin/jupyter-nbconvert";
-const hasNbconvert = (() => {
-  try {
-    return Deno.statSync(nbconvert).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (hasNbconvert) {
+const python = findPython(["nbconvert"]);
+if (python) {
   const root = new URL("../", import.meta.url);
   const nbs = [...Deno.readDirSync(new URL("notebooks/", root))]
     .map((e) => e.name).filter((n) => n.endsWith(".ipynb")).sort();
-  const res = await new Deno.Command(nbconvert, {
+  const res = await new Deno.Command(python, {
     args: [
+      "-m",
+      "nbconvert",
       "--to",
       "html",
       "--output-dir",
@@ -167,7 +176,7 @@ if (hasNbconvert) {
     res.success ? `\nwrote out/notebooks/*.html (${nbs.length} notebooks)` : "\nnbconvert failed",
   );
 } else {
-  say("\n(jupyter-nbconvert not installed: no HTML export of the notebooks)");
+  say("\n(no Python with nbconvert found: no HTML export of the notebooks)");
 }
 
 await Deno.writeTextFile(new URL("demo.txt", OUT), out.join("\n") + "\n");
