@@ -9,7 +9,8 @@
  * point, `advanced.ts` (`"@deno-lmer/lmer/advanced"`).
  *
  * - **Data**: {@link DataLike} (a polars DataFrame, rows or columns),
- *   {@link readCsv}, {@link parseCsv}, `dataset(name)`, `datasetNames()`;
+ *   {@link dataset} (lme4's datasets, shipped with the library; see
+ *   {@link DatasetName}), {@link datasetNames}, {@link readCsv}, {@link parseCsv};
  *   result tables are polars DataFrames ({@link DataFrame}).
  * - **Models**: {@link lm} → {@link LinearModel}, {@link lmer} →
  *   {@link LinearMixedModel}, with {@link LmOptions}, {@link LmerOptions}.
@@ -43,6 +44,8 @@ import "./lib/inference/lmerMethods.ts";
 export type { DataFrame } from "./lib/data/table.ts";
 export type { DataLike } from "./lib/data/frame.ts";
 export { parseCsv, readCsv } from "./lib/data/csv.ts";
+export { dataset, datasetNames } from "./lib/datasets/mod.ts";
+export type { DatasetName } from "./lib/datasets/mod.ts";
 
 // Models
 export { LinearModel, lm } from "./lib/models/lm.ts";

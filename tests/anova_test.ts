@@ -12,7 +12,7 @@ import { anova, anovaLRT, type AnovaModel } from "../lib/inference/anova.ts";
 import { lm } from "../lib/models/lm.ts";
 import { lmer } from "../lib/models/lmer/fit.ts";
 import { LinearMixedModel } from "../lib/models/lmer/model.ts";
-import { assertClose, dataset, fixture } from "./helpers/datasets.ts";
+import { assertClose, dataset, datasetColumns, fixture } from "./helpers/datasets.ts";
 
 interface AnovaFixture {
   id: string;
@@ -111,7 +111,7 @@ Deno.test("anova(m0, m1): the DataFrame, rows named by formula", () => {
 });
 
 Deno.test("anova: models fitted to different data are an error", () => {
-  const ss = dataset("sleepstudy").data;
+  const ss = datasetColumns("sleepstudy");
   const m0 = lmer("Reaction ~ Days + (1 | Subject)", ss);
   const fewer = Object.fromEntries(Object.entries(ss).map(([k, v]) => [k, v.slice(0, 170)]));
   assert.throws(

@@ -10,7 +10,7 @@ import type { Cell } from "../lib/data/frame.ts";
 import { lmList, lmListFit, lmListTable } from "../lib/inference/lmList.ts";
 import { lm } from "../lib/models/lm.ts";
 import { createData } from "../lib/simulate/mod.ts";
-import { assertClose, dataset, fixture } from "./helpers/datasets.ts";
+import { assertClose, dataset, datasetColumns, fixture } from "./helpers/datasets.ts";
 
 interface LmListFixture {
   id: string;
@@ -102,7 +102,8 @@ Deno.test("lmList: scale() is evaluated within each group, as R's per-group lm d
   const fit = lmListFit("Reaction ~ scale(Days) | Subject", ss);
   assert.deepEqual([...fit.names], ["(Intercept)", "scale(Days)"]);
   for (const lv of ["308", "335", "372"]) {
-    const one = lm("Reaction ~ scale(Days)", rowsWhere(ss, "Subject", lv)).coef();
+    const one = lm("Reaction ~ scale(Days)", rowsWhere(datasetColumns("sleepstudy"), "Subject", lv))
+      .coef();
     const l = fit.levels.indexOf(lv);
     assertClose(fit.coef[l * 2 + 1], one["scale(Days)"]!, 1e-12, `${lv} slope`);
   }

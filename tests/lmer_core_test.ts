@@ -12,7 +12,8 @@ import { termOrder } from "../lib/models/lmer/structure.ts";
 import { potf2, potrf, potrfWorkSize } from "../lib/linalg/cholesky.ts";
 import { simdArena } from "../lib/linalg/simd.ts";
 import { crossprodLower, trtriLower } from "../lib/linalg/triangular.ts";
-import { type Column, type Factor, factor, interaction, readCsvColumns } from "./helpers/csv.ts";
+import { type Column, type Factor, factor, interaction } from "./helpers/csv.ts";
+import { datasetColumns } from "./helpers/datasets.ts";
 
 // ---------------------------------------------------------------- fixtures
 
@@ -47,12 +48,12 @@ const fixtures: FixtureModel[] = JSON.parse(
   Deno.readTextFileSync(new URL("./fixtures/lmer.json", import.meta.url)),
 ).models;
 
-const DATA = new URL("../../shared/data/", import.meta.url);
 const csvCache = new Map<string, Record<string, Column>>();
+/** A shipped dataset as plain columns (factor columns as their labels). */
 function csv(name: string): Record<string, Column> {
   let d = csvCache.get(name);
   if (!d) {
-    d = readCsvColumns(new URL(`${name}.csv`, DATA));
+    d = datasetColumns(name) as Record<string, Column>;
     csvCache.set(name, d);
   }
   return d;

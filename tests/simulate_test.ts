@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { fitCache } from "./helpers/lmerFixture.ts";
 import { lmer, rng } from "../mod.ts";
 import type { Cell } from "../lib/data/frame.ts";
-import { dataset, fixture } from "./helpers/datasets.ts";
+import { datasetColumns, fixture } from "./helpers/datasets.ts";
 import { simulate, simulateResponses } from "../lib/simulate/simulateMerMod.ts";
 import { refit, RefitCore } from "../lib/models/lmer/refit.ts";
 
@@ -113,9 +113,8 @@ Deno.test("RefitCore: the model's own response reproduces its criterion; refits 
   const [y] = simulateResponses(f, { seed: 99 });
   core.setResponse(y);
   const r = core.fit({ reml: true, start: f.theta });
-  const d = dataset("sleepstudy");
-  const data = { ...d.data, Reaction: Array.from(y) };
-  const full = lmer("Reaction ~ Days + (Days | Subject)", data, d.options);
+  const data = { ...datasetColumns("sleepstudy"), Reaction: Array.from(y) };
+  const full = lmer("Reaction ~ Days + (Days | Subject)", data);
   assert.ok(Math.abs(r.objective - full.REMLcrit()) < 1e-6, "criterion");
   r.theta.forEach((t, k) => assert.ok(Math.abs(t - full.theta[k]) < 1e-4, `theta ${k}`));
   r.beta.forEach((b, j) => assert.ok(Math.abs(b - full.solution.beta[j]) < 1e-4, `beta ${j}`));

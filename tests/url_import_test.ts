@@ -26,12 +26,13 @@ Deno.test("mod.ts imported by URL fits sleepstudy", async () => {
   const { port } = server.addr as Deno.NetAddr;
   const dir = await Deno.makeTempDir();
   try {
-    const csv = new URL("../shared/data/sleepstudy.csv", ROOT).pathname;
+    // the datasets come through the module graph: no file path is involved
     await Deno.writeTextFile(
       `${dir}/main.ts`,
-      `import { lmer, readCsv } from "http://127.0.0.1:${port}/mod.ts";
-const m = lmer("Reaction ~ Days + (Days | Subject)", readCsv(${JSON.stringify(csv)}));
-console.log(JSON.stringify({ fixef: m.fixef(), theta: Array.from(m.theta) }));
+      `import { dataset, lmer } from "http://127.0.0.1:${port}/mod.ts";
+const m = lmer("Reaction ~ Days + (Days | Subject)", dataset("sleepstudy"));
+const cake = lmer("angle ~ recipe * temperature + (1 | recipe:replicate)", dataset("cake"));
+console.log(JSON.stringify({ fixef: m.fixef(), theta: Array.from(m.theta), cake: cake.fixef() }));
 `,
     );
     const out = await new Deno.Command(Deno.execPath(), {
@@ -58,6 +59,8 @@ console.log(JSON.stringify({ fixef: m.fixef(), theta: Array.from(m.theta) }));
     assert.ok(Math.abs(res.fixef["(Intercept)"] - 251.405104848485) < 1e-6);
     assert.ok(Math.abs(res.fixef.Days - 10.467285959596) < 1e-6);
     assert.ok(Math.abs(res.theta[0] - 0.96674177) < 1e-6);
+    // cake's ordered temperature arrives ordered: polynomial contrasts
+    assert.ok(Math.abs(res.cake["temperature.L"] - 6.430329918219) < 1e-6);
   } finally {
     ac.abort();
     await server.finished;

@@ -63,7 +63,7 @@ export function parseCsv(text: string): Record<string, Cell[]> {
  * @example
  * ```ts ignore
  * import { readCsv } from "./csv.ts";
- * const sleepstudy = readCsv("../shared/data/sleepstudy.csv");
+ * const sleepstudy = readCsv("sleepstudy.csv"); // e.g. from R's write.csv(lme4::sleepstudy)
  * ```
  */
 export function readCsv(path: string | URL): Record<string, Cell[]> {

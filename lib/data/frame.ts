@@ -8,6 +8,7 @@ import { pl } from "../deps.ts";
 import type { DataFrame } from "./table.ts";
 import { rLevelOrder } from "./factor.ts";
 import { withTableDisplay } from "../display/table.ts";
+import { isCategorical, readCategorical } from "./categorical.ts";
 
 /** A value a user may put in a data cell. */
 export type Cell = number | string | boolean | null | undefined;
@@ -61,12 +62,17 @@ function isPolarsFrame(x: unknown): x is DataFrame {
     Array.isArray((x as { columns?: unknown }).columns);
 }
 
-/** Raw column values as plain arrays, whatever the input shape was. */
-function rawColumns(data: DataLike): Map<string, ArrayLike<Cell>> {
-  const out = new Map<string, ArrayLike<Cell>>();
+/**
+ * Raw column values as plain arrays, whatever the input shape was; polars
+ * Categorical columns come back already as factors (their level order is the
+ * Categorical's physical order).
+ */
+function rawColumns(data: DataLike): Map<string, ArrayLike<Cell> | FactorColumn> {
+  const out = new Map<string, ArrayLike<Cell> | FactorColumn>();
   if (isPolarsFrame(data)) {
     for (const name of data.columns) {
-      out.set(name, data.getColumn(name).toArray() as Cell[]);
+      const s = data.getColumn(name);
+      out.set(name, isCategorical(s) ? readCategorical(data, name) : s.toArray() as Cell[]);
     }
     return out;
   }
@@ -172,11 +178,12 @@ export function toFrame(data: DataLike): Frame {
   const columns = new Map<string, Column>();
   let nrow = -1;
   for (const [name, values] of raw) {
-    if (nrow >= 0 && values.length !== nrow) {
+    const len = "kind" in values ? values.codes.length : values.length;
+    if (nrow >= 0 && len !== nrow) {
       throw new RangeError(`data: column '${name}' has a different length`);
     }
-    nrow = values.length;
-    columns.set(name, toColumn(name, values));
+    nrow = len;
+    columns.set(name, "kind" in values ? values : toColumn(name, values));
   }
   return { nrow: Math.max(nrow, 0), names: [...raw.keys()], columns };
 }

@@ -11,18 +11,16 @@
  * baseline "full refit" builds a new model (all cross-products, checks,
  * derivatives) per replicate, as lme4's refit() does.
  */
-import { createData, lmer, readCsv } from "../../mod.ts";
+import { createData, dataset, lmer } from "../../mod.ts";
 import type { LinearMixedModel } from "../../lib/models/lmer/model.ts";
 import { bootMer } from "../../lib/inference/bootstrap.ts";
 import { profile } from "../../lib/inference/profile.ts";
 import { refit, RefitCore } from "../../lib/models/lmer/refit.ts";
 import { simulateResponses } from "../../lib/simulate/simulateMerMod.ts";
 
-const DATA = new URL("../../../shared/data/", import.meta.url);
-
 const models: Record<string, () => LinearMixedModel> = {
   "sleepstudy (Days | Subject)": () =>
-    lmer("Reaction ~ Days + (Days | Subject)", readCsv(new URL("sleepstudy.csv", DATA))),
+    lmer("Reaction ~ Days + (Days | Subject)", dataset("sleepstudy")),
   "Clark default y ~ x + (x | cluster)": () => lmer("y ~ x + (x | cluster)", createData()),
 };
 

@@ -10,12 +10,11 @@
  * in R in the same session and prints the ratio ours / lme4, and the growth
  * of this process's resident memory during our fit.
  */
-import { createData, lmer, readCsv } from "../../mod.ts";
+import { createData, dataset, lmer } from "../../mod.ts";
 import type { DataLike } from "../../mod.ts";
 
 const quick = Deno.args.includes("--quick");
 const large = Deno.args.includes("--large");
-const DATA = new URL("../../../shared/data/", import.meta.url);
 
 interface Case {
   name: string;
@@ -36,14 +35,14 @@ const cases: Case[] = [
   {
     name: "sleepstudy (Days | Subject)",
     formula: "Reaction ~ Days + (Days | Subject)",
-    data: () => readCsv(new URL("sleepstudy.csv", DATA)),
+    data: () => dataset("sleepstudy"),
     r: `d <- lme4::sleepstudy`,
     reps: 20,
   },
   {
     name: "Penicillin (1 | plate) + (1 | sample)",
     formula: "diameter ~ 1 + (1 | plate) + (1 | sample)",
-    data: () => readCsv(new URL("Penicillin.csv", DATA)),
+    data: () => dataset("Penicillin"),
     r: `d <- lme4::Penicillin`,
     reps: 20,
   },
@@ -59,7 +58,7 @@ if (!quick) {
   cases.push({
     name: "InstEval y ~ service * dept + (1 | s) + (1 | d)",
     formula: "y ~ service * dept + (1 | s) + (1 | d)",
-    data: () => readCsv(new URL("InstEval.csv", DATA)),
+    data: () => dataset("InstEval"),
     r: `d <- lme4::InstEval`,
     reps: 3,
   });
@@ -68,7 +67,7 @@ if (large) {
   cases.push({
     name: "InstEval 1 + service + (1|s) + (1|d) + (1|dept:service)",
     formula: "y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept:service)",
-    data: () => readCsv(new URL("InstEval.csv", DATA)),
+    data: () => dataset("InstEval"),
     r: `d <- lme4::InstEval`,
     reps: 1,
   }, {

@@ -1,39 +1,28 @@
 /**
- * Test helpers: lme4's datasets from ../shared/data with the factor
- * settings they have in R (cake's temperature is an ordered factor), and
- * fixture loading.
+ * Test helpers: the library's datasets (lib/datasets, the same data frames the
+ * R fixture scripts read from lme4 and mlmRev), and fixture loading.
  */
-import { readCsv } from "../../lib/data/csv.ts";
-import type { Cell } from "../../lib/data/frame.ts";
+import type { DataFrame } from "../../lib/data/table.ts";
 import type { DataOptions } from "../../lib/design/modelframe.ts";
+import { dataset as libDataset, type DatasetName } from "../../lib/datasets/mod.ts";
 
-const DATA_DIR = new URL("../../../shared/data/", import.meta.url);
-
-/** A dataset as columns plus the options that reproduce R's factor types. */
+/** A dataset as the library ships it, and the options a fit needs (none). */
 export interface Dataset {
-  data: Record<string, Cell[]>;
+  data: DataFrame;
   options: DataOptions;
 }
 
-const cache = new Map<string, Dataset>();
-
-/** Load one of lme4's datasets by its CSV name. */
+/** Load one of the shipped datasets by its R name. */
 export function dataset(name: string): Dataset {
-  let d = cache.get(name);
-  if (!d) {
-    const data = readCsv(new URL(`${name}.csv`, DATA_DIR));
-    const options: DataOptions = name === "cake"
-      ? {
-        factors: {
-          temperature: { levels: ["175", "185", "195", "205", "215", "225"], ordered: true },
-          replicate: { levels: Array.from({ length: 15 }, (_, i) => String(i + 1)) },
-        },
-      }
-      : {};
-    d = { data, options };
-    cache.set(name, d);
-  }
-  return d;
+  return { data: libDataset(name as DatasetName), options: {} };
+}
+
+/** A shipped dataset as plain columns (for tests that edit values). */
+export function datasetColumns(name: string): Record<string, (number | string | null)[]> {
+  const df = libDataset(name as DatasetName);
+  const out: Record<string, (number | string | null)[]> = {};
+  for (const c of df.columns) out[c] = df.getColumn(c).toArray() as (number | string | null)[];
+  return out;
 }
 
 /** Read a JSON fixture from tests/fixtures. */
