@@ -8,11 +8,17 @@ import { potf2, potrf, potrfWorkSize } from "../lib/linalg/cholesky.ts";
 import { simdArena } from "../lib/linalg/simd.ts";
 import { buildLmm, lFormula } from "../advanced.ts";
 import {
+  forceHelperShare,
   PARALLEL_MIN_ORDER,
   parallelStatus,
   setDenseThreads,
   ThreadTuner,
 } from "../lib/linalg/parallel.ts";
+
+// Whether the helper thread takes part in a factorization must not depend on
+// how a loaded machine schedules it: every shared step waits for the helper's
+// first chunk, so each two-thread factorization below really uses two threads.
+forceHelperShare(true);
 
 function randomSpd(n: number, seed: number): Float64Array {
   let s = seed;
@@ -45,7 +51,7 @@ function available(): boolean {
   return arena !== undefined && arena.kernels.memory.buffer instanceof SharedArrayBuffer;
 }
 
-/** Factor large matrices until the helper is up (it starts lazily). */
+/** Start the helper (setDenseThreads(2) starts it on the next large factorization). */
 function ensureHelper(): void {
   setDenseThreads(2);
   const n = 600, src = randomSpd(n, 1);
@@ -70,39 +76,16 @@ Deno.test("two-thread potrf is bitwise the single-thread factor", () => {
   if (!available()) return;
   ensureHelper();
   // sizes around the threshold, ragged row groups (n mod 4) and blocks (mod 64)
-  let helped = 0;
   for (const n of [400, 401, 402, 403, 517, 640, 705, 833]) {
     const src = randomSpd(n, 11 + n);
     const plain = src.slice();
     assert.equal(potrf(plain, n), -1);
-    // the helper takes whatever chunks it gets to first: on a loaded machine
-    // it may get none in one factorization, so retry a few times
-    for (let r = 0; r < 5; r++) {
-      parallelStatus();
-      const { a, info } = factorShared(src, n);
-      const st = parallelStatus();
-      assert.equal(info, -1);
-      assertLowerEqual(a, plain, n, n, `n=${n}`);
-      if (st.workerMs > 0) {
-        helped++;
-        break;
-      }
-    }
-  }
-  // Under a fully loaded machine (deno test --parallel on 2 cores) the helper
-  // thread may not be scheduled during a ~20 ms factorization: give it larger
-  // ones, where an OS time slice always falls inside, before concluding.
-  for (let r = 0; r < 10 && helped === 0; r++) {
-    const n = 1400, src = randomSpd(n, 5 + r);
-    const plain = src.slice();
-    assert.equal(potrf(plain, n), -1);
     parallelStatus();
     const { a, info } = factorShared(src, n);
+    assert.ok(parallelStatus().workerChunks > 0, `n=${n}: the helper took part`);
     assert.equal(info, -1);
     assertLowerEqual(a, plain, n, n, `n=${n}`);
-    if (parallelStatus().workerMs > 0) helped++;
   }
-  assert.ok(helped > 0, "the helper took part");
 });
 
 Deno.test("two-thread potrf reports a non-positive pivot like potf2", () => {
@@ -124,7 +107,10 @@ Deno.test("two-thread potrf reports a non-positive pivot like potf2", () => {
     const plain = src.slice();
     const infoU = potf2(u, n);
     const infoP = potrf(plain, n);
+    parallelStatus();
     const { a, info } = factorShared(src, n);
+    // (a pivot in the first 64-column block fails before any shared step)
+    if (bad >= 64) assert.ok(parallelStatus().workerChunks > 0, `bad=${bad}: the helper took part`);
     assert.equal(infoU, bad);
     assert.equal(infoP, bad);
     assert.equal(info, bad);
@@ -149,7 +135,7 @@ Deno.test("small matrices and unshared memory stay on one thread", () => {
   parallelStatus();
   const { a, info } = factorShared(src, n);
   assert.equal(info, -1);
-  assert.equal(parallelStatus().workerMs, 0);
+  assert.equal(parallelStatus().workerChunks, 0);
   const plain = src.slice();
   potrf(plain, n);
   assertLowerEqual(a, plain, n, n, "n below the threshold");
@@ -160,19 +146,21 @@ Deno.test("small matrices and unshared memory stay on one thread", () => {
   w.set(big);
   parallelStatus();
   assert.equal(potrf(w, m, 0, m, arena.alloc(potrfWorkSize(m)), arena.kernels), -1);
-  assert.equal(parallelStatus().workerMs, 0);
+  assert.equal(parallelStatus().workerChunks, 0);
 });
 
 Deno.test("setDenseThreads(1) stops the helper; results unchanged", () => {
   if (!available()) return;
   ensureHelper();
   const n = 450, src = randomSpd(n, 21);
+  parallelStatus();
   const two = factorShared(src, n).a;
+  assert.ok(parallelStatus().workerChunks > 0, "the helper took part");
   setDenseThreads(1);
   try {
     assert.equal(parallelStatus().status, "idle");
     const one = factorShared(src, n).a;
-    assert.equal(parallelStatus().workerMs, 0);
+    assert.equal(parallelStatus().workerChunks, 0);
     assertLowerEqual(one, two, n, n, "one vs two threads");
   } finally {
     setDenseThreads(2);
@@ -200,7 +188,9 @@ async function runScript(code: string, env: Record<string, string> = {}) {
 const SCRIPT = `
 import { potrf, potrfWorkSize } from "LINALG/cholesky.ts";
 import { simdArena } from "LINALG/simd.ts";
-import { parallelStatus } from "LINALG/parallel.ts";
+import { forceHelperShare, parallelStatus, setDenseThreads } from "LINALG/parallel.ts";
+if (Deno.env.get("LMER_THREADS") !== "1") setDenseThreads(2);
+forceHelperShare(true);
 const n = 700;
 const arena = simdArena(n * n + potrfWorkSize(n));
 const a = arena.alloc(n * n), w = arena.alloc(potrfWorkSize(n));
@@ -215,7 +205,7 @@ let used = 0;
 while (performance.now() - t0 < 20000) {
   a.set(src);
   potrf(a, n, 0, n, w, arena.kernels);
-  used += parallelStatus().workerMs;
+  used += parallelStatus().workerChunks;
   if (used > 0) break;
 }
 console.log(JSON.stringify({ status: parallelStatus().status, used: used > 0 }));
@@ -253,19 +243,13 @@ Deno.test("two-thread potrf on a sub-matrix (offset, leading dimension > n)", ()
     for (let i = 0; i < n; i++) big[off + i + j * lda] = plain[off + i + j * lda] = src[i + j * n];
   }
   assert.equal(potrf(plain, n, off, lda), -1);
-  const work = arena.alloc(potrfWorkSize(n)), init = big.slice();
-  let helped = false;
-  // On a loaded machine the helper may miss short factorizations: retry.
-  for (let r = 0; r < 40 && !helped; r++) {
-    big.set(init);
-    parallelStatus();
-    assert.equal(potrf(big, n, off, lda, work, arena.kernels), -1);
-    helped = parallelStatus().workerMs > 0;
-    for (let i = 0; i < big.length; i++) {
-      if (!Object.is(big[i], plain[i])) throw new Error(`element ${i}: ${big[i]} ≠ ${plain[i]}`);
-    }
+  const work = arena.alloc(potrfWorkSize(n));
+  parallelStatus();
+  assert.equal(potrf(big, n, off, lda, work, arena.kernels), -1);
+  assert.ok(parallelStatus().workerChunks > 0, "the helper took part");
+  for (let i = 0; i < big.length; i++) {
+    if (!Object.is(big[i], plain[i])) throw new Error(`element ${i}: ${big[i]} ≠ ${plain[i]}`);
   }
-  assert.ok(helped, "the helper took part");
 });
 
 Deno.test("lmer objective with a dense block of order 423: two threads = no SIMD, exactly", () => {
@@ -287,18 +271,13 @@ Deno.test("lmer objective with a dense block of order 423: two threads = no SIMD
   const fast = buildLmm(lf.x, lf.mf.y, lf.mf.random);
   const plain = buildLmm(lf.x, lf.mf.y, lf.mf.random, { simd: false });
   assert.equal(fast.denseOrder, 423);
-  let helped = false;
-  // On a loaded machine the helper may miss short factorizations: retry.
-  for (let r = 0; r < 40 && !helped; r++) {
-    parallelStatus();
-    for (const theta of [[1, 1], [0.3, 2], [0.8, 0], [0, 0.5]]) {
-      for (const reml of [true, false]) {
-        assert.equal(fast.objective(theta, reml), plain.objective(theta, reml));
-      }
+  for (const theta of [[1, 1], [0.3, 2], [0.8, 0], [0, 0.5]]) {
+    for (const reml of [true, false]) {
+      parallelStatus();
+      assert.equal(fast.objective(theta, reml), plain.objective(theta, reml));
+      assert.ok(parallelStatus().workerChunks > 0, `θ=${theta}: the helper took part`);
     }
-    helped = parallelStatus().workerMs > 0;
   }
-  assert.ok(helped, "the helper took part");
 });
 
 Deno.test("no usable worker: one thread, silently", async () => {

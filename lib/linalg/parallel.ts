@@ -72,6 +72,8 @@ let seq = 0;
 let serialMs = 0;
 let waitMs = 0;
 let busyBase = 0;
+let workerChunks = 0; // chunks the worker ran since the last parallelStatus()
+let forceShare = false;
 const memoryIds = new WeakMap<WebAssembly.Memory, number>();
 let nextMemoryId = 1;
 
@@ -266,6 +268,7 @@ function share(cmd: number, n: number, meanwhile?: () => void): void {
   Atomics.notify(c, CTL.seq);
   let mine = 0, lost = false;
   try {
+    if (forceShare) awaitFirstClaim(c, tag);
     meanwhile?.();
     for (let ch; (ch = claimChunk(c, CTL, tag, n)) >= 0;) {
       mine++;
@@ -275,6 +278,7 @@ function share(cmd: number, n: number, meanwhile?: () => void): void {
     // close the job (normally every chunk is claimed by now), then wait for
     // the chunks the worker claimed
     const theirs = (Atomics.exchange(c, CTL.claim, -1) & 255) - mine;
+    workerChunks += theirs;
     const t0 = performance.now();
     const ok = waitFor(c, CTL.wdone, (v) => v >= theirs, TIMEOUT_MS);
     waitMs += performance.now() - t0;
@@ -288,6 +292,32 @@ function share(cmd: number, n: number, meanwhile?: () => void): void {
     stop("dead");
     throw new Error("dense Cholesky: the helper thread failed");
   }
+}
+
+/**
+ * Tests only ({@link forceHelperShare}): wait until the worker has claimed the
+ * first chunk of the job tagged `tag` (at most {@link TIMEOUT_MS}).
+ */
+function awaitFirstClaim(c: Int32Array, tag: number): void {
+  const t0 = performance.now();
+  for (;;) {
+    const w = Atomics.load(c, CTL.claim);
+    if (w < 0 || w >>> 8 !== tag || (w & 255) >= 1) return;
+    if (performance.now() - t0 > TIMEOUT_MS) return;
+    if (pause) pause();
+    Atomics.wait(c, CTL.claim, w, 1);
+  }
+}
+
+/**
+ * For tests: when on, every shared step of a two-thread factorization waits
+ * until the helper thread has taken its first chunk, so that whether the
+ * helper took part no longer depends on how the OS schedules it (on a loaded
+ * machine the main thread may otherwise finish every chunk first). Results
+ * are the same either way; only the split of the work changes.
+ */
+export function forceHelperShare(on: boolean): void {
+  forceShare = on;
 }
 
 /**
@@ -326,7 +356,9 @@ export function parallelHelper(kernels: DenseKernels, n: number): DenseHelper | 
   const memory = kernels.memory;
   if (!isShared(memory)) return undefined;
   if (status === "idle") {
-    if (serialMs >= START_AFTER_MS) start(kernels.module);
+    // "auto" waits until single-thread work shows a helper would pay off;
+    // an explicit setDenseThreads(2) starts it at once
+    if (threads === 2 || serialMs >= START_AFTER_MS) start(kernels.module);
     return undefined;
   }
   if (status === "starting") {
@@ -440,6 +472,8 @@ export interface ParallelStatus {
   waitMs: number;
   /** Time the worker spent running chunks since the last call (ms). */
   workerMs: number;
+  /** Chunks of work the worker ran since the last call. */
+  workerChunks: number;
 }
 
 /** The worker's state and, since the previous call, its and the main thread's waits. */
@@ -451,8 +485,10 @@ export function parallelStatus(): ParallelStatus {
     serialMs,
     waitMs,
     workerMs: ((busy - busyBase) | 0) / 1000,
+    workerChunks,
   };
   busyBase = busy;
+  workerChunks = 0;
   waitMs = 0;
   return out;
 }
