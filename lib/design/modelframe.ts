@@ -117,7 +117,17 @@ function subsetColumn(c: Column, keep: Int32Array, dropLevels: boolean): Column 
   return relevel({ ...c, codes }, levels, c.ordered);
 }
 
-/** The grouping factor of a random term: one factor or the interaction a:b. */
+/**
+ * The grouping factor of a random term: one factor or the interaction a:b
+ * (also each level of a/b/c, expanded to a, a:b, a:b:c by the formula).
+ *
+ * As lme4 (`mkBlist` evaluates `a:b` as `a %i% b`): the levels are only the
+ * combinations that occur, labelled "a:b", ordered as R's `a:b` with unused
+ * levels dropped, i.e. lexicographically by the parts' level positions
+ * (the first factor varying slowest). A row with a missing part is missing.
+ * Linear in rows × parts (LSD radix sort by level codes): the Cartesian
+ * product of the levels is never formed.
+ */
 export function groupingFactor(ev: Evaluator, group: readonly Expr[], n: number): FactorColumn {
   const parts = group.map((g) => {
     const c = ev.column(g);
@@ -126,21 +136,51 @@ export function groupingFactor(ev: Evaluator, group: readonly Expr[], n: number)
     return { kind: "factor" as const, levels, codes, ordered: false };
   });
   if (parts.length === 1) return parts[0];
-  // R's a:b on factors: levels are combinations with the first factor varying slowest.
-  let codes = Int32Array.from(parts[0].codes);
-  let levels: string[] = [...parts[0].levels];
-  for (const p of parts.slice(1)) {
-    const k = p.levels.length;
-    const next = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      next[i] = codes[i] < 0 || p.codes[i] < 0 ? -1 : codes[i] * k + p.codes[i];
-    }
-    const nextLevels: string[] = [];
-    for (const a of levels) for (const b of p.levels) nextLevels.push(`${a}:${b}`);
-    codes = next;
-    levels = nextLevels;
+  return interactionFactor(parts, n);
+}
+
+/**
+ * The interaction of factors holding only the combinations that occur, in
+ * R's order for `factor(a:b)` (first factor slowest), labels joined by ":".
+ *
+ * @example
+ * ```ts
+ * import { interactionFactor } from "./modelframe.ts";
+ * const a = { kind: "factor" as const, levels: ["x", "y"], codes: Int32Array.of(1, 0, 1), ordered: false };
+ * const b = { kind: "factor" as const, levels: ["1", "2"], codes: Int32Array.of(0, 1, 0), ordered: false };
+ * console.log(interactionFactor([a, b], 3).levels); // ["x:2", "y:1"]
+ * ```
+ */
+export function interactionFactor(parts: readonly FactorColumn[], n: number): FactorColumn {
+  // rows with every part present
+  let m = 0;
+  const rows = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    if (parts.every((p) => p.codes[i] >= 0)) rows[m++] = i;
   }
-  return { kind: "factor", levels, codes, ordered: false };
+  // LSD radix sort of the complete rows by (part 0, part 1, …) codes: one
+  // stable counting sort per part, last part first.
+  let order = rows.subarray(0, m);
+  let tmp = new Int32Array(m);
+  for (let j = parts.length - 1; j >= 0; j--) {
+    const codes = parts[j].codes;
+    const count = new Int32Array(parts[j].levels.length + 1);
+    for (let k = 0; k < m; k++) count[codes[order[k]] + 1]++;
+    for (let l = 1; l < count.length; l++) count[l] += count[l - 1];
+    for (let k = 0; k < m; k++) tmp[count[codes[order[k]]]++] = order[k];
+    [order, tmp] = [tmp, order];
+  }
+  const out = new Int32Array(n).fill(-1);
+  const levels: string[] = [];
+  let prev = -1;
+  for (let k = 0; k < m; k++) {
+    const i = order[k];
+    const same = prev >= 0 && parts.every((p) => p.codes[i] === p.codes[prev]);
+    if (!same) levels.push(parts.map((p) => p.levels[p.codes[i]]).join(":"));
+    out[i] = levels.length - 1;
+    prev = i;
+  }
+  return { kind: "factor", levels, codes: out, ordered: false };
 }
 
 /** Evaluate the variables of a term set. */
