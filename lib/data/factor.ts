@@ -24,23 +24,69 @@ export function rLevelOrder(labels: readonly string[]): string[] {
   return [...new Set(labels)].sort(compareLabels);
 }
 
-/** Numeric grouping values sorted numerically and labelled as R's `as.character` does. */
+/**
+ * Numeric grouping values as R's `factor()` makes them: the distinct values
+ * sorted numerically, labelled with {@link rNumberLabel} (R's
+ * `as.character`), and values whose labels coincide (0.1 + 0.2 and 0.3 both
+ * print "0.3") are one level, at the position of its smallest value.
+ *
+ * @example
+ * ```ts
+ * import { numericLevels } from "./factor.ts";
+ * numericLevels(Float64Array.of(0.1 + 0.2, 0.3, 0.1)).levels; // ["0.1", "0.3"]
+ * ```
+ */
 export function numericLevels(values: Float64Array): { levels: string[]; codes: Int32Array } {
   const distinct = [...new Set(Array.from(values).filter((v) => !Number.isNaN(v)))].sort((a, b) =>
     a - b
   );
-  const pos = new Map(distinct.map((v, i) => [v, i]));
+  const levels: string[] = [];
+  const levelOf = new Map<string, number>();
+  const pos = new Map<number, number>();
+  for (const v of distinct) {
+    const label = rNumberLabel(v);
+    let k = levelOf.get(label);
+    if (k === undefined) (k = levels.length, levels.push(label), levelOf.set(label, k));
+    pos.set(v, k);
+  }
   const codes = new Int32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     codes[i] = Number.isNaN(v) ? -1 : pos.get(v)!;
   }
-  return { levels: distinct.map(rNumberLabel), codes };
+  return { levels, codes };
 }
 
-/** R's `as.character()` of a double: 15 significant digits, no trailing zeros. */
+/**
+ * R's `as.character()` of a double: 15 significant digits, fixed or
+ * scientific notation whichever is narrower (R's `formatReal` with
+ * `scipen = 0`: 1e-04, 1e+05, 0.333333333333333). Integer values below
+ * 1e15 print in full ("100000") as R prints integer columns (the usual
+ * source of numeric grouping codes), where a double 1e5 would print "1e+05".
+ *
+ * @example
+ * ```ts
+ * import { rNumberLabel } from "./factor.ts";
+ * rNumberLabel(0.1 + 0.2); // "0.3"
+ * rNumberLabel(1e-4); // "1e-04"
+ * ```
+ */
 export function rNumberLabel(v: number): string {
   if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
-  const s = Number(v.toPrecision(15));
-  return String(s);
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? "NaN" : v > 0 ? "Inf" : "-Inf";
+  // shortest representation with at most 15 significant digits
+  const sci = v.toExponential(14); // d.dddddddddddddde±x
+  const m = /^(-?)(\d)\.(\d+)e([+-]\d+)$/.exec(sci)!;
+  const neg = m[1];
+  const digits = (m[2] + m[3]).replace(/0+$/, "") || "0";
+  const e10 = Number(m[4]);
+  const nsig = digits.length;
+  const mant = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  const ae = Math.abs(e10);
+  const sciText = `${neg}${mant}e${e10 < 0 ? "-" : "+"}${ae < 10 ? "0" : ""}${ae}`;
+  const rgt = Math.max(0, nsig - e10 - 1);
+  const fixedWidth = neg.length + (e10 >= 0 ? e10 + 1 : 1) + (rgt > 0 ? rgt + 1 : 0);
+  if (fixedWidth > sciText.length) return sciText;
+  // fixed notation prints every digit of the integer part (sprintf "%.*f")
+  return rgt <= 100 ? v.toFixed(rgt) : sciText;
 }

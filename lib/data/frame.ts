@@ -6,7 +6,8 @@
  */
 import { pl } from "../deps.ts";
 import type { DataFrame } from "./table.ts";
-import { rLevelOrder } from "./factor.ts";
+import { rLevelOrder, rNumberLabel } from "./factor.ts";
+import { abbreviateName } from "./options.ts";
 import { withTableDisplay } from "../display/table.ts";
 import { isCategorical, readCategorical } from "./categorical.ts";
 
@@ -142,7 +143,7 @@ function toColumn(name: string, raw: ArrayLike<Cell>): Column {
     if (isMissing(v)) labels[i] = null;
     else if (typeof v === "boolean") labels[i] = v ? "TRUE" : "FALSE";
     else if (typeof v === "string") labels[i] = v;
-    else if (typeof v === "number") labels[i] = String(v);
+    else if (typeof v === "number") labels[i] = rNumberLabel(v);
     else {
       throw new TypeError(`data: column '${name}' holds an unsupported value ${String(v)}`);
     }
@@ -194,7 +195,16 @@ export function relevel(
   levels: readonly string[],
   ordered: boolean,
 ): FactorColumn {
-  const pos = new Map(levels.map((l, i) => [l, i]));
+  const pos = new Map<string, number>();
+  levels.forEach((l, i) => {
+    if (pos.has(l)) {
+      // R: factor(x, levels = c("a", "a")) is an error "factor level [2] is duplicated"
+      throw new RangeError(
+        `levels: factor level [${i + 1}] ${JSON.stringify(abbreviateName(l))} is duplicated`,
+      );
+    }
+    pos.set(l, i);
+  });
   const codes = new Int32Array(col.codes.length);
   for (let i = 0; i < codes.length; i++) {
     const c = col.codes[i];
