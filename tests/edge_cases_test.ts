@@ -9,6 +9,7 @@ import { fixture } from "./helpers/datasets.ts";
 import { numericLevels, rNumberLabel } from "../lib/data/factor.ts";
 import { makeNames, parseCsv } from "../lib/data/csv.ts";
 import { lm } from "../lib/models/lm.ts";
+import { lmer } from "../lib/models/lmer/fit.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -79,4 +80,101 @@ Deno.test("parseCsv: quoted fields stay text, logical columns, R's make.names", 
   assert.deepEqual(d, { a: ["308", "309"], b: [true, false], c: ["x", ""], "if.": [1, 2] });
   assert.deepEqual(makeNames(["x", "x.1", "x", "x"]), ["x", "x.1", "x.2", "x.3"]);
   assert.deepEqual(makeNames([".5a", "_a", "a-b", "é"]), ["X.5a", "X_a", "a.b", "é"]);
+});
+
+const close = (a: number, b: number, tol = 1e-10) =>
+  Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
+const kindOf = (v: number) =>
+  Number.isNaN(v) ? "NaN" : v === Infinity ? "Inf" : v === -Infinity ? "-Inf" : "finite";
+
+Deno.test("lm on constant y and with zero residual df: R's summary.lm numbers and warning", () => {
+  for (const c of fx.lm_edge) {
+    const fit = lm(c.formula, c.data);
+    const rows = fit.coefRows();
+    const names = Object.keys(c.se_kind).length === rows.length && !Array.isArray(c.se_kind)
+      ? Object.keys(c.se_kind)
+      : rows.map((r) => r.term);
+    rows.forEach((r, i) => {
+      const nm = names[i];
+      const pick = (o: Json) => Array.isArray(o) ? o[i] : o[nm];
+      assert.ok(close(r.estimate, pick(c.coef), 1e-9), `${c.id} ${nm} estimate`);
+      assert.equal(kindOf(r.stdError), pick(c.se_kind), `${c.id} ${nm} SE`);
+      if (pick(c.se_kind) === "finite") assert.ok(close(r.stdError, pick(c.se)), `${c.id} ${nm}`);
+      assert.equal(kindOf(r.statistic), pick(c.t_kind), `${c.id} ${nm} t`);
+      assert.equal(kindOf(r.pValue), pick(c.p_kind), `${c.id} ${nm} p`);
+    });
+    assert.equal(kindOf(fit.sigma), c.sigma_kind, `${c.id} sigma`);
+    if (c.sigma !== null) assert.ok(close(fit.sigma, c.sigma), `${c.id} sigma`);
+    assert.equal(kindOf(fit.rSquared), c.r_squared_kind, `${c.id} R²`);
+    if (c.r_squared !== null) assert.ok(close(fit.rSquared, c.r_squared), `${c.id} R²`);
+    assert.equal(kindOf(fit.adjRSquared), c.adj_r_squared_kind, `${c.id} adjusted R²`);
+    if (c.fstatistic === null) assert.equal(fit.fStatistic, null);
+    else {
+      assert.equal(fit.fStatistic!.numdf, c.fstatistic.numdf);
+      assert.equal(fit.fStatistic!.dendf, c.fstatistic.dendf);
+      assert.ok(Number.isNaN(fit.fStatistic!.value) === (c.fstatistic.value === null));
+    }
+    for (const w of c.warnings) assert.ok(fit.messages.includes(w), `${c.id}: ${w}`);
+    if (!c.warnings.length) {
+      assert.ok(!fit.messages.some((m) => /perfect fit/.test(m)), `${c.id}: no warning`);
+    }
+  }
+});
+
+Deno.test("lmer options: REML must be a boolean, control settings finite, start finite", () => {
+  const d = {
+    y: [1, 2, 3, 4, 5, 7, 2, 3, 1],
+    x: [1, 2, 3, 1, 2, 3, 1, 2, 3],
+    g: ["a", "a", "a", "b", "b", "b", "c", "c", "c"],
+  };
+  // deno-lint-ignore no-explicit-any
+  const bad = (o: any) => () => lmer("y ~ x + (1 | g)", d, o);
+  assert.throws(bad({ REML: "no" }), /lmer: 'REML' must be true or false, got a string \("no"\)/);
+  assert.throws(bad({ REML: 0 }), /'REML' must be true or false, got a number \(0\)/);
+  assert.throws(
+    bad({ control: { xtolAbs: NaN } }),
+    /lmer: control: 'xtolAbs' must be a finite number, got NaN/,
+  );
+  assert.throws(
+    bad({ control: { ftolAbs: Infinity } }),
+    /'ftolAbs' must be a finite number, got Infinity/,
+  );
+  assert.throws(
+    bad({ control: { maxeval: "10" } }),
+    /'maxeval' must be a finite number, got a string/,
+  );
+  assert.throws(
+    bad({ control: { xtolabs: 1e-8 } }),
+    /unknown option 'xtolabs' \(did you mean 'xtolAbs'\?\)/,
+  );
+  assert.throws(
+    bad({ control: { calcDerivs: "yes" } }),
+    /control 'calcDerivs' must be true or false/,
+  );
+  assert.throws(
+    bad({ start: [NaN] }),
+    /lmer: 'start' must hold finite numbers, entry 1 is a number \(NaN\)/,
+  );
+  assert.throws(
+    bad({ reml: false }),
+    /lmer: unknown option 'reml' \(did you mean 'REML'\?\); known options: factors, REML, control, start, dataName/,
+  );
+  assert.throws(bad({ ["x".repeat(200)]: 1 }), /unknown option 'x{40}… \(200 characters\)'/);
+  assert.throws(
+    () => lm("y ~ x", d, { factor: { g: {} } } as never),
+    /lm: unknown option 'factor' \(did you mean 'factors'\?\)/,
+  );
+  assert.ok(lmer("y ~ x + (1 | g)", d, { REML: false, control: { xtolAbs: 1e-9 } }));
+});
+
+Deno.test("duplicated levels in a factors spec are an error, as R's factor(x, levels)", () => {
+  // R: factor(c("a", "b"), levels = c("a", "a", "b")) errors
+  assert.equal(fx.factor_duplicated_levels, "factor level [2] is duplicated");
+  assert.throws(
+    () =>
+      lm("y ~ g", { y: [1, 2, 3], g: ["a", "b", "a"] }, {
+        factors: { g: { levels: ["a", "a", "b"] } },
+      }),
+    /factor level \[2\] "a" is duplicated/,
+  );
 });

@@ -15,6 +15,7 @@ import {
 } from "../design/modelframe.ts";
 import { backsolve, householderQR, type QR, qty, unscaledCov } from "../linalg/householder.ts";
 import { pfUpper, ptTwoSided } from "../stats/distributions.ts";
+import { checkOptions } from "../data/options.ts";
 import {
   coefmatCells,
   formatC,
@@ -34,6 +35,9 @@ import {
 
 /** Options of {@link lm}. */
 export type LmOptions = DataOptions;
+
+/** Every option name of {@link lm} (a compile error here when LmOptions gains one). */
+const LM_OPTION_NAMES: { readonly [K in keyof Required<LmOptions>]: true } = { factors: true };
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -77,9 +81,6 @@ export class LinearModel {
     const qr = householderQR(x.x, n, p);
     this.#qr = qr;
     const rank = qr.kept.length;
-    if (n - rank <= 0 && n > 0 && rank > 0) {
-      // R fits it but every SE is NaN; we do the same and say so.
-    }
     const qy = qty(qr, y);
     const b = backsolve(qr, qy);
     this.#beta = new Float64Array(p).fill(NaN);
@@ -99,21 +100,38 @@ export class LinearModel {
     this.nobs = n;
     this.nDropped = mf.nDropped;
     this.dfResidual = n - rank;
-    this.sigma = Math.sqrt(rss / this.dfResidual);
+    // summary.lm: resvar = rss / rdf; with no residual df R has rss = 0 exactly,
+    // so σ, every SE and the adjusted R² are NaN (0/0), not Infinity.
+    const resvar = this.dfResidual > 0 ? rss / this.dfResidual : NaN;
+    this.sigma = Math.sqrt(resvar);
     this.#cov = unscaledCov(qr);
     this.#se = new Float64Array(p).fill(NaN);
     qr.kept.forEach((j, k) => (this.#se[j] = this.sigma * Math.sqrt(this.#cov[k * rank + k])));
     const intercept = mf.plan.intercept;
-    let tss = 0;
-    const ybar = intercept ? y.reduce((s, v) => s + v, 0) / n : 0;
-    for (let i = 0; i < n; i++) tss += (y[i] - ybar) ** 2;
+    // summary.lm's mss and R² = mss / (mss + rss); an intercept-only (or
+    // empty) model has R² = adjusted R² = 0 and no F statistic.
+    let fsum = 0;
+    for (let i = 0; i < n; i++) fsum += this.#fitted[i];
+    const fbar = fsum / n;
+    let mss = 0, fvar = 0;
+    for (let i = 0; i < n; i++) {
+      const f = this.#fitted[i];
+      mss += intercept ? (f - fbar) ** 2 : f * f;
+      fvar += (f - fbar) ** 2;
+    }
+    fvar /= n - 1;
     const dfInt = intercept ? 1 : 0;
-    this.rSquared = 1 - rss / tss;
-    this.adjRSquared = 1 - (1 - this.rSquared) * ((n - dfInt) / this.dfResidual);
     const numdf = rank - dfInt;
-    this.fStatistic = numdf > 0
-      ? { value: ((tss - rss) / numdf) / (rss / this.dfResidual), numdf, dendf: this.dfResidual }
-      : null;
+    if (numdf > 0) {
+      this.rSquared = mss / (mss + rss);
+      this.adjRSquared = 1 - (1 - this.rSquared) * ((n - dfInt) / this.dfResidual);
+      this.fStatistic = { value: (mss / numdf) / resvar, numdf, dendf: this.dfResidual };
+    } else {
+      this.rSquared = 0;
+      this.adjRSquared = 0;
+      this.fStatistic = null;
+    }
+    const perfect = Number.isFinite(resvar) && resvar < (fbar * fbar + fvar) * 1e-30;
     this.aliased = qr.aliased.map((j) => x.names[j]);
     const msgs: string[] = [];
     if (mf.nDropped) {
@@ -128,6 +146,7 @@ export class LinearModel {
         }`,
       );
     }
+    if (perfect) msgs.push("essentially perfect fit: summary may be unreliable");
     this.messages = msgs;
   }
 
@@ -386,6 +405,7 @@ export function quantile7(sorted: ArrayLike<number>, p: number): number {
  * ```
  */
 export function lm(formula: string, data: DataLike, options: LmOptions = {}): LinearModel {
+  checkOptions("lm", options, Object.keys(LM_OPTION_NAMES));
   const mf = modelFrame(formula, data, { ...options, allowRandom: false });
   return new LinearModel(formula, mf);
 }

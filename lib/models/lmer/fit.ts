@@ -15,6 +15,7 @@ import type { OptimResult } from "../../optim/mod.ts";
 import { buildLmm, type Lmm } from "./core.ts";
 import { checkConvergence } from "./convergence.ts";
 import { LinearMixedModel } from "./model.ts";
+import { checkNumberOption, checkOptions, describeValue } from "../../data/options.ts";
 
 /** Optimizer and check settings, as lme4's `lmerControl()`. */
 export interface LmerControl {
@@ -44,6 +45,77 @@ export interface LmerOptions extends DataOptions {
   readonly start?: ArrayLike<number>;
   /** Name of the data to print in the summary ("Data: sleepstudy"). */
   readonly dataName?: string;
+}
+
+/** Every option name of {@link lmer} (a compile error here when LmerOptions gains one). */
+const LMER_OPTION_NAMES: { readonly [K in keyof Required<LmerOptions>]: true } = {
+  factors: true,
+  REML: true,
+  control: true,
+  start: true,
+  dataName: true,
+};
+
+/** The type of each {@link LmerControl} setting. */
+const LMER_CONTROL_TYPES: { readonly [K in keyof Required<LmerControl>]: "number" | "boolean" } = {
+  maxeval: "number",
+  xtolAbs: "number",
+  ftolAbs: "number",
+  calcDerivs: "boolean",
+  boundaryTol: "number",
+};
+
+/**
+ * Check lmer's options before fitting: known names only, `REML` a boolean,
+ * control settings finite (positive) numbers or booleans, `start` finite
+ * numbers; each error names the option.
+ *
+ * @example
+ * ```ts
+ * import { checkLmerOptions } from "./fit.ts";
+ * checkLmerOptions({ REML: false, control: { xtolAbs: 1e-10 } }); // ok
+ * // checkLmerOptions({ REML: "no" }) throws "lmer: 'REML' must be true or false, got a string (\"no\")"
+ * ```
+ */
+export function checkLmerOptions(options: LmerOptions): void {
+  checkOptions("lmer", options, Object.keys(LMER_OPTION_NAMES));
+  if (options.REML !== undefined && typeof options.REML !== "boolean") {
+    throw new TypeError(`lmer: 'REML' must be true or false, got ${describeValue(options.REML)}`);
+  }
+  const control = options.control;
+  if (control !== undefined) {
+    checkOptions("lmer: control", control, Object.keys(LMER_CONTROL_TYPES));
+    for (const [k, v] of Object.entries(control)) {
+      if (v === undefined) continue;
+      if (LMER_CONTROL_TYPES[k as keyof LmerControl] === "boolean") {
+        if (typeof v !== "boolean") {
+          throw new TypeError(
+            `lmer: control '${k}' must be true or false, got ${describeValue(v)}`,
+          );
+        }
+      } else {
+        checkNumberOption("lmer: control", k, v, { min: k === "maxeval" ? 1 : 0 });
+      }
+    }
+  }
+  if (options.start !== undefined) {
+    const start = options.start;
+    if (start === null || typeof start !== "object" || typeof start.length !== "number") {
+      throw new TypeError(`lmer: 'start' must be an array of numbers, got ${describeValue(start)}`);
+    }
+    for (let i = 0; i < start.length; i++) {
+      if (typeof start[i] !== "number" || !Number.isFinite(start[i])) {
+        throw new RangeError(
+          `lmer: 'start' must hold finite numbers, entry ${i + 1} is ${describeValue(start[i])}`,
+        );
+      }
+    }
+  }
+  if (options.dataName !== undefined && typeof options.dataName !== "string") {
+    throw new TypeError(
+      `lmer: 'dataName' must be a string, got ${describeValue(options.dataName)}`,
+    );
+  }
 }
 
 /** Result of {@link lFormula}: the model frame after lme4's checks. */
@@ -213,6 +285,13 @@ export function optimizeLmer(
       `start: θ has ${lmm.thetaLength} entries (${lmm.thetaNames.join(", ")}), got ${x0.length}`,
     );
   }
+  x0.forEach((v, k) => {
+    if (!Number.isFinite(v) || v < lmm.lower[k]) {
+      throw new RangeError(
+        `start: θ ${lmm.thetaNames[k]} must be a finite number >= ${lmm.lower[k]}, got ${v}`,
+      );
+    }
+  });
   const t0 = performance.now();
   const run = (from: Float64Array) =>
     bobyqa((th) => devfun(th), from, {
@@ -344,6 +423,7 @@ export function mkMerMod(
  * ```
  */
 export function lmer(formula: string, data: DataLike, options: LmerOptions = {}): LinearMixedModel {
+  checkLmerOptions(options);
   const frame = lFormula(formula, data, options);
   const devfun = mkLmerDevfun(frame, { REML: options.REML ?? true });
   const opt = optimizeLmer(devfun, options.control, options.start);
