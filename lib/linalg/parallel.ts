@@ -50,6 +50,9 @@ export const START_AFTER_MS = 150;
  */
 const TIMEOUT_MS = 60_000, BIND_TIMEOUT_MS = 5_000;
 
+/** Longest wait for the worker's first chunk under {@link forceHelperShare}. */
+const FORCE_WAIT_MS = 5_000;
+
 /** State of the helper thread. */
 export type HelperStatus = "idle" | "starting" | "ready" | "dead";
 
@@ -296,14 +299,15 @@ function share(cmd: number, n: number, meanwhile?: () => void): void {
 
 /**
  * Tests only ({@link forceHelperShare}): wait until the worker has claimed the
- * first chunk of the job tagged `tag` (at most {@link TIMEOUT_MS}).
+ * first chunk of the job tagged `tag`, or at most {@link FORCE_WAIT_MS} (then
+ * this thread goes on alone, and a test sees that the helper took no part).
  */
 function awaitFirstClaim(c: Int32Array, tag: number): void {
   const t0 = performance.now();
   for (;;) {
     const w = Atomics.load(c, CTL.claim);
     if (w < 0 || w >>> 8 !== tag || (w & 255) >= 1) return;
-    if (performance.now() - t0 > TIMEOUT_MS) return;
+    if (performance.now() - t0 > FORCE_WAIT_MS) return;
     if (pause) pause();
     Atomics.wait(c, CTL.claim, w, 1);
   }

@@ -16,7 +16,8 @@
 
 import type { FixedDesign, ReTerm } from "../../design/reterm.ts";
 import { BlockedFactor } from "./cholesky.ts";
-import { type CrossProducts, crossProducts } from "./crossprod.ts";
+import { type CrossProducts, crossProducts, fixedByTerm, fixedCrossprod } from "./crossprod.ts";
+import { centerDesign, type Centering, uncenterBeta, uncenterVcov } from "./centering.ts";
 import { type DevianceParts, devianceParts, profiledCriterion } from "./deviance.ts";
 import { type LmmSolution, solve } from "./solution.ts";
 import { type TermInfo, termInfo, thetaLower, thetaNames, thetaStart } from "./structure.ts";
@@ -82,11 +83,15 @@ export class Lmm implements LmmStructure {
   readonly thetaNames: readonly string[];
   readonly fixedNames: readonly string[];
   readonly denseOrder: number;
-  /** The blocked crossproducts A = [Z X y]ᵀ[Z X y]. */
-  readonly crossprod: CrossProducts;
 
+  /** The fitted design: X and y centred at their means when X has an intercept. */
   private readonly x: FixedDesign;
   private readonly y: Float64Array;
+  private readonly centering: Centering | undefined;
+  private readonly input: { readonly x: FixedDesign; readonly y: Float64Array };
+  /** The cross-products the factor works on (of the centred design). */
+  private readonly a: CrossProducts;
+  private uncentered: CrossProducts | undefined;
   private readonly factor: BlockedFactor;
   private readonly xtxDiag: Float64Array;
 
@@ -100,8 +105,6 @@ export class Lmm implements LmmStructure {
     if (terms.length === 0) {
       throw new Error("a linear mixed model needs at least one random-effects term");
     }
-    this.x = x;
-    this.y = y;
     this.n = x.n;
     this.p = x.p;
     this.terms = termInfo(terms);
@@ -114,12 +117,35 @@ export class Lmm implements LmmStructure {
     if (this.n <= this.p) {
       throw new Error(`need more observations (${this.n}) than fixed effects (${this.p})`);
     }
-    this.crossprod = crossProducts(x, y, this.terms);
-    this.factor = new BlockedFactor(this.crossprod, this.terms, options.simd ?? true);
+    // Centring keeps A's entries at the scale of the data's spread, so the
+    // fit does not depend on the data's location (see centering.ts).
+    this.input = { x, y };
+    this.centering = centerDesign(x, y);
+    this.x = this.centering?.x ?? x;
+    this.y = this.centering?.y ?? y;
+    this.a = crossProducts(this.x, this.y, this.terms);
+    if (!this.centering) this.uncentered = this.a;
+    this.factor = new BlockedFactor(this.a, this.terms, options.simd ?? true);
     this.denseOrder = this.factor.m;
     const nf = this.p + 1;
     this.xtxDiag = new Float64Array(this.p);
-    for (let j = 0; j < this.p; j++) this.xtxDiag[j] = this.crossprod.ff[j * nf + j];
+    for (let j = 0; j < this.p; j++) this.xtxDiag[j] = this.a.ff[j * nf + j];
+  }
+
+  /**
+   * The blocked crossproducts A = [Z X y]ᵀ[Z X y] of the data as given
+   * (uncentred), for refits and profiles that change X's columns or y
+   * (formed on first use; the Z blocks are shared with the fit's).
+   */
+  get crossprod(): CrossProducts {
+    if (!this.uncentered) {
+      const { x, y } = this.input;
+      // F's blocks from the data, as the fit would form them uncentred (an
+      // exact transform of the centred blocks would round differently)
+      const fz = this.terms.map((t) => fixedByTerm(x, y, t));
+      this.uncentered = { ...this.a, fz, ff: fixedCrossprod(x, y) };
+    }
+    return this.uncentered;
   }
 
   /**
@@ -144,7 +170,7 @@ export class Lmm implements LmmStructure {
     const parts = this.parts(theta);
     const objective = profiledCriterion(parts, this.n, this.p, reml);
     const th = Float64Array.from(theta);
-    return solve({
+    const sol = solve({
       factor: this.factor,
       parts,
       theta: th,
@@ -154,6 +180,15 @@ export class Lmm implements LmmStructure {
       y: this.y,
       refactor: () => void this.factor.update(th),
     });
+    const cen = this.centering;
+    if (!cen) return sol;
+    // back from the centred coordinates: β, vcov, fitted (residuals, u, b,
+    // σ and the criterion are the same in both)
+    const vcov = uncenterVcov(sol.vcov, cen, this.p);
+    const se = new Float64Array(this.p);
+    for (let j = 0; j < this.p; j++) se[j] = Math.sqrt(vcov[j * this.p + j]);
+    const fitted = sol.fitted.map((f) => f + cen.a[this.p]);
+    return { ...sol, beta: uncenterBeta(sol.beta, cen), vcov, se, fitted };
   }
 
   /** Reject a θ of the wrong length or with non-finite entries. */

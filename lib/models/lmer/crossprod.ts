@@ -135,7 +135,7 @@ function diagBlocks(t: TermInfo, n: number): Float64Array {
 }
 
 /** FᵀZ_k: column l*q + c gets Σ_i f_i z_ic over level l's observations. */
-function fixedByTerm(
+export function fixedByTerm(
   x: FixedDesign,
   y: Float64Array,
   t: TermInfo,
@@ -161,7 +161,7 @@ function fixedByTerm(
 }
 
 /** FᵀF (both triangles) from dot products of F's contiguous columns. */
-function fixedCrossprod(x: FixedDesign, y: Float64Array): Float64Array {
+export function fixedCrossprod(x: FixedDesign, y: Float64Array): Float64Array {
   const { n, p } = x;
   const nf = p + 1;
   const out = new Float64Array(nf * nf);
