@@ -4,17 +4,19 @@
  *   deno run -A tests/bench/compare.ts            # small models + InstEval
  *   deno run -A tests/bench/compare.ts --quick    # small models only
  *   deno run -A tests/bench/compare.ts --large    # + 1e6 rows and InstEval model 2
+ *   deno run -A tests/bench/compare.ts --grouping # only the interaction/nesting grouping factors
  *
  * Fits each model warm (in-process, data already loaded) several times and
  * reports the median; when Rscript with lme4 is installed, runs the same fits
  * in R in the same session and prints the ratio ours / lme4, and the growth
  * of this process's resident memory during our fit.
  */
-import { createData, dataset, lmer } from "../../mod.ts";
+import { createData, dataset, lmer, rng } from "../../mod.ts";
 import type { DataLike } from "../../mod.ts";
 
 const quick = Deno.args.includes("--quick");
 const large = Deno.args.includes("--large");
+const grouping = Deno.args.includes("--grouping");
 
 interface Case {
   name: string;
@@ -79,6 +81,87 @@ if (large) {
   });
 }
 const CREATE = "createData(obsPerCluster: 100, nCluster: 1000)";
+
+// Grouping factors that are interactions or deep nestings: only the
+// combinations that occur are levels (a Cartesian product of the levels
+// would be 4e8, 1e9 and 2e9 labels). The same data in R from the same
+// R-identical random streams.
+
+/** 200 schools x 20 classes x 100,000 students (2 rows each), 200,000 rows. */
+function nestedData(): DataLike {
+  const n = 200_000;
+  const z = rng(1).rnorm(200 + 4000 + 100_000 + n);
+  const school: string[] = [], cls: string[] = [], student: string[] = [];
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = i >> 1;
+    school.push(`s${s % 200}`);
+    cls.push(`c${Math.floor(s / 200) % 20}`);
+    student.push(`p${s}`);
+    y[i] = z[s % 200] + z[200 + (s % 4000)] + z[4200 + s] + z[104_200 + i];
+  }
+  return { y, school, class: cls, student };
+}
+const NESTED_R =
+  `n <- 200000; set.seed(1); z <- rnorm(200 + 4000 + 100000 + n); s <- (0:(n-1)) %/% 2
+  d <- data.frame(school = paste0("s", s %% 200), class = paste0("c", (s %/% 200) %% 20), student = paste0("p", s))
+  d$y <- z[s %% 200 + 1] + z[200 + s %% 4000 + 1] + z[4200 + s + 1] + z[104200 + 1:n]`;
+
+/** Three 1000-level numeric factors, 10,000 combinations a:b:c on 20,000 rows. */
+function abcData(): DataLike {
+  const n = 20_000, r = rng(2);
+  const u = r.runif((3 * n) / 2), z = r.rnorm(n / 2 + n);
+  const a = new Float64Array(n), b = new Float64Array(n), c = new Float64Array(n);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = i >> 1;
+    a[i] = Math.floor(u[k] * 1000);
+    b[i] = Math.floor(u[n / 2 + k] * 1000);
+    c[i] = Math.floor(u[n + k] * 1000);
+    y[i] = a[i] / 500 + z[k] + z[n / 2 + i];
+  }
+  return { y, a, b, c };
+}
+const ABC_R =
+  `n <- 20000; set.seed(2); u <- runif(3 * n / 2); z <- rnorm(n / 2 + n); k <- (0:(n-1)) %/% 2
+  d <- data.frame(a = floor(u[k + 1] * 1000), b = floor(u[n/2 + k + 1] * 1000), c = floor(u[n + k + 1] * 1000))
+  d$y <- d$a / 500 + z[k + 1] + z[n/2 + 1:n]`;
+
+/** One 6-level factor g, 1200 rows. */
+function g12Data(): DataLike {
+  const n = 1200, z = rng(3).rnorm(n);
+  const y = new Float64Array(n), g: string[] = [];
+  for (let i = 0; i < n; i++) {
+    g.push("abcdef"[i % 6]);
+    y[i] = (i % 6) + z[i];
+  }
+  return { y, g };
+}
+const G12_R = `n <- 1200; set.seed(3); z <- rnorm(n)
+  d <- data.frame(g = c("a","b","c","d","e","f")[(0:(n-1)) %% 6 + 1]); d$y <- (0:(n-1)) %% 6 + z`;
+
+const groupingCases: Case[] = [{
+  name: "(1|a) + (1|a:b:c), 3 x 1000 levels, 20k rows",
+  formula: "y ~ 1 + (1 | a) + (1 | a:b:c)",
+  data: abcData,
+  r: ABC_R,
+  reps: 5,
+}, {
+  name: "(1 | g:g:...:g), 12 copies of a 6-level g",
+  formula: "y ~ 1 + (1 | g:g:g:g:g:g:g:g:g:g:g:g)",
+  data: g12Data,
+  r: G12_R,
+  reps: 5,
+}];
+const nestedCase: Case = {
+  name: "(1 | school/class/student), 100k students, 200k rows",
+  formula: "y ~ 1 + (1 | school/class/student)",
+  data: nestedData,
+  r: NESTED_R,
+  reps: 1,
+};
+if (grouping) cases.splice(0, cases.length, ...groupingCases, nestedCase);
+else if (!quick) cases.push(...groupingCases, ...(large ? [nestedCase] : []));
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
