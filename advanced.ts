@@ -59,7 +59,13 @@ export type { ModelFormula, RandomTerm, Term, TermSet, Variable } from "./lib/fo
 // Models: lme4's stages, the fitted objects' parts
 export { LmSummary } from "./lib/models/lm.ts";
 export { lFormula, mkLmerDevfun, mkMerMod, optimizeLmer } from "./lib/models/lmer/fit.ts";
-export type { LmerControl, LmerDevfun, LmerFrame, OptSummary } from "./lib/models/lmer/fit.ts";
+export type {
+  LmerControl,
+  LmerDevfun,
+  LmerFrame,
+  OptRestart,
+  OptSummary,
+} from "./lib/models/lmer/fit.ts";
 export type { MerModParts, PredictOptions, VarCorrRow } from "./lib/models/lmer/model.ts";
 export { ddfTitle, LmerSummary, lmerTestTitle } from "./lib/models/lmer/summary.ts";
 export type { Convergence } from "./lib/models/lmer/convergence.ts";

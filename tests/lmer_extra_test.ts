@@ -29,9 +29,16 @@ Deno.test("lmer_extra.json holds the expected models", () => {
   assert.ok(models.some((m) => m.data && Object.values(m.data).some((c) => c.includes(null))));
 });
 
+/** lme4 reported a failed gradient check for this fit. */
+function failedGradient(m: { messages: string[] }): boolean {
+  return m.messages.some((s) => s.startsWith("Model failed to converge"));
+}
+
 for (const m of models) {
   Deno.test(`lmer (unseen) ${m.id}: ${m.formula} agrees with lme4`, () => {
-    const f = fit(m);
+    // where lme4's gradient check fails, compare lme4's own point (no restart)
+    const f = failedGradient(m) ? fitFixture(m, { restart: false }) : fit(m);
+    if (!failedGradient(m)) assert.equal(f.optSummary.restarts, undefined, "no restart");
     assertCoreAgreement(f, m);
     assert.equal(f.fitted().length, m.nobs, "one fitted value per complete row");
     // lme4's messages word for word, except that lme4 always says
@@ -45,6 +52,24 @@ for (const m of models) {
     assert.deepEqual(norm(f.messages), norm(m.messages), "lme4's messages");
   });
 }
+
+Deno.test("lmer restarts after a failed gradient check and never ends worse than lme4", () => {
+  const failing = models.filter(failedGradient);
+  assert.ok(failing.length > 0);
+  for (const m of failing) {
+    const f = fit(m);
+    const crit = m.REML ? f.REMLcrit() : f.deviance();
+    const restarts = f.optSummary.restarts ?? [];
+    assert.ok(restarts.length > 0, `${m.id}: restarted`);
+    assert.ok(crit <= m.deviance * (1 + 1e-7), `${m.id}: ${crit} vs lme4 ${m.deviance}`);
+    // cake_temp_slope_REML: lme4 stops at 1669.96874 with max|grad| 0.37; the
+    // restart reaches 1669.91711, a singular fit (listed in the README)
+    if (m.id === "cake_temp_slope_REML") {
+      assert.ok(Math.abs(crit - 1669.917113) < 1e-5, String(crit));
+      assert.deepEqual(f.messages, ["boundary (singular) fit: see help('isSingular')"]);
+    }
+  }
+});
 
 Deno.test("lmer (unseen): rows with a missing response are dropped, as na.omit", () => {
   for (const m of models.filter((m) => m.data?.Reaction?.includes(null))) {

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { type LinearMixedModel, lmer } from "../../mod.ts";
+import type { LmerControl } from "../../advanced.ts";
 import type { Cell } from "../../lib/data/frame.ts";
 import { assertClose, dataset } from "./datasets.ts";
 
@@ -37,9 +38,14 @@ export const arr = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
 export type FitSpec = Pick<LmerFixtureCore, "formula" | "REML" | "dataset" | "data">;
 
 /** Fit a fixture's model with our lmer (CSV datasets with R's factor settings). */
-export function fitFixture(m: FitSpec): LinearMixedModel {
+export function fitFixture(m: FitSpec, control: LmerControl = {}): LinearMixedModel {
   const d = m.dataset ? dataset(m.dataset) : { data: m.data!, options: {} };
-  return lmer(m.formula, d.data, { ...d.options, REML: m.REML, dataName: m.dataset ?? "df" });
+  return lmer(m.formula, d.data, {
+    ...d.options,
+    REML: m.REML,
+    dataName: m.dataset ?? "df",
+    control,
+  });
 }
 
 /** The models a fixture's tests share, fitted once each (by id). */

@@ -13,7 +13,7 @@ import { householderQR } from "../../linalg/householder.ts";
 import { bobyqa } from "../../optim/mod.ts";
 import type { OptimResult } from "../../optim/mod.ts";
 import { buildLmm, type Lmm } from "./core.ts";
-import { checkConvergence } from "./convergence.ts";
+import { checkConvergence, type Convergence } from "./convergence.ts";
 import { LinearMixedModel } from "./model.ts";
 import { checkNumberOption, checkOptions, describeValue } from "../../data/options.ts";
 
@@ -33,6 +33,11 @@ export interface LmerControl {
   readonly calcDerivs?: boolean;
   /** Singularity tolerance for the boundary check (lme4: 1e-4). */
   readonly boundaryTol?: number;
+  /**
+   * When lme4's gradient check fails, restart the optimizer from the optimum
+   * and keep a better point (default true; false gives lme4's result as is).
+   */
+  readonly restart?: boolean;
 }
 
 /** Options of {@link lmer}. */
@@ -63,6 +68,7 @@ const LMER_CONTROL_TYPES: { readonly [K in keyof Required<LmerControl>]: "number
   ftolAbs: "number",
   calcDerivs: "boolean",
   boundaryTol: "number",
+  restart: "boolean",
 };
 
 /**
@@ -261,6 +267,23 @@ export interface OptSummary {
   readonly settings: OptimResult["settings"];
   /** Milliseconds spent optimizing. */
   readonly elapsedMs: number;
+  /**
+   * Restarts after a failed convergence check ({@link lmer} only): each
+   * restart's criterion, evaluations, and whether its point was kept.
+   */
+  readonly restarts?: readonly OptRestart[];
+}
+
+/** One restart of the optimizer from a point that failed lme4's convergence checks. */
+export interface OptRestart {
+  /** Criterion the restart reached. */
+  readonly fmin: number;
+  /** Its evaluations. */
+  readonly feval: number;
+  /** Whether its point replaced the previous one (a lower criterion). */
+  readonly kept: boolean;
+  /** The convergence messages after it (empty: the checks pass). */
+  readonly messages: readonly string[];
 }
 
 /**
@@ -399,7 +422,11 @@ export function mkMerMod(
 ): LinearMixedModel {
   const { lmm, reml, frame } = devfun;
   const sol = lmm.solve(opt.theta, reml);
-  const conv = checkConvergence(devfun, opt, options.control ?? {});
+  const control = options.control ?? {};
+  const known = checked.get(opt);
+  const conv = known && known.devfun === devfun && known.control === control
+    ? known.conv
+    : checkConvergence(devfun, opt, control);
   return new LinearMixedModel({
     formula: options.formula,
     dataName: options.dataName,
@@ -426,6 +453,55 @@ export function lmer(formula: string, data: DataLike, options: LmerOptions = {})
   checkLmerOptions(options);
   const frame = lFormula(formula, data, options);
   const devfun = mkLmerDevfun(frame, { REML: options.REML ?? true });
-  const opt = optimizeLmer(devfun, options.control, options.start);
-  return mkMerMod(devfun, opt, { formula, control: options.control, dataName: options.dataName });
+  const control = options.control ?? {};
+  const opt = restartIfUnconverged(devfun, optimizeLmer(devfun, control, options.start), control);
+  return mkMerMod(devfun, opt, { formula, control, dataName: options.dataName });
+}
+
+/** Convergence checks already run on an optimum (so mkMerMod need not repeat them). */
+const checked = new WeakMap<
+  OptSummary,
+  { devfun: LmerDevfun; control: LmerControl; conv: Convergence }
+>();
+
+/** Whether lme4's post-fit checks found a non-zero gradient or a bad Hessian. */
+function gradientFailed(messages: readonly string[]): boolean {
+  return messages.some((m) => /^Model failed to converge/.test(m));
+}
+
+/**
+ * What an lme4 user does by hand when the gradient check fails (restart the
+ * optimizer from where it stopped, as `allFit` or `update(m, start = ...)`):
+ * up to two fresh BOBYQA runs from the current optimum, each kept only if it
+ * lowers the criterion; stops as soon as the checks pass. A fit that passes
+ * the first check is returned untouched (lme4's evaluation path). Restarts
+ * are recorded in `opt.restarts`.
+ */
+function restartIfUnconverged(
+  devfun: LmerDevfun,
+  opt: OptSummary,
+  control: LmerControl,
+): OptSummary {
+  if (control.restart === false) return opt;
+  let conv = checkConvergence(devfun, opt, control);
+  if (conv.singular || !gradientFailed(conv.messages)) {
+    checked.set(opt, { devfun, control, conv });
+    return opt;
+  }
+  const restarts: OptRestart[] = [];
+  let best = opt;
+  let feval = opt.feval;
+  for (let r = 0; r < 2; r++) {
+    const next = optimizeLmer(devfun, control, best.theta);
+    feval += next.feval;
+    const kept = next.fmin < best.fmin;
+    const cand = kept ? next : best;
+    conv = checkConvergence(devfun, cand, control);
+    restarts.push({ fmin: next.fmin, feval: next.feval, kept, messages: conv.messages });
+    best = cand;
+    if (!gradientFailed(conv.messages) || !kept) break;
+  }
+  const out = { ...best, start: opt.start, feval, restarts };
+  checked.set(out, { devfun, control, conv });
+  return out;
 }
