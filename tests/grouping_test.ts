@@ -78,3 +78,43 @@ Deno.test("grouping factor: school/class/student with 100,000 students fits", ()
     assert.ok(Math.abs(m.theta[k] - t) < 1e-3, `theta ${k}: ${m.theta[k]}`)
   );
 });
+
+Deno.test("factor specs with 40,000 levels: used and unused columns, unknown column", () => {
+  const nl = 40_000, n = 2 * nl;
+  const z = rng(5).rnorm(n + nl);
+  const label = (k: number) => `g${String(k).padStart(5, "0")}`;
+  const g: string[] = [], h: string[] = [], y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = i % nl;
+    g.push(label(k));
+    h.push(label(nl - 1 - k));
+    y[i] = z[n + k] + z[i];
+  }
+  const levels = Array.from({ length: nl }, (_, k) => label(nl - 1 - k)); // reversed order
+  const data = { y, g, h };
+  const m = lmer("y ~ 1 + (1 | g)", data, { factors: { g: { levels }, h: { levels } } });
+  const tab = m.ranefTables().g;
+  assert.equal(tab.levels.length, nl);
+  assert.equal(tab.levels[0], "g39999");
+  assert.equal(tab.levels[nl - 1], "g00000");
+  // h is not in the formula: recoded (with the given levels) when read
+  const hc = m.frame.mf.frame.columns.get("h");
+  assert.ok(hc?.kind === "factor");
+  assert.equal(hc.levels[0], "g39999");
+  assert.equal(hc.levels[hc.codes[0]], "g39999");
+  assert.equal(hc.levels[hc.codes[1]], "g39998");
+  // the same fit as with the default (sorted) level order, levels reversed
+  const m0 = lmer("y ~ 1 + (1 | g)", data);
+  assert.ok(Math.abs(m.REMLcrit() - m0.REMLcrit()) < 1e-8 * Math.abs(m0.REMLcrit()));
+  const t0 = m0.ranefTables().g;
+  assert.ok(Math.abs(tab.values[0][0] - t0.values[nl - 1][0]) < 1e-8);
+  // errors: an unknown column; a used column with a value outside its levels
+  assert.throws(
+    () => lmer("y ~ 1 + (1 | g)", data, { factors: { nope: { levels } } }),
+    /factors: unknown column 'nope'/,
+  );
+  assert.throws(
+    () => lmer("y ~ 1 + (1 | g)", data, { factors: { g: { levels: levels.slice(1) } } }),
+    /factors: column 'g' has values not in its levels: g39999/,
+  );
+});

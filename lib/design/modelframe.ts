@@ -14,7 +14,7 @@ import {
 } from "../data/frame.ts";
 import { numericLevels, rLevelOrder } from "../data/factor.ts";
 import { Evaluator, newTransformState, type TransformState } from "../formula/evaluate.ts";
-import { type Expr, parseFormula } from "../formula/parse.ts";
+import { type Expr, type ParsedFormula, parseFormula } from "../formula/parse.ts";
 import {
   expandFormula,
   type ModelFormula,
@@ -74,30 +74,121 @@ export interface ModelFrame {
   readonly frame: Frame;
 }
 
-/** Apply the user's factor specifications to the converted frame. */
-export function applyFactorSpecs(frame: Frame, specs: DataOptions["factors"]): Frame {
+/**
+ * Apply the user's factor specifications to the converted frame, in time
+ * linear in rows + levels. A spec naming a column that does not exist is
+ * an error at once. With `used` (the columns the formula refers to), only
+ * those columns are recoded now; the others are recoded when first read
+ * from the frame (by a plot or table asking for that column), so a spec on
+ * an unused column costs nothing at fit time.
+ *
+ * @example
+ * ```ts
+ * import { applyFactorSpecs } from "./modelframe.ts";
+ * import { toFrame } from "../data/frame.ts";
+ * const f = applyFactorSpecs(toFrame({ g: ["a", "b"] }), { g: { levels: ["b", "a"] } });
+ * console.log(f.columns.get("g")); // levels ["b", "a"], codes [1, 0]
+ * ```
+ */
+export function applyFactorSpecs(
+  frame: Frame,
+  specs: DataOptions["factors"],
+  used?: ReadonlySet<string>,
+): Frame {
   if (!specs) return frame;
-  const columns = new Map(frame.columns);
+  const columns = new LazyColumns(frame.columns);
   for (const [name, spec] of Object.entries(specs)) {
-    const c = columns.get(name);
+    const c = frame.columns.get(name);
     if (!c) throw new RangeError(`factors: unknown column '${name}'`);
-    let f: FactorColumn;
-    if (c.kind === "numeric") {
-      const { levels, codes } = numericLevels(c.values);
-      f = { kind: "factor", levels, codes, ordered: false };
-    } else f = c;
-    const levels = spec.levels ? [...spec.levels] : f.levels;
-    const missing = f.levels.filter((l) =>
-      !levels.includes(l) && f.codes.some((k) => f.levels[k] === l)
-    );
-    if (missing.length) {
-      throw new RangeError(
-        `factors: column '${name}' has values not in its levels: ${missing.join(", ")}`,
-      );
-    }
-    columns.set(name, relevel(f, levels, spec.ordered ?? f.ordered));
+    if (!used || used.has(name)) columns.set(name, factorBySpec(name, c, spec));
+    else columns.defer(name, () => factorBySpec(name, c, spec));
   }
   return { ...frame, columns };
+}
+
+/** One column as the factor a spec asks for (linear: a Set of the levels). */
+function factorBySpec(name: string, c: Column, spec: FactorSpec): FactorColumn {
+  let f: FactorColumn;
+  if (c.kind === "numeric") {
+    const { levels, codes } = numericLevels(c.values);
+    f = { kind: "factor", levels, codes, ordered: false };
+  } else f = c;
+  const levels = spec.levels ? [...spec.levels] : f.levels;
+  const wanted = new Set(levels);
+  const present = new Uint8Array(f.levels.length);
+  for (const k of f.codes) if (k >= 0) present[k] = 1;
+  const missing = f.levels.filter((l, k) => present[k] === 1 && !wanted.has(l));
+  if (missing.length) {
+    throw new RangeError(
+      `factors: column '${name}' has values not in its levels: ${missing.join(", ")}`,
+    );
+  }
+  return relevel(f, levels, spec.ordered ?? f.ordered);
+}
+
+/** Frame columns some of which are computed when first read. */
+class LazyColumns extends Map<string, Column> {
+  readonly #pending = new Map<string, () => Column>();
+  constructor(from: ReadonlyMap<string, Column>) {
+    super();
+    for (const [k, v] of from) super.set(k, v);
+  }
+  /** Compute `name` from `make` when it is first read. */
+  defer(name: string, make: () => Column): void {
+    this.#pending.set(name, make);
+  }
+  override get(name: string): Column | undefined {
+    const make = this.#pending.get(name);
+    if (make) {
+      super.set(name, make());
+      this.#pending.delete(name);
+    }
+    return super.get(name);
+  }
+  override set(name: string, c: Column): this {
+    this.#pending?.delete(name);
+    return super.set(name, c);
+  }
+  override *entries(): MapIterator<[string, Column]> {
+    for (const k of super.keys()) yield [k, this.get(k)!];
+  }
+  override [Symbol.iterator](): MapIterator<[string, Column]> {
+    return this.entries();
+  }
+  override *values(): MapIterator<Column> {
+    for (const k of super.keys()) yield this.get(k)!;
+  }
+  override forEach(
+    fn: (value: Column, key: string, map: Map<string, Column>) => void,
+    thisArg?: unknown,
+  ): void {
+    for (const [k, v] of this.entries()) fn.call(thisArg, v, k, this);
+  }
+}
+
+/** The data columns a formula refers to (every name in it; a few are functions' constants). */
+function formulaColumns(f: ParsedFormula): Set<string> {
+  const out = new Set<string>();
+  const walk = (e: Expr): void => {
+    switch (e.type) {
+      case "name":
+        out.add(e.name);
+        return;
+      case "number":
+        return;
+      case "paren":
+        return walk(e.expr);
+      case "unary":
+        return walk(e.arg);
+      case "binary":
+        return (walk(e.left), walk(e.right));
+      case "call":
+        return e.args.forEach(walk);
+    }
+  };
+  if (f.lhs) walk(f.lhs);
+  walk(f.rhs);
+  return out;
 }
 
 /** Keep the rows in `keep`, dropping factor levels no longer used (lme4 does). */
@@ -216,7 +307,8 @@ export function modelFrame(
   data: DataLike,
   options: DataOptions & { allowRandom?: boolean } = {},
 ): ModelFrame {
-  const parsed = expandFormula(parseFormula(formula));
+  const raw = parseFormula(formula);
+  const parsed = expandFormula(raw);
   if (!parsed.response) {
     throw new FormulaError("the formula needs a response on the left of '~'", formula, 1);
   }
@@ -227,7 +319,7 @@ export function modelFrame(
       formula.indexOf("|") + 1,
     );
   }
-  const frame = applyFactorSpecs(toFrame(data), options.factors);
+  const frame = applyFactorSpecs(toFrame(data), options.factors, formulaColumns(raw));
   if (frame.nrow === 0) throw new RangeError("data has no rows");
   const state = newTransformState();
   const ev = new Evaluator(frame, formula, state, true);
