@@ -9,7 +9,17 @@ import { fixture } from "./helpers/datasets.ts";
 import { numericLevels, rNumberLabel } from "../lib/data/factor.ts";
 import { makeNames, parseCsv } from "../lib/data/csv.ts";
 import { lm } from "../lib/models/lm.ts";
-import { lmer } from "../lib/models/lmer/fit.ts";
+import {
+  anova,
+  clusterTrial,
+  confint,
+  createData,
+  emmeans,
+  lmer,
+  poolingTable,
+  simulate,
+} from "../mod.ts";
+import { dataset } from "../lib/datasets/mod.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -176,5 +186,143 @@ Deno.test("duplicated levels in a factors spec are an error, as R's factor(x, le
         factors: { g: { levels: ["a", "a", "b"] } },
       }),
     /factor level \[2\] "a" is duplicated/,
+  );
+});
+
+Deno.test("confint of an lm fit is R's confint.lm (t intervals, '2.5 %' / '97.5 %')", () => {
+  const ss = dataset("sleepstudy");
+  for (const c of fx.confint_lm) {
+    const fit = lm(c.formula, ss);
+    for (const ci of [fit.confint({ level: c.level }), confint(fit, { level: c.level })]) {
+      assert.deepEqual(ci.columns, ["parameter", ...c.colnames]);
+      assert.deepEqual(ci.getColumn("parameter").toArray(), c.names);
+      const lo = ci.getColumn(c.colnames[0]).toArray() as (number | null)[];
+      const hi = ci.getColumn(c.colnames[1]).toArray() as (number | null)[];
+      c.lower.forEach((w: number | null, i: number) => {
+        if (w === null) return assert.equal(lo[i], null, `${c.id} ${c.names[i]}`);
+        assert.ok(close(lo[i]!, w, 1e-12), `${c.id} ${c.names[i]} lower ${lo[i]} vs ${w}`);
+        assert.ok(close(hi[i]!, c.upper[i], 1e-12), `${c.id} ${c.names[i]} upper`);
+      });
+    }
+  }
+  const fit = lm("Reaction ~ Days", ss);
+  assert.deepEqual(fit.confint({ parm: ["Days"] }).getColumn("parameter").toArray(), ["Days"]);
+  assert.throws(
+    () => fit.confint({ parm: ["day"] }),
+    /confint: unknown coefficient 'day'; coefficients: \(Intercept\), Days/,
+  );
+  assert.throws(() => fit.confint({ level: 95 }), /'level' must be between 0 and 1, got 95/);
+  assert.throws(
+    () => confint(fit, { method: "Wald" } as never),
+    /confint: unknown option 'method'; known options: level, parm/,
+  );
+});
+
+Deno.test("simulate of an lm fit is R's simulate.lm: fitted + rnorm(n * nsim, 0, sigma)", () => {
+  const s = fx.simulate_lm;
+  const fit = lm(s.formula, dataset(s.dataset));
+  const sims = simulate(fit, { nsim: s.nsim, seed: s.seed });
+  assert.deepEqual(sims.columns, Object.keys(s.sims));
+  for (const [name, want] of Object.entries(s.sims) as [string, number[]][]) {
+    const got = sims.getColumn(name).toArray() as number[];
+    want.forEach((w, i) => assert.ok(close(got[i], w, 1e-13), `${name}[${i}]: ${got[i]} vs ${w}`));
+  }
+});
+
+Deno.test("errors name the problem instead of an internal message", () => {
+  const ss = dataset("sleepstudy");
+  const m = lmer("Reaction ~ Days + (1 | Subject)", ss);
+  const f = lm("Reaction ~ Days", ss);
+  // deno-lint-ignore no-explicit-any
+  const any = (x: unknown) => x as any;
+  assert.throws(
+    () => anova(m, any(null)),
+    /anova: argument 2 is null, not a fitted lm\(\) or lmer\(\) model/,
+  );
+  assert.throws(
+    () => anova(m, any({})),
+    /anova: argument 2 is an object, not a fitted lm\(\) or lmer\(\) model/,
+  );
+  assert.throws(() => anova(any(null)), /anova: expected fitted models.*got null/);
+  assert.throws(() => anova({ m, x: any(3) }), /anova: 'x' is a number \(3\), not a fitted/);
+  assert.throws(
+    () => simulate(m, { rng: any({}) }),
+    /simulate: 'rng' must be a random stream made by rng\(seed\), got an object/,
+  );
+  assert.throws(
+    () => simulate(m, any({ nSim: 2 })),
+    /simulate: unknown option 'nSim' \(did you mean 'nsim'\?\)/,
+  );
+  assert.throws(
+    () => simulate(m, { seed: any("1") }),
+    /simulate: 'seed' must be a finite number, got a string \("1"\)/,
+  );
+  assert.throws(
+    () => simulate(any(null)),
+    /simulate: expected a fitted lmer\(\) or lm\(\) model, got null/,
+  );
+  assert.throws(
+    () => poolingTable(any(m), any(f)),
+    /poolingTable: the arguments are swapped: give the lm\(\) fit first/,
+  );
+  assert.throws(
+    () => poolingTable(f, any(f)),
+    /poolingTable: the second argument must be an lmer\(\) fit, got a LinearModel/,
+  );
+  assert.throws(
+    () => emmeans(m, any(5)),
+    /emmeans: specs must be a factor name or an array of names.*got a number \(5\)/,
+  );
+  assert.throws(
+    () => emmeans(m, "Subject", any({ levl: 0.9 })),
+    /emmeans: unknown option 'levl' \(did you mean 'level'\?\); known options: df, level/,
+  );
+  assert.throws(() => createData(any(null)), /createData: options must be an object, got null/);
+  assert.throws(
+    () => createData(any({ nCluster: "10" })),
+    /createData: 'nCluster' must be an integer >= 1, got a string \("10"\)/,
+  );
+  assert.throws(
+    () => createData(any({ nClusters: 5 })),
+    /createData: unknown option 'nClusters' \(did you mean 'nCluster'\?\); known options: obsPerCluster, nCluster, /,
+  );
+  assert.throws(() => clusterTrial(any(null)), /clusterTrial: options must be an object, got null/);
+  assert.throws(
+    () => clusterTrial(any({ seed: 1, clusterSize: [2, 2] })),
+    /clusterTrial: unknown option 'clusterSize' \(did you mean 'clusterSizes'\?\)/,
+  );
+  assert.throws(
+    () => clusterTrial(any({ seed: "1" })),
+    /clusterTrial: 'seed' must be a finite number, got a string/,
+  );
+  assert.throws(
+    () => confint(any(null)),
+    /confint: expected a fitted lmer\(\) or lm\(\) model, got null/,
+  );
+  assert.throws(
+    () => confint(m, any({ methd: "Wald" })),
+    /confint: unknown option 'methd' \(did you mean 'method'\?\)/,
+  );
+  const nd = { Days: ["a", "b"], Subject: ["308", "309"] };
+  assert.throws(
+    () => m.predict(nd),
+    /'Days' was numeric in the data the model was fitted to, but the new data has text\/factor values \("a", "b"\)/,
+  );
+  assert.throws(
+    () => f.predict({ Days: ["a"] }),
+    /'Days' was numeric in the data the model was fitted to/,
+  );
+  assert.throws(
+    () => m.predict({ Days: [1], Subject: ["308"] }, { reForm: any("bogus") }),
+    /predict: 'reForm' must be "full" .* or "none" .*, got a string \("bogus"\)/,
+  );
+  assert.throws(
+    () => m.predict(undefined, any({ allowNewLevel: true })),
+    /predict: unknown option 'allowNewLevel' \(did you mean 'allowNewLevels'\?\)/,
+  );
+  const long = "a".repeat(500);
+  assert.throws(
+    () => createData(any({ [long]: 1 })),
+    (e: Error) => e.message.length < 300 && /a{40}… \(500 characters\)/.test(e.message),
   );
 });

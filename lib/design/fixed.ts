@@ -96,6 +96,21 @@ function termColumnNames(codings: readonly Coding[]): string[] {
   return out;
 }
 
+/** The error for new data whose variable has another type than in the fit. */
+function changedType(label: string, was: "numeric" | "factor", now: Column): TypeError {
+  const shown = label.length > 40 ? `${label.slice(0, 40)}… (${label.length} characters)` : label;
+  const got = now.kind === "factor"
+    ? `text/factor values (${now.levels.slice(0, 3).map((l) => JSON.stringify(l)).join(", ")}${
+      now.levels.length > 3 ? ", …" : ""
+    })`
+    : "numbers";
+  return new TypeError(
+    `'${shown}' was ${
+      was === "numeric" ? "numeric" : "a factor"
+    } in the data the model was fitted to, but the new data has ${got}`,
+  );
+}
+
 /**
  * Fill the model matrix (column-major) for the rows of `cols`.
  * @param cols evaluated variables (by variable index), all of length n
@@ -116,10 +131,10 @@ export function buildFixed(plan: FixedPlan, cols: readonly Column[], n: number):
       const c = cols[v];
       const factorCols: Float64Array[] = [];
       if (coding.kind === "numeric") {
-        if (c.kind !== "numeric") throw new TypeError(`'${coding.label}' changed type`);
+        if (c.kind !== "numeric") throw changedType(coding.label, "numeric", c);
         factorCols.push(c.values);
       } else {
-        if (c.kind !== "factor") throw new TypeError(`'${coding.label}' changed type`);
+        if (c.kind !== "factor") throw changedType(coding.label, "factor", c);
         const m = coding.contrast.names.length;
         for (let a = 0; a < m; a++) {
           const col = new Float64Array(n);

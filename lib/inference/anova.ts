@@ -10,6 +10,7 @@
 import { alignTable, formatPval, formatReal, roundTo, stars } from "../display/rformat.ts";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/bundle.ts";
 import { dataFrame } from "../data/frame.ts";
+import { abbreviateName, checkOptions, describeValue } from "../data/options.ts";
 import type { DataFrame } from "../data/table.ts";
 import { LinearModel } from "../models/lm.ts";
 import { type LmerControl, mkLmerDevfun, mkMerMod, optimizeLmer } from "../models/lmer/fit.ts";
@@ -81,6 +82,16 @@ export function anovaLRT(
   const list = Array.isArray(models)
     ? (models as readonly AnovaModel[])
     : Object.values(models as Record<string, AnovaModel>);
+  list.forEach((m, k) => {
+    if (!isModel(m)) {
+      const which = Array.isArray(models)
+        ? `model ${k + 1}`
+        : `'${abbreviateName(Object.keys(models)[k])}'`;
+      throw new TypeError(
+        `anova: ${which} is ${describeValue(m)}, not a fitted lm() or lmer() model`,
+      );
+    }
+  });
   const names = Array.isArray(models)
     ? defaultNames(list)
     : Object.keys(models as Record<string, AnovaModel>);
@@ -152,6 +163,26 @@ export function anova(
   ...models: AnovaModel[] | [Readonly<Record<string, AnovaModel>>, AnovaOptions?]
 ): DataFrame {
   const [head, opts] = models;
+  if (isModel(head)) {
+    models.forEach((m, k) => {
+      if (!isModel(m)) {
+        throw new TypeError(
+          `anova: argument ${k + 1} is ${describeValue(m)}, not a fitted lm() or lmer() model` +
+            " (give the models as arguments, anova(m0, m1), or as one record, anova({ m0, m1 }))",
+        );
+      }
+    });
+  } else if (head === null || typeof head !== "object" || Array.isArray(head)) {
+    throw new TypeError(
+      `anova: expected fitted models, anova(m0, m1), or a record of them, anova({ m0, m1 }); got ${
+        describeValue(head)
+      }`,
+    );
+  } else if (models.length > 2) {
+    throw new TypeError(
+      "anova: give the models either as arguments, anova(m0, m1), or as one record, anova({ m0, m1 })",
+    );
+  } else if (opts !== undefined) checkOptions("anova", opts, ["refit", "control"]);
   const res = isModel(head)
     ? anovaLRT(models as AnovaModel[])
     : anovaLRT(head as Readonly<Record<string, AnovaModel>>, (opts ?? {}) as AnovaOptions);

@@ -31,7 +31,9 @@
 import { qnorm } from "../rng/mod.ts";
 import { dataFrame } from "../data/frame.ts";
 import type { DataFrame } from "../data/table.ts";
-import type { LinearMixedModel } from "../models/lmer/model.ts";
+import { LinearMixedModel } from "../models/lmer/model.ts";
+import { LinearModel, type LmConfintOptions } from "../models/lm.ts";
+import { checkOptions, describeValue } from "../data/options.ts";
 import {
   htmlBlock,
   htmlMessages,
@@ -292,6 +294,8 @@ export function confintResult(
   model: LinearMixedModel,
   options: ConfintOptions = {},
 ): ConfintResult {
+  checkModel(model);
+  checkOptions("confint", options, Object.keys(CONFINT_OPTION_NAMES));
   const prep = prepare(model, options);
   if (prep.method === "Wald") {
     return assemble(model, prep, waldRows(model, prep.params, prep.level), [], {});
@@ -316,11 +320,40 @@ export async function confintResultAsync(
   model: LinearMixedModel,
   options: ConfintOptions = {},
 ): Promise<ConfintResult> {
+  checkModel(model);
+  checkOptions("confint", options, Object.keys(CONFINT_OPTION_NAMES));
   const prep = prepare(model, options);
   if (prep.method !== "boot") return confintResult(model, options);
   const boot = await bootMerAsync(model, options);
   const ci = bootConfint(boot, prep.level);
   return assemble(model, prep, ci.rows, ci.messages, { boot });
+}
+
+/** Every option name of confint for lmer fits (a compile error here when one is added). */
+const CONFINT_OPTION_NAMES: { readonly [K in keyof Required<ConfintOptions>]: true } = {
+  method: true,
+  level: true,
+  parm: true,
+  quiet: true,
+  alphamax: true,
+  maxpts: true,
+  delta: true,
+  maxmult: true,
+  nsim: true,
+  seed: true,
+  rng: true,
+  onProgress: true,
+  lme4Refit: true,
+  progress: true,
+  display: true,
+};
+
+function checkModel(model: unknown): void {
+  if (!(model instanceof LinearMixedModel)) {
+    throw new TypeError(
+      `confint: expected a fitted lmer() or lm() model, got ${describeValue(model)}`,
+    );
+  }
 }
 
 function warnAll(r: ConfintResult, options: ConfintOptions): void {
@@ -332,7 +365,8 @@ function warnAll(r: ConfintResult, options: ConfintOptions): void {
  * lme4's `confint(m, parm, level, method, nsim)` as a DataFrame with
  * columns parameter, lower, upper (null where lme4 gives NA). Messages
  * (singular components, profile or bootstrap problems) go to console.warn
- * unless `quiet`.
+ * unless `quiet`. For an `lm` fit it is R's `confint.lm` (`fit.confint()`:
+ * t intervals, columns parameter, `2.5 %`, `97.5 %`).
  *
  * @example
  * ```ts ignore
@@ -341,8 +375,13 @@ function warnAll(r: ConfintResult, options: ConfintOptions): void {
  * confint(m, { method: "Wald", level: 0.9 });
  * ```
  */
-export function confint(model: LinearMixedModel, options: ConfintOptions = {}): DataFrame {
-  const r = confintResult(model, options);
+export function confint(
+  model: LinearMixedModel | LinearModel,
+  options: ConfintOptions | LmConfintOptions = {},
+): DataFrame {
+  if (model instanceof LinearModel) return model.confint(options as LmConfintOptions);
+  checkModel(model);
+  const r = confintResult(model, options as ConfintOptions);
   warnAll(r, options);
   return r.toDataFrame();
 }

@@ -28,6 +28,7 @@
 import { formatReal } from "../display/rformat.ts";
 import { escapeHtml, htmlTable, JUPYTER_DISPLAY, type MimeBundle } from "../display/bundle.ts";
 import { type Cell, type Column, dataFrame } from "../data/frame.ts";
+import { checkNumberOption, checkOptions, describeValue } from "../data/options.ts";
 import type { DataFrame } from "../data/table.ts";
 import { buildFixed } from "../design/fixed.ts";
 import { type ModelFrame, newDataColumns } from "../design/modelframe.ts";
@@ -149,7 +150,24 @@ function gridVariables(mf: ModelFrame): GridVar[] {
 }
 
 /** Parse specs: "a", ["a", "b"], or a one-sided formula "~ a * b" / "~ a:b". */
+/** Every option name of {@link emmeans} (a compile error here when one is added). */
+const EMMEANS_OPTION_NAMES: { readonly [K in keyof Required<EmmeansOptions>]: true } = {
+  df: true,
+  level: true,
+};
+
 function parseSpecs(specs: string | readonly string[]): string[] {
+  if (typeof specs !== "string" && !Array.isArray(specs)) {
+    throw new TypeError(
+      `emmeans: specs must be a factor name or an array of names (e.g. "predictor"), got ${
+        describeValue(specs)
+      }`,
+    );
+  }
+  const bad = typeof specs === "string" ? undefined : specs.find((s) => typeof s !== "string");
+  if (bad !== undefined) {
+    throw new TypeError(`emmeans: specs must be factor names, got ${describeValue(bad)}`);
+  }
   const list = typeof specs === "string"
     ? specs.replace(/^\s*~/, "").split(/[*:+]/).map((s) => s.trim())
     : [...specs];
@@ -252,7 +270,8 @@ export function emmGrid(
   if (!isLmer && !(model instanceof LinearModel)) {
     throw new TypeError("emmeans: the model must be a fit from lm() or lmer()");
   }
-  const level = options.level ?? 0.95;
+  checkOptions("emmeans", options, Object.keys(EMMEANS_OPTION_NAMES));
+  const level = checkNumberOption("emmeans", "level", options.level ?? 0.95);
   if (!(level > 0 && level < 1)) {
     throw new RangeError(`emmeans: level must be between 0 and 1, got ${level}`);
   }

@@ -15,8 +15,9 @@
 import { type Column, dataFrame, type FactorColumn } from "../data/frame.ts";
 import { numericLevels } from "../data/factor.ts";
 import type { DataFrame } from "../data/table.ts";
-import type { LinearModel } from "../models/lm.ts";
-import type { LinearMixedModel } from "../models/lmer/model.ts";
+import { LinearModel } from "../models/lm.ts";
+import { LinearMixedModel } from "../models/lmer/model.ts";
+import { checkOptions, describeValue } from "../data/options.ts";
 
 /** Options of {@link poolingTable}. */
 export interface PoolingOptions {
@@ -66,6 +67,23 @@ export function poolingSummary(
   lmerFit: LinearMixedModel,
   options: PoolingOptions = {},
 ): PoolingSummary {
+  if (lmFit instanceof LinearMixedModel && lmerFit instanceof LinearModel) {
+    throw new TypeError(
+      "poolingTable: the arguments are swapped: give the lm() fit first, then the lmer() fit " +
+        "(poolingTable(lmFit, lmerFit))",
+    );
+  }
+  if (!(lmFit instanceof LinearModel)) {
+    throw new TypeError(
+      `poolingTable: the first argument must be an lm() fit, got ${describeValue(lmFit)}`,
+    );
+  }
+  if (!(lmerFit instanceof LinearMixedModel)) {
+    throw new TypeError(
+      `poolingTable: the second argument must be an lmer() fit, got ${describeValue(lmerFit)}`,
+    );
+  }
+  checkOptions("poolingTable", options, Object.keys(POOLING_OPTION_NAMES));
   const mfLm = lmFit.modelFrame;
   const mfMm = lmerFit.frame.mf;
   // Both models must describe the same observations, row by row.
@@ -142,6 +160,12 @@ export function poolingTable(
     shrinkage: s.shrinkage,
   });
 }
+
+/** Every option name of {@link poolingTable} (a compile error here when one is added). */
+const POOLING_OPTION_NAMES: { readonly [K in keyof Required<PoolingOptions>]: true } = {
+  group: true,
+  order: true,
+};
 
 /** The cluster of each model row: a grouping factor of the mixed model, or a data column. */
 function clusterFactor(

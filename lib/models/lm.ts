@@ -5,7 +5,7 @@
  * @module
  */
 import type { DataFrame } from "../data/table.ts";
-import { type DataLike, rowsFrame } from "../data/frame.ts";
+import { dataFrame, type DataLike, rowsFrame } from "../data/frame.ts";
 import { buildFixed } from "../design/fixed.ts";
 import {
   type DataOptions,
@@ -14,8 +14,8 @@ import {
   newDataColumns,
 } from "../design/modelframe.ts";
 import { backsolve, householderQR, type QR, qty, unscaledCov } from "../linalg/householder.ts";
-import { pfUpper, ptTwoSided } from "../stats/distributions.ts";
-import { checkOptions } from "../data/options.ts";
+import { pfUpper, ptTwoSided, qt } from "../stats/distributions.ts";
+import { abbreviateName, checkNumberOption, checkOptions, describeValue } from "../data/options.ts";
 import {
   coefmatCells,
   formatC,
@@ -40,6 +40,29 @@ export type LmOptions = DataOptions;
 const LM_OPTION_NAMES: { readonly [K in keyof Required<LmOptions>]: true } = { factors: true };
 
 const LOG_2PI = Math.log(2 * Math.PI);
+
+/** Options of `fit.confint()` for an lm fit (R's `confint.lm(object, parm, level)`). */
+export interface LmConfintOptions {
+  /** Confidence level (default 0.95). */
+  readonly level?: number;
+  /** Coefficients to report, by name (default all, aliased ones included as null). */
+  readonly parm?: readonly string[];
+}
+
+/** R's `.format_perc(probs, digits = 3)`: "2.5 %", "97.5 %". */
+function formatPercent(probs: readonly number[]): string[] {
+  const x = probs.map((p) => 100 * p);
+  const rgt = Math.max(
+    0,
+    ...x.map((v) => {
+      if (v === 0) return 0;
+      const [m, e] = v.toExponential(2).split("e");
+      const digits = m.replace("-", "").replace(".", "").replace(/0+$/, "");
+      return Math.max(0, digits.length - Number(e) - 1);
+    }),
+  );
+  return x.map((v) => `${v.toFixed(rgt)} %`);
+}
 
 /** A fitted linear model (R's `lm` object). */
 export class LinearModel {
@@ -247,6 +270,61 @@ export class LinearModel {
       for (let i = 0; i < n; i++) out[i] += x[j * n + i] * b;
     });
     return out;
+  }
+
+  /**
+   * Confidence intervals for the coefficients, as R's `confint(fit, parm,
+   * level)` (`confint.lm`): estimate ± t quantile (residual df) × SE. A
+   * DataFrame with columns `parameter` and R's percent labels (`2.5 %`,
+   * `97.5 %` at level 0.95); aliased coefficients get null (R's NA).
+   *
+   * @example
+   * ```ts
+   * import { lm } from "./lm.ts";
+   * const fit = lm("y ~ x", { y: [1.1, 1.9, 3.2, 3.9], x: [1, 2, 3, 4] });
+   * fit.confint().columns; // ["parameter", "2.5 %", "97.5 %"]
+   * ```
+   */
+  confint(options: LmConfintOptions = {}): DataFrame {
+    checkOptions("confint", options, ["level", "parm"]);
+    const level = checkNumberOption("confint", "level", options.level ?? 0.95);
+    if (!(level > 0 && level < 1)) {
+      throw new RangeError(`confint: 'level' must be between 0 and 1, got ${level}`);
+    }
+    const names = this.#mf.x.names;
+    let parm = names;
+    if (options.parm !== undefined) {
+      if (!Array.isArray(options.parm)) {
+        throw new TypeError(
+          `confint: 'parm' must be an array of coefficient names, got ${
+            describeValue(options.parm)
+          }`,
+        );
+      }
+      for (const p of options.parm) {
+        if (!names.includes(p)) {
+          throw new RangeError(
+            `confint: unknown coefficient '${abbreviateName(String(p))}'; coefficients: ${
+              names.join(", ")
+            }`,
+          );
+        }
+      }
+      parm = options.parm;
+    }
+    const a = (1 - level) / 2;
+    const probs = [a, 1 - a];
+    const fac = probs.map((p) => (this.dfResidual > 0 ? qt(p, this.dfResidual) : NaN));
+    const [lo, hi] = formatPercent(probs);
+    const lower: (number | null)[] = [], upper: (number | null)[] = [];
+    for (const p of parm) {
+      const j = names.indexOf(p);
+      const b = this.#beta[j], se = this.#se[j];
+      const na = Number.isNaN(b);
+      lower.push(na ? null : b + se * fac[0]);
+      upper.push(na ? null : b + se * fac[1]);
+    }
+    return dataFrame({ parameter: [...parm], [lo]: lower, [hi]: upper });
   }
 
   /** R's `summary(lm)` printed text. */

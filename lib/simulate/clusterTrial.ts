@@ -18,6 +18,15 @@
 import type { DataFrame } from "../data/table.ts";
 import { dataFrame } from "../data/frame.ts";
 import { rng } from "../rng/mod.ts";
+import { checkNumberOption, checkOptions, describeValue } from "../data/options.ts";
+
+/** Every option name of {@link clusterTrial} (a compile error here when one is added). */
+const CLUSTER_TRIAL_OPTION_NAMES: { readonly [K in keyof Required<ClusterTrialOptions>]: true } = {
+  seed: true,
+  clusterSizes: true,
+  sdCluster: true,
+  effect: true,
+};
 
 /** Arguments of {@link clusterTrial}. */
 export interface ClusterTrialOptions {
@@ -43,13 +52,35 @@ export interface ClusterTrialOptions {
  * ```
  */
 export function clusterTrial(options: ClusterTrialOptions): DataFrame {
+  if (options === undefined) {
+    throw new TypeError(
+      "clusterTrial: give the options, at least { seed } (e.g. { seed: 824523 })",
+    );
+  }
+  checkOptions("clusterTrial", options, Object.keys(CLUSTER_TRIAL_OPTION_NAMES));
+  checkNumberOption("clusterTrial", "seed", options.seed);
+  if (options.clusterSizes !== undefined && !Array.isArray(options.clusterSizes)) {
+    throw new TypeError(
+      `clusterTrial: 'clusterSizes' must be an array of cluster sizes, got ${
+        describeValue(options.clusterSizes)
+      }`,
+    );
+  }
+  if (options.sdCluster !== undefined) {
+    checkNumberOption("clusterTrial", "sdCluster", options.sdCluster, { min: 0 });
+  }
+  if (options.effect !== undefined) checkNumberOption("clusterTrial", "effect", options.effect);
   const sizes = options.clusterSizes ?? [2, 10, 10, 10, 2, 10, 10, 10];
   if (sizes.length < 2 || sizes.length % 2 !== 0) {
     throw new RangeError(`clusterSizes: need an even number of clusters (got ${sizes.length})`);
   }
   sizes.forEach((s, i) => {
-    if (!Number.isInteger(s) || s < 1) {
-      throw new RangeError(`clusterSizes[${i}] must be a positive whole number (got ${s})`);
+    if (typeof s !== "number" || !Number.isInteger(s) || s < 1) {
+      throw new RangeError(
+        `clusterTrial: clusterSizes[${i}] must be a positive whole number, got ${
+          typeof s === "number" ? s : describeValue(s)
+        }`,
+      );
     }
   });
   const sd = options.sdCluster ?? 3;

@@ -19,6 +19,7 @@
 import type { DataFrame } from "../data/table.ts";
 import { pl } from "../deps.ts";
 import { rng } from "../rng/mod.ts";
+import { checkOptions, describeValue } from "../data/options.ts";
 
 /** Arguments of {@link createData}; R's names in camelCase, same defaults. */
 export interface CreateDataOptions {
@@ -51,13 +52,32 @@ export interface CreateDataOptions {
   seed?: number;
 }
 
+/** A value in a message: numbers as they are, anything else described ("a string ("10")"). */
+function shown(value: unknown): string {
+  return typeof value === "number" ? String(value) : describeValue(value);
+}
+
+/** Every option name of {@link createData} (a compile error here when one is added). */
+const CREATE_DATA_OPTION_NAMES: { readonly [K in keyof Required<CreateDataOptions>]: true } = {
+  obsPerCluster: true,
+  nCluster: true,
+  intercept: true,
+  beta: true,
+  sigma: true,
+  sdInt: true,
+  sdSlope: true,
+  cor: true,
+  balanced: true,
+  seed: true,
+};
+
 /** A non-negative integer argument, or an error naming it. */
 function checkCount(value: number, name: string, min: number): number {
   if (
     typeof value !== "number" || !Number.isSafeInteger(value) || value < min
   ) {
     throw new RangeError(
-      `createData: '${name}' must be an integer >= ${min}, got ${String(value)}`,
+      `createData: '${name}' must be an integer >= ${min}, got ${shown(value)}`,
     );
   }
   return value;
@@ -67,7 +87,7 @@ function checkCount(value: number, name: string, min: number): number {
 function checkFinite(value: number, name: string): number {
   if (typeof value !== "number" || !Number.isFinite(value)) {
     throw new RangeError(
-      `createData: '${name}' must be a finite number, got ${String(value)}`,
+      `createData: '${name}' must be a finite number, got ${shown(value)}`,
     );
   }
   return value;
@@ -108,6 +128,7 @@ function roundHalfEven(x: number): number {
  * ```
  */
 export function createData(options: CreateDataOptions = {}): DataFrame {
+  checkOptions("createData", options, Object.keys(CREATE_DATA_OPTION_NAMES));
   const {
     obsPerCluster = 10,
     nCluster = 100,
@@ -128,7 +149,7 @@ export function createData(options: CreateDataOptions = {}): DataFrame {
   ) {
     throw new RangeError(
       `createData: 'balanced' should be a proportion to sample, in [0, 1]; got ${
-        String(balancedIn)
+        shown(balancedIn)
       }`,
     );
   }

@@ -20,10 +20,12 @@
  * @module
  */
 
-import { type Rng, rng } from "../rng/mod.ts";
+import { Rng, rng } from "../rng/mod.ts";
 import { dataFrame } from "../data/frame.ts";
 import type { DataFrame } from "../data/table.ts";
-import type { LinearMixedModel } from "../models/lmer/model.ts";
+import { LinearMixedModel } from "../models/lmer/model.ts";
+import { LinearModel } from "../models/lm.ts";
+import { checkNumberOption, checkOptions, describeValue } from "../data/options.ts";
 
 /** Options of {@link simulate} and {@link simulateResponses}. */
 export interface SimulateOptions {
@@ -104,6 +106,14 @@ export function simulationParams(
  * ```
  */
 export function streamFor(options: { seed?: number; rng?: Rng }): Rng {
+  if (options.seed !== undefined) {
+    checkNumberOption("simulate", "seed", options.seed);
+  }
+  if (options.rng !== undefined && !(options.rng instanceof Rng)) {
+    throw new TypeError(
+      `simulate: 'rng' must be a random stream made by rng(seed), got ${describeValue(options.rng)}`,
+    );
+  }
   if (options.seed !== undefined && options.rng !== undefined) {
     throw new RangeError("give either 'seed' or 'rng', not both");
   }
@@ -116,6 +126,9 @@ export function streamFor(options: { seed?: number; rng?: Rng }): Rng {
 }
 
 function checkNsim(nsim: number): number {
+  if (typeof nsim !== "number") {
+    throw new TypeError(`simulate: nsim must be a positive integer, got ${describeValue(nsim)}`);
+  }
   if (!(Number.isInteger(nsim) && nsim >= 1)) {
     throw new RangeError(`nsim must be a positive integer, got ${nsim}`);
   }
@@ -224,7 +237,9 @@ export function simulateResponses(
 
 /**
  * lme4's `simulate(m, nsim, seed)`: a DataFrame with columns `sim_1`, …,
- * `sim_<nsim>`, one row per observation used in the fit.
+ * `sim_<nsim>`, one row per observation used in the fit. For an `lm` fit it
+ * is R's `simulate.lm`: fitted + rnorm(n · nsim, 0, σ̂), simulation s
+ * taking draws s·n .. s·n + n.
  *
  * @example
  * ```ts ignore
@@ -233,9 +248,65 @@ export function simulateResponses(
  * sims.columns; // ["sim_1", "sim_2", "sim_3"]
  * ```
  */
-export function simulate(model: LinearMixedModel, options: SimulateOptions = {}): DataFrame {
+export function simulate(
+  model: LinearMixedModel | LinearModel,
+  options: SimulateOptions = {},
+): DataFrame {
+  checkOptions("simulate", options, Object.keys(SIMULATE_OPTION_NAMES));
+  if (model instanceof LinearModel) {
+    if (options.newparams !== undefined) {
+      throw new TypeError("simulate: 'newparams' is for lmer() fits (R's simulate.lm has none)");
+    }
+    return simulateLm(model, options);
+  }
+  if (!(model instanceof LinearMixedModel)) {
+    throw new TypeError(
+      `simulate: expected a fitted lmer() or lm() model, got ${describeValue(model)}`,
+    );
+  }
   const sims = simulateResponses(model, options);
   const cols: Record<string, Float64Array> = {};
   sims.forEach((y, s) => (cols[`sim_${s + 1}`] = y));
+  return dataFrame(cols);
+}
+
+/** Every option name of {@link simulate} (a compile error here when one is added). */
+const SIMULATE_OPTION_NAMES: { readonly [K in keyof Required<SimulateOptions>]: true } = {
+  nsim: true,
+  seed: true,
+  rng: true,
+  newparams: true,
+};
+
+/**
+ * R's `simulate.lm(object, nsim, seed)` for a Gaussian lm: `fitted +
+ * rnorm(n * nsim, sd = sqrt(deviance / df.residual))`, column s the draws
+ * s·n .. s·n + n.
+ *
+ * @example
+ * ```ts
+ * import { lm } from "../models/lm.ts";
+ * import { simulateLm } from "./simulateMerMod.ts";
+ * const fit = lm("y ~ x", { y: [1.1, 1.9, 3.2, 3.9], x: [1, 2, 3, 4] });
+ * simulateLm(fit, { nsim: 2, seed: 1 }).columns; // ["sim_1", "sim_2"]
+ * ```
+ */
+export function simulateLm(
+  model: LinearModel,
+  options: Omit<SimulateOptions, "newparams"> = {},
+): DataFrame {
+  const nsim = checkNsim(options.nsim ?? 1);
+  const r = streamFor(options);
+  const fitted = model.fitted();
+  const n = fitted.length;
+  const sd = model.sigma;
+  const z = r.rnorm(n * nsim);
+  const cols: Record<string, Float64Array> = {};
+  for (let s = 0; s < nsim; s++) {
+    const y = new Float64Array(n);
+    // rnorm(mean = 0, sd): 0 + sd * norm_rand(), then fitted + that
+    for (let i = 0; i < n; i++) y[i] = fitted[i] + (0 + sd * z[s * n + i]);
+    cols[`sim_${s + 1}`] = y;
+  }
   return dataFrame(cols);
 }

@@ -4,6 +4,7 @@
  * predict — over the numbers the numerical core computed at θ̂.
  * @module
  */
+import { checkOptions, describeValue } from "../../data/options.ts";
 import type { DataLike } from "../../data/frame.ts";
 import { dataFrame, rowsFrame } from "../../data/frame.ts";
 import type { DataFrame } from "../../data/table.ts";
@@ -378,7 +379,14 @@ export class LinearMixedModel {
    * population-level prediction.
    */
   predict(newdata?: DataLike, options: PredictOptions = {}): Float64Array {
+    checkOptions("predict", options, ["reForm", "allowNewLevels"]);
     const reForm = options.reForm ?? "full";
+    if (reForm !== "full" && reForm !== "none") {
+      throw new RangeError(
+        `predict: 'reForm' must be "full" (with the random effects, lme4's re.form = NULL) or ` +
+          `"none" (population level, re.form = NA), got ${describeValue(reForm)}`,
+      );
+    }
     const mf = this.#frame.mf;
     const beta = this.#sol.beta;
     if (newdata === undefined) {
