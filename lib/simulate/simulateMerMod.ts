@@ -111,7 +111,9 @@ export function streamFor(options: { seed?: number; rng?: Rng }): Rng {
   }
   if (options.rng !== undefined && !(options.rng instanceof Rng)) {
     throw new TypeError(
-      `simulate: 'rng' must be a random stream made by rng(seed), got ${describeValue(options.rng)}`,
+      `simulate: 'rng' must be a random stream made by rng(seed), got ${
+        describeValue(options.rng)
+      }`,
     );
   }
   if (options.seed !== undefined && options.rng !== undefined) {
