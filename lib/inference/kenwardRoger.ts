@@ -365,6 +365,11 @@ export function kenwardRogerParts(model: LinearMixedModel): KenwardRogerParts {
         'refit with { REML: true }, or use df: "satterthwaite"',
     );
   }
+  if (model.lmm.weights) {
+    throw new Error(
+      'Kenward-Roger is not available yet for models with prior weights: use df: "satterthwaite"',
+    );
+  }
   const Q = model.lmm.q, p = model.frame.x.p, m = Q + p;
   if (m > KR_MAX_DIM) {
     throw new RangeError(

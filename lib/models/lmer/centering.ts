@@ -36,14 +36,21 @@ export interface Centering {
   readonly y: Float64Array;
 }
 
-/** An accurate mean: the plain mean, corrected by the mean of the deviations. */
-function mean(v: Float64Array, off: number, n: number): number {
-  let s = 0;
-  for (let i = 0; i < n; i++) s += v[off + i];
-  const m = s / n;
+/**
+ * An accurate (weighted) mean: the plain mean, corrected by the mean of the
+ * deviations.
+ */
+function mean(v: Float64Array, off: number, n: number, w?: Float64Array): number {
+  let s = 0, sw = 0;
+  for (let i = 0; i < n; i++) {
+    const wi = w ? w[i] : 1;
+    s += wi * v[off + i];
+    sw += wi;
+  }
+  const m = s / sw;
   let c = 0;
-  for (let i = 0; i < n; i++) c += v[off + i] - m;
-  return m + c / n;
+  for (let i = 0; i < n; i++) c += (w ? w[i] : 1) * (v[off + i] - m);
+  return m + c / sw;
 }
 
 /** The first column of X whose entries are all exactly 1, or −1. */
@@ -58,10 +65,14 @@ export function interceptColumn(x: FixedDesign): number {
 }
 
 /**
- * Centre X's non-intercept columns and y at their means, or undefined when X
- * has no intercept column.
+ * Centre X's non-intercept columns and y at their (weighted) means, or
+ * undefined when X has no intercept column.
  */
-export function centerDesign(x: FixedDesign, y: Float64Array): Centering | undefined {
+export function centerDesign(
+  x: FixedDesign,
+  y: Float64Array,
+  w?: Float64Array,
+): Centering | undefined {
   const k = interceptColumn(x);
   if (k < 0) return undefined;
   const { n, p } = x;
@@ -69,11 +80,11 @@ export function centerDesign(x: FixedDesign, y: Float64Array): Centering | undef
   const xc = new Float64Array(n * p);
   for (let j = 0; j < p; j++) {
     const off = j * n;
-    const m = j === k ? 0 : mean(x.x, off, n);
+    const m = j === k ? 0 : mean(x.x, off, n, w);
     a[j] = m;
     for (let i = 0; i < n; i++) xc[off + i] = x.x[off + i] - m;
   }
-  const ym = mean(y, 0, n);
+  const ym = mean(y, 0, n, w);
   a[p] = ym;
   const yc = new Float64Array(n);
   for (let i = 0; i < n; i++) yc[i] = y[i] - ym;

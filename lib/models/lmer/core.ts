@@ -15,7 +15,7 @@
  */
 
 import type { FixedDesign, ReTerm } from "../../design/reterm.ts";
-import { BlockedFactor } from "./cholesky.ts";
+import { BlockedFactor, type TailMode } from "./cholesky.ts";
 import { type CrossProducts, crossProducts, fixedByTerm, fixedCrossprod } from "./crossprod.ts";
 import { centerDesign, type Centering, uncenterBeta, uncenterVcov } from "./centering.ts";
 import { type DevianceParts, devianceParts, profiledCriterion } from "./deviance.ts";
@@ -27,6 +27,7 @@ export type { TermInfo } from "./structure.ts";
 export type { BlockSparse, CrossProducts } from "./crossprod.ts";
 export { termOrder } from "./structure.ts";
 export type { DevianceParts } from "./deviance.ts";
+export type { TailMode } from "./cholesky.ts";
 export type { DevComp, LmmSolution, TermSolution } from "./solution.ts";
 
 /** The shape of a linear mixed model as the optimizer and printers see it. */
@@ -51,8 +52,9 @@ export interface LmmStructure {
   readonly fixedNames: readonly string[];
   /**
    * Order of the dense block factored at each evaluation (Z columns of the
-   * crossed terms + p + 1); the evaluation cost is about denseOrder³/3 flops
-   * plus terms linear in the number of levels.
+   * crossed terms + p + 1, or fewer when the crossed terms are factored
+   * sparsely); the evaluation cost is about denseOrder³/3 flops plus terms
+   * linear in the number of levels (and the sparse columns' work).
    */
   readonly denseOrder: number;
 }
@@ -64,6 +66,13 @@ export interface LmmOptions {
    * supports them (default true). The results are bitwise the same either way.
    */
   readonly simd?: boolean;
+  /**
+   * Prior weights (lme4's `weights`): positive and finite, one per
+   * observation; the residual variance of observation i is σ²/wᵢ.
+   */
+  readonly weights?: Float64Array;
+  /** A known offset added to the linear predictor (lme4's `offset`). */
+  readonly offset?: Float64Array;
 }
 
 /**
@@ -83,12 +92,22 @@ export class Lmm implements LmmStructure {
   readonly thetaNames: readonly string[];
   readonly fixedNames: readonly string[];
   readonly denseOrder: number;
+  /** Whether the tail is factored sparsely (see {@link LmmOptions.tail}). */
+  readonly sparseTail: boolean;
 
   /** The fitted design: X and y centred at their means when X has an intercept. */
   private readonly x: FixedDesign;
   private readonly y: Float64Array;
   private readonly centering: Centering | undefined;
+  /** X and y − offset as given (unweighted, uncentred). */
   private readonly input: { readonly x: FixedDesign; readonly y: Float64Array };
+  /** Prior weights and offset, when given. */
+  readonly weights: Float64Array | undefined;
+  readonly offset: Float64Array | undefined;
+  /** Σ log wᵢ: the weights' term of the criterion (0 without weights). */
+  private readonly ldW: number;
+  /** The terms with √w-scaled Z, when weighted (else this.terms). */
+  private readonly fitTerms: readonly TermInfo[];
   /** The cross-products the factor works on (of the centred design). */
   private readonly a: CrossProducts;
   private uncentered: CrossProducts | undefined;
@@ -117,15 +136,44 @@ export class Lmm implements LmmStructure {
     if (this.n <= this.p) {
       throw new Error(`need more observations (${this.n}) than fixed effects (${this.p})`);
     }
+    const { weights: w, offset } = options;
+    checkRowVector(w, "weights", this.n, true);
+    checkRowVector(offset, "offset", this.n, false);
+    this.weights = w;
+    this.offset = offset;
+    let ldW = 0;
+    if (w) { for (let i = 0; i < this.n; i++) ldW += Math.log(w[i]); }
+    this.ldW = ldW;
+    const yOff = offset ? y.map((v, i) => v - offset[i]) : y;
     // Centring keeps A's entries at the scale of the data's spread, so the
     // fit does not depend on the data's location (see centering.ts).
-    this.input = { x, y };
-    this.centering = centerDesign(x, y);
-    this.x = this.centering?.x ?? x;
-    this.y = this.centering?.y ?? y;
-    this.a = crossProducts(this.x, this.y, this.terms);
-    if (!this.centering) this.uncentered = this.a;
-    this.factor = new BlockedFactor(this.a, this.terms, options.simd ?? true);
+    this.input = { x, y: yOff };
+    this.centering = centerDesign(x, yOff, w);
+    let xf = this.centering?.x ?? x, yf = this.centering?.y ?? yOff;
+    let fitTerms = this.terms;
+    if (w) {
+      // weighted least squares: rows of [Z X y] times √wᵢ
+      const sw = w.map(Math.sqrt);
+      const xw = Float64Array.from(xf.x);
+      for (let j = 0; j < this.p; j++) {
+        for (let i = 0; i < this.n; i++) xw[j * this.n + i] *= sw[i];
+      }
+      xf = { ...xf, x: xw };
+      yf = yf.map((v, i) => v * sw[i]);
+      fitTerms = this.terms.map((t) => {
+        const z = Float64Array.from(t.term.z);
+        for (let i = 0; i < this.n; i++) {
+          for (let c = 0; c < t.q; c++) z[i * t.q + c] *= sw[i];
+        }
+        return { ...t, term: { ...t.term, z } };
+      });
+    }
+    this.x = xf;
+    this.y = yf;
+    this.fitTerms = fitTerms;
+    this.a = crossProducts(this.x, this.y, fitTerms);
+    if (!this.centering && !w) this.uncentered = this.a;
+    this.factor = new BlockedFactor(this.a, fitTerms, options.simd ?? true);
     this.denseOrder = this.factor.m;
     const nf = this.p + 1;
     this.xtxDiag = new Float64Array(this.p);
@@ -138,6 +186,11 @@ export class Lmm implements LmmStructure {
    * (formed on first use; the Z blocks are shared with the fit's).
    */
   get crossprod(): CrossProducts {
+    if (this.weights) {
+      throw new Error(
+        "refits, profiles and the bootstrap are not available yet for models with prior weights",
+      );
+    }
     if (!this.uncentered) {
       const { x, y } = this.input;
       // F's blocks from the data, as the fit would form them uncentred (an
@@ -155,7 +208,7 @@ export class Lmm implements LmmStructure {
    * rank-deficient X.
    */
   objective(theta: ArrayLike<number>, reml: boolean): number {
-    return profiledCriterion(this.parts(theta), this.n, this.p, reml);
+    return profiledCriterion(this.parts(theta), this.n, this.p, reml) - this.ldW;
   }
 
   /** ldL2, ldRX2 and the penalized RSS at θ (refactors L). */
@@ -168,7 +221,7 @@ export class Lmm implements LmmStructure {
   /** β̂, u, b, σ̂, vcov, conditional variances, fitted values… at θ. */
   solve(theta: ArrayLike<number>, reml: boolean): LmmSolution {
     const parts = this.parts(theta);
-    const objective = profiledCriterion(parts, this.n, this.p, reml);
+    const objective = profiledCriterion(parts, this.n, this.p, reml) - this.ldW;
     const th = Float64Array.from(theta);
     const sol = solve({
       factor: this.factor,
@@ -181,14 +234,30 @@ export class Lmm implements LmmStructure {
       refactor: () => void this.factor.update(th),
     });
     const cen = this.centering;
-    if (!cen) return sol;
+    if (!cen && !this.weights && !this.offset) return sol;
     // back from the centred coordinates: β, vcov, fitted (residuals, u, b,
     // σ and the criterion are the same in both)
-    const vcov = uncenterVcov(sol.vcov, cen, this.p);
+    const vcov = cen ? uncenterVcov(sol.vcov, cen, this.p) : sol.vcov;
     const se = new Float64Array(this.p);
     for (let j = 0; j < this.p; j++) se[j] = Math.sqrt(vcov[j * this.p + j]);
-    const fitted = sol.fitted.map((f) => f + cen.a[this.p]);
-    return { ...sol, beta: uncenterBeta(sol.beta, cen), vcov, se, fitted };
+    const beta = cen ? uncenterBeta(sol.beta, cen) : sol.beta;
+    if (!this.weights && !this.offset) {
+      const fitted = sol.fitted.map((f) => f + cen!.a[this.p]);
+      return { ...sol, beta, vcov, se, fitted };
+    }
+    // with weights or an offset: fitted values on the response's scale
+    // (Xβ + Zb + offset), response residuals y − fitted, and Pearson
+    // residuals √w (y − fitted)
+    const fitted = linearPredictor(this.input.x, beta, this.terms, sol.b);
+    const { offset, weights } = this;
+    const residuals = new Float64Array(this.n), pearson = new Float64Array(this.n);
+    for (let i = 0; i < this.n; i++) {
+      const r = this.input.y[i] - fitted[i];
+      if (offset) fitted[i] += offset[i];
+      residuals[i] = r;
+      pearson[i] = weights ? Math.sqrt(weights[i]) * r : r;
+    }
+    return { ...sol, beta, vcov, se, fitted, residuals, pearson };
   }
 
   /** Reject a θ of the wrong length or with non-finite entries. */
@@ -200,6 +269,53 @@ export class Lmm implements LmmStructure {
       if (!Number.isFinite(theta[k])) {
         throw new Error(`θ[${k}] (${this.thetaNames[k]}) is ${theta[k]}`);
       }
+    }
+  }
+}
+
+/** Xβ + Σ_k Z_k b_k (without offset). */
+function linearPredictor(
+  x: FixedDesign,
+  beta: Float64Array,
+  terms: readonly TermInfo[],
+  b: Float64Array,
+): Float64Array {
+  const { n, p } = x;
+  const out = new Float64Array(n);
+  for (let j = 0; j < p; j++) {
+    const bj = beta[j], col = j * n;
+    for (let i = 0; i < n; i++) out[i] += x.x[col + i] * bj;
+  }
+  for (const t of terms) {
+    const { index, z } = t.term;
+    const q = t.q;
+    for (let i = 0; i < n; i++) {
+      const o = t.zOffset + index[i] * q;
+      let s = 0;
+      for (let r = 0; r < q; r++) s += z[i * q + r] * b[o + r];
+      out[i] += s;
+    }
+  }
+  return out;
+}
+
+/** Weights (positive) or an offset: finite, one per observation. */
+function checkRowVector(
+  v: Float64Array | undefined,
+  what: string,
+  n: number,
+  positive: boolean,
+): void {
+  if (v === undefined) return;
+  if (v.length !== n) throw new RangeError(`${what}: ${v.length} values for ${n} observations`);
+  for (let i = 0; i < n; i++) {
+    const x = v[i];
+    if (!Number.isFinite(x) || (positive && !(x > 0))) {
+      throw new RangeError(
+        `${what}: value ${i + 1} is ${x}; ${what} must be ${
+          positive ? "positive and finite" : "finite"
+        }`,
+      );
     }
   }
 }

@@ -16,6 +16,7 @@ import { buildLmm, type Lmm } from "./core.ts";
 import { checkConvergence, type Convergence } from "./convergence.ts";
 import { LinearMixedModel } from "./model.ts";
 import { checkNumberOption, checkOptions, describeValue } from "../../data/options.ts";
+import { rowVector, type RowVectorSpec } from "../../design/rowvector.ts";
 
 /** Optimizer and check settings, as lme4's `lmerControl()`. */
 export interface LmerControl {
@@ -50,6 +51,17 @@ export interface LmerOptions extends DataOptions {
   readonly start?: ArrayLike<number>;
   /** Name of the data to print in the summary ("Data: sleepstudy"). */
   readonly dataName?: string;
+  /**
+   * Prior weights (lme4's `weights =`): a numeric column's name or one
+   * positive number per row of the data; observation i has residual
+   * variance σ²/wᵢ.
+   */
+  readonly weights?: RowVectorSpec;
+  /**
+   * A known offset added to the linear predictor (lme4's `offset =`): a
+   * numeric column's name or one number per row of the data.
+   */
+  readonly offset?: RowVectorSpec;
 }
 
 /** Every option name of {@link lmer} (a compile error here when LmerOptions gains one). */
@@ -59,6 +71,8 @@ const LMER_OPTION_NAMES: { readonly [K in keyof Required<LmerOptions>]: true } =
   control: true,
   start: true,
   dataName: true,
+  weights: true,
+  offset: true,
 };
 
 /** The type of each {@link LmerControl} setting. */
@@ -134,6 +148,10 @@ export interface LmerFrame {
   readonly keptColumns: readonly number[];
   /** Messages from the checks (dropped rows or columns). */
   readonly messages: readonly string[];
+  /** Prior weights of the rows used, if given. */
+  readonly weights?: Float64Array;
+  /** Offset of the rows used, if given. */
+  readonly offset?: Float64Array;
 }
 
 /**
@@ -149,8 +167,17 @@ export interface LmerFrame {
  * console.log(lf.x.names); // ["(Intercept)", "x"]
  * ```
  */
-export function lFormula(formula: string, data: DataLike, options: DataOptions = {}): LmerFrame {
+export function lFormula(
+  formula: string,
+  data: DataLike,
+  options: DataOptions & Pick<LmerOptions, "weights" | "offset"> = {},
+): LmerFrame {
   const mf = modelFrame(formula, data, options);
+  const weights = rowVector(options.weights, "weights", mf);
+  const offset = rowVector(options.offset, "offset", mf);
+  if (weights?.some((w) => !(w > 0))) {
+    throw new RangeError("weights: lmer needs positive weights (a zero weight drops nothing)");
+  }
   if (mf.random.length === 0) {
     throw new Error(
       `no random effects terms specified in formula '${formula}': add a term like (1 | g), or use lm()`,
@@ -212,7 +239,7 @@ export function lFormula(formula: string, data: DataLike, options: DataOptions =
     qr.kept.forEach((j, c) => xs.set(mf.x.x.subarray(j * n, j * n + n), c * n));
     x = { x: xs, n, p: qr.kept.length, names: qr.kept.map((j) => mf.x.names[j]) };
   }
-  return { mf, x, keptColumns: qr.kept, messages };
+  return { mf, x, keptColumns: qr.kept, messages, weights, offset };
 }
 
 /** The profiled criterion of a model frame, lme4's `devfun`. */
@@ -240,7 +267,10 @@ export interface LmerDevfun {
  */
 export function mkLmerDevfun(frame: LmerFrame, options: { REML?: boolean } = {}): LmerDevfun {
   const reml = options.REML ?? true;
-  const lmm = buildLmm(frame.x, frame.mf.y, frame.mf.random);
+  const lmm = buildLmm(frame.x, frame.mf.y, frame.mf.random, {
+    weights: frame.weights,
+    offset: frame.offset,
+  });
   const f = (theta: ArrayLike<number>) => lmm.objective(theta, reml);
   return Object.assign(f, { lmm, reml, frame });
 }

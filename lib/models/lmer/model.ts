@@ -365,9 +365,14 @@ export class LinearMixedModel {
     return Float64Array.from(this.#sol.fitted);
   }
 
-  /** Residuals y − fitted; `{ scaled: true }` divides by σ̂ (lme4's scaled residuals). */
+  /**
+   * Residuals y − fitted; `{ scaled: true }` gives lme4's scaled residuals
+   * (Pearson residuals √wᵢ (yᵢ − fittedᵢ) divided by σ̂).
+   */
   residuals(options: { scaled?: boolean } = {}): Float64Array {
-    const r = Float64Array.from(this.#sol.residuals);
+    const r = Float64Array.from(
+      options.scaled ? this.#sol.pearson ?? this.#sol.residuals : this.#sol.residuals,
+    );
     if (options.scaled) { for (let i = 0; i < r.length; i++) r[i] /= this.sigma; }
     return r;
   }
@@ -389,10 +394,11 @@ export class LinearMixedModel {
     }
     const mf = this.#frame.mf;
     const beta = this.#sol.beta;
+    const offset = this.#frame.offset;
     if (newdata === undefined) {
       if (reForm === "full") return this.fitted();
       const n = this.nobs, x = this.#frame.x.x;
-      const out = new Float64Array(n);
+      const out = offset ? Float64Array.from(offset) : new Float64Array(n);
       beta.forEach((b, j) => {
         for (let i = 0; i < n; i++) out[i] += x[j * n + i] * b;
       });
@@ -401,6 +407,12 @@ export class LinearMixedModel {
     const { cols, n, frame } = newDataColumns(mf, mf.formula.fixed, mf.plan, newdata);
     const x = buildFixed(mf.plan, cols, n);
     const out = new Float64Array(n);
+    if (offset) {
+      throw new Error(
+        "predict: this model has an offset; predictions for new data would need its values " +
+          "(not supported yet: add the offset to the predictions yourself)",
+      );
+    }
     this.#frame.keptColumns.forEach((j, k) => {
       for (let i = 0; i < n; i++) out[i] += x[j * n + i] * beta[k];
     });

@@ -63,6 +63,11 @@ export interface LmmSolution {
   readonly objective: number;
   /** Fixed effects β̂ in X's column order. */
   readonly beta: Float64Array;
+  /**
+   * Pearson residuals √wᵢ (yᵢ − fittedᵢ), when the model has prior weights or
+   * an offset (else they equal the residuals).
+   */
+  readonly pearson?: Float64Array;
   /** Standard errors of β̂: √diag(vcov). */
   readonly se: Float64Array;
   /** σ̂²(R_XᵀR_X)⁻¹, p × p column-major. */
@@ -200,14 +205,12 @@ export function solve(input: SolveInput): LmmSolution {
  * Returns [u (Z order); β].
  */
 function backSubstitute(f: BlockedFactor, qTotal: number): Float64Array {
-  const { m, tail, tailZ, p, terms } = f;
+  const { tailZ, p, terms } = f;
   const nf = p + 1;
   const headZ = qTotal - tailZ;
   const out = new Float64Array(qTotal + p);
-  // tail: x_D = L_DD⁻ᵀ c_D, with c_D the last row of M
-  const xd = new Float64Array(m - 1);
-  for (let r = 0; r < m - 1; r++) xd[r] = tail[r * m + m - 1];
-  trsvLowerTrans(tail, m - 1, 0, m, xd, 0);
+  // tail: x_D = L_DD⁻ᵀ c_D, with c_D the tail and X part of y's row of L
+  const xd = f.solveTail();
   out.set(xd.subarray(0, tailZ), headZ);
   out.set(xd.subarray(tailZ), qTotal);
   const beta = xd.subarray(tailZ);
@@ -295,7 +298,7 @@ function fittedValues(
 
 /** σ²(R_XᵀR_X)⁻¹ = σ² L_X⁻ᵀ L_X⁻¹ with L_X the X block of the tail factor. */
 function fixedVcov(f: BlockedFactor, sigma: number): Float64Array {
-  const { p, m, tail, tailZ } = f;
+  const { p, m, tail, denseZ: tailZ } = f;
   const w = new Float64Array(p * p);
   for (let c = 0; c < p; c++) {
     for (let r = c; r < p; r++) w[c * p + r] = tail[(tailZ + c) * m + tailZ + r];
@@ -321,16 +324,8 @@ function conditionalVariances(
   b: Float64Array,
   sigma: number,
 ): TermSolution[] {
-  const { terms, tailZ, m, tail } = f;
-  const sigTT = new Float64Array(tailZ * tailZ);
-  if (tailZ > 0) {
-    const w = new Float64Array(tailZ * tailZ);
-    for (let c = 0; c < tailZ; c++) {
-      w.set(tail.subarray(c * m + c, c * m + tailZ), c * tailZ + c);
-    }
-    trtriLower(w, tailZ, 0, tailZ);
-    crossprodLower(w, tailZ, 0, tailZ, sigTT);
-  }
+  const { terms, tailZ } = f;
+  const sigTT = f.tailCovariance();
   const headCov = new HeadCovariance(f, sigTT);
   const out: TermSolution[] = [];
   for (let k = 0; k < terms.length; k++) {
