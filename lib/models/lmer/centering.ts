@@ -5,10 +5,11 @@
  * The criterion is read off A = [Z X y]ᵀ[Z X y]: r² is what remains of yᵀy
  * after the Schur complements. With a response whose mean is 10⁸ times its
  * spread, yᵀy ≈ n·10¹⁶ holds no digit of r², and θ̂ drifts (lme4 is immune:
- * it computes r² from residuals). With an intercept column k, replacing each
- * other column of F = [X y] by its deviation from the column mean,
+ * it computes r² from residuals). With an intercept column k, replacing y,
+ * and each other column of X whose mean exceeds its spread, by its deviation
+ * from the column mean (a = those means, 0 for the other columns),
  *
- *     F̃ = F S,   S = I − e_k aᵀ   (a = column means, a_k = 0),
+ *     F̃ = F S,   S = I − e_k aᵀ   (a_k = 0),
  *
  * changes neither the column space nor the residuals (det S = 1, so
  * log|R_X|² and the criterion are unchanged), but keeps every entry of Ã at
@@ -53,6 +54,22 @@ function mean(v: Float64Array, off: number, n: number, w?: Float64Array): number
   return m + c / sw;
 }
 
+/**
+ * The (weighted) root mean square deviation from `m`. A column whose mean is
+ * within one of these of zero is left as it is: centring it gains no digits
+ * (the cancellation grows with (mean/spread)²), and leaving dummy codings
+ * and centred covariates alone keeps the optimizer on lme4's path.
+ */
+function spread(v: Float64Array, off: number, n: number, m: number, w?: Float64Array): number {
+  let ss = 0, sw = 0;
+  for (let i = 0; i < n; i++) {
+    const wi = w ? w[i] : 1, d = v[off + i] - m;
+    ss += wi * d * d;
+    sw += wi;
+  }
+  return Math.sqrt(ss / sw);
+}
+
 /** The first column of X whose entries are all exactly 1, or −1. */
 export function interceptColumn(x: FixedDesign): number {
   const { n, p } = x;
@@ -80,7 +97,8 @@ export function centerDesign(
   const xc = new Float64Array(n * p);
   for (let j = 0; j < p; j++) {
     const off = j * n;
-    const m = j === k ? 0 : mean(x.x, off, n, w);
+    let m = j === k ? 0 : mean(x.x, off, n, w);
+    if (m !== 0 && Math.abs(m) <= spread(x.x, off, n, m, w)) m = 0;
     a[j] = m;
     for (let i = 0; i < n; i++) xc[off + i] = x.x[off + i] - m;
   }
