@@ -24,6 +24,8 @@ export interface FixedPlan {
     readonly label: string;
     readonly vars: readonly number[];
     readonly codings: readonly Coding[];
+    /** The response alone on the right-hand side: no columns (R drops it). */
+    readonly response?: boolean;
   }[];
   /** Column names in order. */
   readonly names: readonly string[];
@@ -31,6 +33,12 @@ export interface FixedPlan {
   readonly assign: readonly number[];
   /** Factor levels of each factor variable (by variable index), for predict(). */
   readonly factorLevels: ReadonlyMap<number, readonly string[]>;
+  /**
+   * R's model.matrix warnings, e.g. for `y ~ x + y`: "the response appeared on
+   * the right-hand side and was dropped", "problem with term 2 in
+   * model.matrix: no columns are assigned".
+   */
+  readonly warnings: readonly string[];
 }
 
 /** True when `sub` ⊆ `sup` (both sorted variable-index lists). */
@@ -73,15 +81,24 @@ export function planFixed(ts: TermSet, cols: readonly Column[]): FixedPlan {
         : contrTreatment(c.levels);
       return { kind: "factor", label, contrast };
     });
-    return { label: t.label, vars: t.vars, codings };
+    return { label: t.label, vars: t.vars, codings, response: t.response === true };
   });
   const names: string[] = [];
   const assign: number[] = [];
+  const warnings: string[] = [];
   if (ts.intercept) (names.push("(Intercept)"), assign.push(0));
   terms.forEach((t, ti) => {
+    if (t.response) {
+      // R: a term that is the response alone generates no columns.
+      warnings.push(
+        "the response appeared on the right-hand side and was dropped",
+        `problem with term ${ti + 1} in model.matrix: no columns are assigned`,
+      );
+      return;
+    }
     for (const n of termColumnNames(t.codings)) (names.push(n), assign.push(ti + 1));
   });
-  return { intercept: ts.intercept, terms, names, assign, factorLevels };
+  return { intercept: ts.intercept, terms, names, assign, factorLevels, warnings };
 }
 
 /** Column names of one term: the first variable varies fastest. */
@@ -124,6 +141,7 @@ export function buildFixed(plan: FixedPlan, cols: readonly Column[], n: number):
     j = 1;
   }
   for (const t of plan.terms) {
+    if (t.response) continue;
     // Columns of a term: product over its variables, first varying fastest.
     let block: Float64Array[] = [new Float64Array(n).fill(1)];
     t.vars.forEach((v, k) => {

@@ -45,9 +45,40 @@ const LEVELS: readonly (readonly string[])[] = [
   [":"],
 ];
 
+/**
+ * The deepest formula accepted: levels of nesting of the syntax tree, where
+ * each parenthesis, function call, sign, `^` and each operator of a chain
+ * such as `a + b + c` counts one. Deeper input is refused with a
+ * {@link FormulaError} (R's own parser and `terms()` fail on such input too,
+ * with a stack overflow).
+ */
+export const MAX_FORMULA_DEPTH = 1000;
+
 class Parser {
   private i = 0;
+  private nest = 0;
+  private readonly depth = new WeakMap<Expr, number>();
   constructor(private readonly toks: Token[], private readonly src: string) {}
+
+  /** Record a node's depth (1 + its deepest child) and refuse too deep trees. */
+  private mk<E extends Expr>(e: E, children: readonly Expr[]): E {
+    let d = 0;
+    for (const c of children) d = Math.max(d, this.depth.get(c) ?? 1);
+    if (d + 1 > MAX_FORMULA_DEPTH) this.tooDeep(e.pos);
+    this.depth.set(e, d + 1);
+    return e;
+  }
+  private tooDeep(pos: number): never {
+    return this.fail(
+      `formula nested too deeply: more than ${MAX_FORMULA_DEPTH} levels ` +
+        "(each parenthesis, function call, sign and chained operator counts one)",
+      pos,
+    );
+  }
+  /** Enter a nested parse (parenthesis, call argument, sign, exponent). */
+  private enter(pos: number): void {
+    if (++this.nest > MAX_FORMULA_DEPTH) this.tooDeep(pos);
+  }
 
   private peek(): Token {
     return this.toks[this.i];
@@ -89,7 +120,7 @@ class Parser {
       if (t.kind !== "op" || !LEVELS[level].includes(t.text)) return left;
       this.next();
       const right = this.binary(level + 1);
-      left = { type: "binary", op: t.text, left, right, pos: t.pos };
+      left = this.mk({ type: "binary", op: t.text, left, right, pos: t.pos }, [left, right]);
     }
   }
 
@@ -97,7 +128,10 @@ class Parser {
     const t = this.peek();
     if (t.kind === "op" && (t.text === "-" || t.text === "+")) {
       this.next();
-      return { type: "unary", op: t.text, arg: this.unary(), pos: t.pos };
+      this.enter(t.pos);
+      const arg = this.unary();
+      this.nest--;
+      return this.mk({ type: "unary", op: t.text, arg, pos: t.pos }, [arg]);
     }
     return this.power();
   }
@@ -108,8 +142,10 @@ class Parser {
     if (t.kind === "op" && t.text === "^") {
       this.next();
       // Right-associative, and the exponent may carry a unary sign.
+      this.enter(t.pos);
       const exp = this.unary();
-      return { type: "binary", op: "^", left: base, right: exp, pos: t.pos };
+      this.nest--;
+      return this.mk({ type: "binary", op: "^", left: base, right: exp, pos: t.pos }, [base, exp]);
     }
     return base;
   }
@@ -126,7 +162,9 @@ class Parser {
           if (this.peek().kind !== "rparen") {
             for (;;) {
               if (this.peek().kind === "end") this.fail("unbalanced parenthesis", open.pos);
+              this.enter(open.pos);
               args.push(this.binary(0));
+              this.nest--;
               if (this.peek().kind === "comma") {
                 this.next();
                 continue;
@@ -141,13 +179,15 @@ class Parser {
               close.kind === "end" ? open.pos : close.pos,
             );
           }
-          return { type: "call", fn: t.text, args, pos: t.pos };
+          return this.mk({ type: "call", fn: t.text, args, pos: t.pos }, args);
         }
         return { type: "name", name: t.text, pos: t.pos };
       }
       case "lparen": {
         if (this.peek().kind === "rparen") this.fail("empty parentheses", t.pos);
+        this.enter(t.pos);
         const inner = this.binary(0);
+        this.nest--;
         const close = this.next();
         if (close.kind !== "rparen") {
           this.fail(
@@ -155,7 +195,7 @@ class Parser {
             close.kind === "end" ? t.pos : close.pos,
           );
         }
-        return { type: "paren", expr: inner, pos: t.pos };
+        return this.mk({ type: "paren", expr: inner, pos: t.pos }, [inner]);
       }
       case "rparen":
         return this.fail("unbalanced parenthesis", t.pos);

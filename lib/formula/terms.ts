@@ -1,7 +1,10 @@
 /**
- * Term expansion, as R's `terms.formula` does it: `a*b` = `a + b + a:b`,
- * `a/b` = `a + a:b`, `(a+b)^2`, `-` removes terms, `0`/`-1` remove the
- * intercept. Random-effects terms `(expr | g)` and `(expr || g)` are split
+ * Term expansion, exactly as R's `terms.formula` (stats' model.c) does it:
+ * `a*b` = `a + b + a:b`, `a/b` = `a + a:b`, `a %in% (b + c)` = `a:b:c`,
+ * `(a+b)^2`, `-` removes terms, `0`/`-1` remove the intercept; terms in R's
+ * order (stable sort by order of interaction), variables numbered in order of
+ * first appearance with the response first. Expansion is bounded
+ * ({@link MAX_TERMS}, {@link MAX_TERM_PRODUCTS}). Random-effects terms `(expr | g)` and `(expr || g)` are split
  * off first (lme4's `findbars`), with `g1/g2` expanded to `g1 + g1:g2`.
  * @module
  */
@@ -22,6 +25,12 @@ export interface Term {
   readonly vars: readonly number[];
   /** R's term label: the variables' labels joined by ":". */
   readonly label: string;
+  /**
+   * The term is the response alone (`y ~ x + y`): R keeps it in `terms()` but
+   * its model matrix has no columns for it ("the response appeared on the
+   * right-hand side and was dropped").
+   */
+  readonly response?: boolean;
 }
 
 /** The right-hand side of a formula (or of a random term), expanded. */
@@ -60,37 +69,53 @@ export interface ModelFormula {
   readonly random: readonly RandomTerm[];
 }
 
-interface Expansion {
-  terms: number[][]; // each a sorted var-index list
-  intercept: boolean | null; // explicit +1 (true) / -1 or 0 (false), null = untouched
+/**
+ * The most terms an expansion may reach, in the result or on the way (R has
+ * no limit and runs out of time or memory instead: `v0 * … * v15` has 65,535
+ * terms). A larger expansion is refused with a {@link FormulaError}.
+ */
+export const MAX_TERMS = 10_000;
+
+/** The most pairs of terms one operator (`:`, `*`, `^`) may combine. */
+export const MAX_TERM_PRODUCTS = 2_000_000;
+
+/** Number of variables in a term (bits set). */
+function bitCount(t: bigint): number {
+  let n = 0;
+  for (; t > 0n; t &= t - 1n) n++;
+  return n;
 }
 
-const key = (t: readonly number[]) => t.join(",");
-
-function union(a: readonly number[], b: readonly number[]): number[] {
-  return [...new Set([...a, ...b])].sort((x, y) => x - y);
-}
-
-function addTerms(into: number[][], from: readonly number[][]): void {
-  const seen = new Set(into.map(key));
-  for (const t of from) {
-    if (!seen.has(key(t))) {
-      seen.add(key(t));
-      into.push(t);
-    }
+/** R's TrimRepeats: drop empty terms and repeats, keeping first occurrences. */
+function trimRepeats(list: readonly bigint[]): bigint[] {
+  const seen = new Set<bigint>();
+  const out: bigint[] = [];
+  for (const t of list) {
+    if (t !== 0n && !seen.has(t)) (seen.add(t), out.push(t));
   }
+  return out;
 }
 
-class Expander {
+/**
+ * R's `terms.formula` (stats' model.c: ExtractVars, then EncodeVars with
+ * PlusTerms, InteractTerms, CrossTerms, PowerTerms, InTerms, NestTerms,
+ * DeleteTerms): a term is a bit pattern over the variables, numbered in
+ * order of first appearance with the response first; the intercept is
+ * switched by `0`/`1` with the sign ("parity") of the enclosing deletions.
+ */
+class Encoder {
   readonly variables: Variable[] = [];
   private readonly index = new Map<string, number>();
+  intercept = true;
+  private parity = true;
   constructor(private readonly src: string) {}
 
   fail(msg: string, pos: number): never {
     throw new FormulaError(msg, this.src, pos);
   }
 
-  variable(e: Expr): number {
+  /** Install a variable (R's InstallVar), returning its index. */
+  install(e: Expr): number {
     const label = deparse(e);
     let i = this.index.get(label);
     if (i === undefined) {
@@ -101,172 +126,296 @@ class Expander {
     return i;
   }
 
-  expand(e: Expr): Expansion {
-    switch (e.type) {
-      case "paren":
-        return this.expand(e.expr);
-      case "name":
-      case "call":
-        return { terms: [[this.variable(e)]], intercept: null };
-      case "number":
-        if (e.value === 1) return { terms: [], intercept: true };
-        if (e.value === 0) return { terms: [], intercept: false };
-        return this.fail(`a number (${e.text}) cannot be a term; use I(...) for arithmetic`, e.pos);
-      case "unary": {
-        const inner = this.expand(e.arg);
-        if (e.op === "+") return inner;
-        // `-1` / `-0` and `-x` remove from an empty model: only the intercept matters.
-        return { terms: [], intercept: inner.intercept === null ? null : !inner.intercept };
+  /** R's ExtractVars: install the variables in order of appearance, checking the syntax. */
+  extract(e: Expr): void {
+    for (;;) {
+      switch (e.type) {
+        case "number":
+          if (e.value === 0 || e.value === 1) return;
+          return this.fail(
+            `a number (${e.text}) cannot be a term; use I(...) for arithmetic`,
+            e.pos,
+          );
+        case "name":
+        case "call":
+          this.install(e);
+          return;
+        case "paren":
+          e = e.expr;
+          continue;
+        case "unary":
+          e = e.arg;
+          continue;
+        case "binary": {
+          if (e.op === "|" || e.op === "||") {
+            return this.fail(
+              "random-effects terms must be in parentheses, e.g. (1 | g), and added to the formula",
+              e.pos,
+            );
+          }
+          if (e.op === "~") return this.fail("unexpected '~'", e.pos);
+          if (e.op === "^") {
+            if (e.right.type !== "number") this.badPower(e.pos);
+            e = e.left;
+            continue;
+          }
+          // Left spines (a + b + c + …) without recursion.
+          const rights: Expr[] = [];
+          let l: Expr = e;
+          while (l.type === "binary" && isChainOp(l.op)) (rights.push(l.right), l = l.left);
+          this.extract(l);
+          for (let k = rights.length - 1; k >= 0; k--) this.extract(rights[k]);
+          return;
+        }
       }
-      case "binary":
-        return this.binary(e);
     }
   }
 
-  private binary(e: Extract<Expr, { type: "binary" }>): Expansion {
-    const op = e.op;
-    if (op === "|" || op === "||") {
-      return this.fail(
-        "random-effects terms must be in parentheses, e.g. (1 | g), and added to the formula",
-        e.pos,
+  private badPower(pos: number): never {
+    return this.fail(
+      "invalid power: '^' needs a whole number of at least 2 on its right, e.g. (a + b)^2",
+      pos,
+    );
+  }
+
+  checkSize(list: readonly bigint[], pos: number): void {
+    if (list.length > MAX_TERMS) {
+      this.fail(
+        `the formula expands to more than ${MAX_TERMS.toLocaleString("en-US")} terms ` +
+          "(the limit of terms a formula may have)",
+        pos,
       );
     }
-    if (op === "~") return this.fail("unexpected '~'", e.pos);
-    const left = this.expand(e.left);
-    if (op === "^") {
-      const r = unparen(e.right);
-      if (r.type !== "number" || !Number.isInteger(r.value) || r.value < 1) {
-        return this.fail("'^' needs a positive whole number on its right, e.g. (a + b)^2", e.pos);
-      }
-      let acc: number[][] = left.terms.map((t) => [...t]);
-      for (let k = 1; k < r.value; k++) {
-        const next: number[][] = [...acc];
-        addTerms(next, cross(acc, left.terms));
-        acc = next;
-      }
-      return { terms: acc, intercept: left.intercept };
+  }
+
+  /** All ORs of a term of `left` with a term of `right`, left term varying slowest. */
+  private products(left: readonly bigint[], right: readonly bigint[], pos: number): bigint[] {
+    if (left.length * right.length > MAX_TERM_PRODUCTS) {
+      this.fail(
+        `the formula expands to ${left.length} × ${right.length} products of terms, more than ` +
+          `the limit of ${MAX_TERM_PRODUCTS.toLocaleString("en-US")}`,
+        pos,
+      );
     }
-    const right = this.expand(e.right);
-    switch (op) {
-      case "+": {
-        const terms = left.terms.map((t) => [...t]);
-        addTerms(terms, right.terms);
-        return { terms, intercept: right.intercept ?? left.intercept };
+    const seen = new Set<bigint>();
+    const out: bigint[] = [];
+    for (const l of left) {
+      for (const r of right) {
+        const t = l | r;
+        if (!seen.has(t)) {
+          seen.add(t);
+          out.push(t);
+          this.checkSize(out, pos);
+        }
       }
-      case "-": {
-        const drop = new Set(right.terms.map(key));
-        const terms = left.terms.filter((t) => !drop.has(key(t)));
-        const intercept = right.intercept === null ? left.intercept : !right.intercept;
-        return { terms, intercept };
+    }
+    return out;
+  }
+
+  /** R's EncodeVars: the expanded list of terms of `e`. */
+  encode(e: Expr): bigint[] {
+    switch (e.type) {
+      case "number":
+        // Only 0 and 1 get here (extract() refused the others).
+        this.intercept = e.value === 1 ? this.parity : !this.parity;
+        return [];
+      case "name":
+      case "call":
+        return [1n << BigInt(this.install(e))];
+      case "paren":
+        return this.encode(e.expr);
+      case "unary":
+        if (e.op === "+") return this.encode(e.arg);
+        return this.remove([], e.arg);
+      case "binary": {
+        if (e.op === "^") return this.power(e);
+        const rights: Extract<Expr, { type: "binary" }>[] = [];
+        let l: Expr = e;
+        while (l.type === "binary" && isChainOp(l.op)) (rights.push(l), l = l.left);
+        let acc = this.encode(l);
+        for (let k = rights.length - 1; k >= 0; k--) acc = this.combine(acc, rights[k]);
+        return acc;
       }
+    }
+  }
+
+  /** Encode `e` with the parity flipped, as the right side of a deletion. */
+  negated(e: Expr): bigint[] {
+    this.parity = !this.parity;
+    const r = this.encode(e);
+    this.parity = !this.parity;
+    return r;
+  }
+
+  /** Delete the terms of `right` from `left` (R's DeleteTerms). */
+  private remove(left: bigint[], right: Expr): bigint[] {
+    const drop = new Set(this.negated(right));
+    return left.filter((t) => !drop.has(t));
+  }
+
+  /** Apply binary operator `e` to the already expanded left side `left`. */
+  private combine(left: bigint[], e: Extract<Expr, { type: "binary" }>): bigint[] {
+    if (e.op === "-") return this.remove(left, e.right);
+    const right = this.encode(e.right);
+    let out: bigint[];
+    switch (e.op) {
+      case "+":
+        out = trimRepeats([...left, ...right]);
+        break;
       case ":":
-      case "%in%":
-        return { terms: cross(left.terms, right.terms), intercept: null };
+        out = this.products(left, right, e.pos);
+        break;
       case "*": {
-        const terms = left.terms.map((t) => [...t]);
-        addTerms(terms, right.terms);
-        addTerms(terms, cross(left.terms, right.terms));
-        return { terms, intercept: null };
+        // R appends to the left list in place: an empty left side (`1 * z`,
+        // `(a - a) * z`) gives no terms at all. The same for `/`.
+        if (left.length === 0) return [];
+        const p = this.products(left, right, e.pos);
+        out = trimRepeats([...left, ...right, ...p]);
+        break;
+      }
+      case "%in%": {
+        // Each left term nested in all right terms together: one term per left term.
+        const all = right.reduce((a, t) => a | t, 0n);
+        out = trimRepeats(left.map((t) => t | all));
+        break;
       }
       case "/": {
-        // a/b = a + (all variables of a):b
-        const all = left.terms.reduce((acc, t) => union(acc, t), [] as number[]);
-        const terms = left.terms.map((t) => [...t]);
-        addTerms(terms, cross([all], right.terms));
-        return { terms, intercept: null };
+        if (left.length === 0) return [];
+        const all = left.reduce((a, t) => a | t, 0n);
+        out = trimRepeats([...left, ...right.map((t) => t | all)]);
+        break;
       }
+      default:
+        return this.fail(`unsupported operator '${e.op}'`, e.pos);
     }
-    return this.fail(`unsupported operator '${op}'`, e.pos);
+    this.checkSize(out, e.pos);
+    return out;
+  }
+
+  /** R's PowerTerms; a power beyond the point where nothing changes any more is not iterated. */
+  private power(e: Extract<Expr, { type: "binary" }>): bigint[] {
+    const r = e.right;
+    if (r.type !== "number") return this.badPower(e.pos);
+    // R's asInteger: truncation; NA (refused) outside the int range.
+    const ip = Math.abs(r.value) < 2147483648 ? Math.trunc(r.value) : NaN;
+    if (!(ip > 1)) return this.badPower(e.pos);
+    const left = this.encode(e.left);
+    let right = left;
+    // Once a step changes nothing, no later step does: (x + z)^1e9 costs what (x + z)^2 does.
+    // The bound on steps only guards against a cycle (not seen).
+    const steps = Math.min(ip, 4 * left.length + 16);
+    for (let i = 1; i < steps; i++) {
+      const next = this.products(left, right, e.pos);
+      if (next.length === right.length && next.every((t, k) => t === right[k])) break;
+      right = next;
+    }
+    return right;
   }
 }
 
-function cross(a: readonly number[][], b: readonly number[][]): number[][] {
-  const out: number[][] = [];
-  for (const tb of b) for (const ta of a) addTerms(out, [union(ta, tb)]);
-  // R orders a:b products with the left factor varying fastest within each
-  // right term; terms are later sorted by degree, keeping this order.
-  return out;
+/** Left-associative operators whose chains are walked without recursion. */
+function isChainOp(op: string): boolean {
+  return op === "+" || op === "-" || op === ":" || op === "*" || op === "/" || op === "%in%";
 }
 
-/** Split `e` (a + / - chain) into fixed parts and bar terms. */
+/** Split `e` (a + / - chain) into fixed parts and bar terms, in written order. */
 function splitBars(
   e: Expr,
   fixed: { sign: 1 | -1; expr: Expr }[],
   bars: Extract<Expr, { type: "binary" }>[],
   src: string,
-  sign: 1 | -1 = 1,
 ): void {
-  if (e.type === "binary" && (e.op === "+" || e.op === "-")) {
-    splitBars(e.left, fixed, bars, src, sign);
-    splitBars(e.right, fixed, bars, src, e.op === "-" ? (-sign as 1 | -1) : sign);
-    return;
+  // The chain is left-deep: walk its spine without recursion.
+  const parts: { sign: 1 | -1; expr: Expr; pos: number }[] = [];
+  let l: Expr = e;
+  while (l.type === "binary" && (l.op === "+" || l.op === "-")) {
+    parts.push({ sign: l.op === "-" ? -1 : 1, expr: l.right, pos: l.pos });
+    l = l.left;
   }
-  const inner = unparen(e);
-  if (inner.type === "binary" && (inner.op === "|" || inner.op === "||")) {
-    if (sign < 0) throw new FormulaError("a random-effects term cannot be subtracted", src, e.pos);
-    bars.push(inner);
-    return;
-  }
-  checkNoBars(e, src);
-  fixed.push({ sign, expr: e });
-}
-
-function checkNoBars(e: Expr, src: string): void {
-  switch (e.type) {
-    case "binary":
-      if (e.op === "|" || e.op === "||") {
-        throw new FormulaError(
-          "a random-effects term (… | g) must stand on its own, added with '+'",
-          src,
-          e.pos,
-        );
+  parts.push({ sign: 1, expr: l, pos: l.pos });
+  for (let k = parts.length - 1; k >= 0; k--) {
+    const { sign, expr } = parts[k];
+    const inner = unparen(expr);
+    if (inner.type === "binary" && (inner.op === "|" || inner.op === "||")) {
+      if (sign < 0) {
+        throw new FormulaError("a random-effects term cannot be subtracted", src, parts[k].pos);
       }
-      checkNoBars(e.left, src);
-      checkNoBars(e.right, src);
-      return;
-    case "paren":
-      return checkNoBars(e.expr, src);
-    case "unary":
-      return checkNoBars(e.arg, src);
-    case "call":
-      return e.args.forEach((a) => checkNoBars(a, src));
-    default:
-      return;
+      bars.push(inner);
+      continue;
+    }
+    checkNoBars(expr, src);
+    fixed.push({ sign, expr });
   }
 }
 
-function finish(ex: Expander, exp: Expansion, defaultIntercept = true): TermSet {
-  const sorted = exp.terms
-    .map((vars, i) => ({ vars, i }))
-    .sort((a, b) => a.vars.length - b.vars.length || a.i - b.i)
-    .map(({ vars }) => ({ vars, label: vars.map((v) => ex.variables[v].label).join(":") }));
-  return {
-    intercept: exp.intercept ?? defaultIntercept,
-    variables: ex.variables,
-    terms: sorted,
-  };
-}
-
-/** Expand a list of signed summands (what is left after removing bars). */
-function expandSummands(
-  ex: Expander,
-  parts: { sign: 1 | -1; expr: Expr }[],
-): Expansion {
-  let acc: Expansion = { terms: [], intercept: null };
-  for (const p of parts) {
-    const e = ex.expand(p.expr);
-    if (p.sign > 0) {
-      addTerms(acc.terms, e.terms);
-      if (e.intercept !== null) acc.intercept = e.intercept;
-    } else {
-      const drop = new Set(e.terms.map(key));
-      acc = {
-        terms: acc.terms.filter((t) => !drop.has(key(t))),
-        intercept: e.intercept === null ? acc.intercept : !e.intercept,
-      };
+function checkNoBars(e0: Expr, src: string): void {
+  const stack: Expr[] = [e0];
+  while (stack.length) {
+    const e = stack.pop()!;
+    switch (e.type) {
+      case "binary":
+        if (e.op === "|" || e.op === "||") {
+          throw new FormulaError(
+            "a random-effects term (… | g) must stand on its own, added with '+'",
+            src,
+            e.pos,
+          );
+        }
+        stack.push(e.right, e.left);
+        break;
+      case "paren":
+        stack.push(e.expr);
+        break;
+      case "unary":
+        stack.push(e.arg);
+        break;
+      case "call":
+        stack.push(...e.args);
+        break;
     }
   }
-  return acc;
+}
+
+/**
+ * Expand signed summands (the right side without its bar terms) as R's
+ * `terms()` does, with the response (if any) as variable 0 while expanding.
+ * Terms are sorted by order of interaction, stably. The response is kept as
+ * a variable only when a term uses it; a term that is the response alone is
+ * marked (R's model.matrix drops it with a warning).
+ */
+function expandParts(
+  src: string,
+  parts: readonly { sign: 1 | -1; expr: Expr }[],
+  response: Expr | null,
+): TermSet {
+  const enc = new Encoder(src);
+  if (response) enc.install(response);
+  for (const p of parts) enc.extract(p.expr);
+  let acc: bigint[] = [];
+  for (const p of parts) {
+    if (p.sign > 0) {
+      acc = trimRepeats([...acc, ...enc.encode(p.expr)]);
+      enc.checkSize(acc, p.expr.pos);
+    } else {
+      // DeleteTerms: the right side is encoded with the parity flipped.
+      const r = new Set(enc.negated(p.expr));
+      acc = acc.filter((t) => !r.has(t));
+    }
+  }
+  let variables = enc.variables;
+  let shift = 0n;
+  const usesResponse = response !== null && acc.some((t) => (t & 1n) !== 0n);
+  if (response && !usesResponse) (variables = variables.slice(1), shift = 1n);
+  const terms: Term[] = acc
+    .map((t, i) => ({ t: t >> shift, i, n: bitCount(t) }))
+    .sort((a, b) => a.n - b.n || a.i - b.i)
+    .map(({ t }) => {
+      const vars: number[] = [];
+      for (let v = 0; t >> BigInt(v) > 0n; v++) if ((t >> BigInt(v)) & 1n) vars.push(v);
+      const label = vars.map((v) => variables[v].label).join(":");
+      return usesResponse && t === 1n ? { vars, label, response: true } : { vars, label };
+    });
+  return { intercept: enc.intercept, variables, terms };
 }
 
 /** The grouping variables of a bar's right side: `g`, `a:b`, or `a/b` (expanded by the caller). */
@@ -312,13 +461,22 @@ function groupingSets(e: Expr, src: string): Expr[][] {
 export function expandFormula(f: ParsedFormula): ModelFormula {
   const fixedParts: { sign: 1 | -1; expr: Expr }[] = [];
   const bars: Extract<Expr, { type: "binary" }>[] = [];
+  if (f.lhs && unparen(f.lhs).type === "number") {
+    // R: the constant is one value, not a column, and model.frame() stops
+    // with "variable lengths differ".
+    throw new FormulaError(
+      `the response is the constant ${
+        deparse(f.lhs)
+      }, not a variable: put a column (or an expression of columns) on the left of '~'`,
+      f.text,
+      f.lhs.pos,
+    );
+  }
   splitBars(f.rhs, fixedParts, bars, f.text);
-  const ex = new Expander(f.text);
-  const fixed = finish(ex, expandSummands(ex, fixedParts));
+  const fixed = expandParts(f.text, fixedParts, f.lhs);
   const random: RandomTerm[] = [];
   for (const bar of bars) {
-    const lhsEx = new Expander(f.text);
-    const lhs = finish(lhsEx, lhsEx.expand(bar.left));
+    const lhs = expandParts(f.text, [{ sign: 1, expr: bar.left }], null);
     const text = `(${deparse(bar.left)} ${bar.op} ${deparse(bar.right)})`;
     for (const set of groupingSets(bar.right, f.text)) {
       const groupLabel = set.map(deparse).join(":");

@@ -156,7 +156,7 @@ export class LinearModel {
     }
     const perfect = Number.isFinite(resvar) && resvar < (fbar * fbar + fvar) * 1e-30;
     this.aliased = qr.aliased.map((j) => x.names[j]);
-    const msgs: string[] = [];
+    const msgs: string[] = [...mf.plan.warnings];
     if (mf.nDropped) {
       msgs.push(
         `${mf.nDropped} observation${mf.nDropped > 1 ? "s" : ""} deleted due to missingness`,

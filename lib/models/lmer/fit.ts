@@ -184,7 +184,7 @@ export function lFormula(
     );
   }
   const n = mf.y.length;
-  const messages: string[] = [];
+  const messages: string[] = [...mf.plan.warnings];
   if (mf.nDropped) {
     messages.push(
       `${mf.nDropped} observation${mf.nDropped > 1 ? "s" : ""} deleted due to missingness`,
