@@ -403,18 +403,6 @@ Deno.test("bad input: unsupported models and unknown names give clear messages",
   );
 });
 
-// ---- speed --------------------------------------------------------------------
-
-Deno.test("speed: a 100-cluster shrinkage figure renders well under 100 ms once warm", () => {
-  shrinkagePlot(clark).toSVG();
-  const t0 = performance.now();
-  for (let i = 0; i < 5; i++) shrinkagePlot(clark).toSVG();
-  const ms = (performance.now() - t0) / 5;
-  // The benchmark (tests/bench/plots_bench.ts) measures it; here a loose bound
-  // that holds with the other test files running in parallel.
-  assert.ok(ms < 250, `${ms.toFixed(1)} ms`);
-});
-
 // ---- headless Chromium ----------------------------------------------------------
 
 const chromium = findChromium();

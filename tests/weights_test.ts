@@ -4,7 +4,7 @@
  * logLik, fitted values and residuals.
  */
 import assert from "node:assert/strict";
-import { lm, lmer } from "../mod.ts";
+import { lmer } from "../mod.ts";
 import { assertClose, fixture } from "./helpers/datasets.ts";
 
 interface WModel {
