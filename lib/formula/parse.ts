@@ -52,7 +52,7 @@ const LEVELS: readonly (readonly string[])[] = [
  * {@link FormulaError} (R's own parser and `terms()` fail on such input too,
  * with a stack overflow).
  */
-export const MAX_FORMULA_DEPTH = 1000;
+export const MAX_FORMULA_DEPTH = 500;
 
 class Parser {
   private i = 0;

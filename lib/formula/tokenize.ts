@@ -30,7 +30,14 @@ export class FormulaError extends Error {
   /** An error about `formula`, pointing at column `pos` when it is positive. */
   constructor(message: string, formula: string, pos = 0) {
     const where = pos > 0 ? ` at ${pos}` : "";
-    const caret = pos > 0 ? `\n  ${formula}\n  ${" ".repeat(pos - 1)}^` : "";
+    // A long formula is shown as a window of 30 characters either side.
+    const from = Math.max(0, pos - 31), to = Math.min(formula.length, pos + 30);
+    const head = from > 0 ? "…" : "", tail = to < formula.length ? "…" : "";
+    const caret = pos > 0
+      ? `\n  ${head}${formula.slice(from, to)}${tail}\n  ${
+        " ".repeat(pos - 1 - from + head.length)
+      }^`
+      : "";
     super(`formula: ${message}${where}${caret}`);
     this.name = "FormulaError";
     this.pos = pos;
