@@ -154,3 +154,32 @@ Deno.test("deep nesting is a FormulaError naming the depth limit and position", 
     450,
   );
 });
+
+Deno.test("lm and lmer report the dropped response as R warns, and fit without it", async () => {
+  const { lm, lmer } = await import("../mod.ts");
+  const data = {
+    y: [1.2, 3.1, 2.2, 5.3, 4.1, 6.4, 5.5, 7.9, 6.1, 8.8],
+    x: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    g: ["a", "b", "a", "b", "a", "b", "a", "b", "a", "b"],
+  };
+  const warn = [
+    "the response appeared on the right-hand side and was dropped",
+    "problem with term 2 in model.matrix: no columns are assigned",
+  ];
+  const m = lm("y ~ x + y", data);
+  assert.deepEqual(Object.keys(m.coef()), ["(Intercept)", "x"]);
+  assert.deepEqual(m.messages.slice(0, 2), warn);
+  const ref = lm("y ~ x", data).coef();
+  assert.ok(Math.abs((m.coef().x as number) - (ref.x as number)) < 1e-12);
+  const mm = lmer("y ~ x + y + (1 | g)", data);
+  assert.ok(warn.every((w) => mm.frameMessages.includes(w)), String(mm.frameMessages));
+});
+
+Deno.test("expressions nested up to the depth limit evaluate (no stack overflow)", async () => {
+  const { lm } = await import("../mod.ts");
+  const data = { y: [1, 3, 2, 5, 4, 6], x: [1, 2, 3, 4, 5, 7] };
+  const deep = `y ~ I(${"(".repeat(480)}x${")".repeat(480)})`;
+  assert.equal(lm(deep, data).coef()[`I(${"(".repeat(480)}x${")".repeat(480)})`] !== null, true);
+  const chain = `y ~ I(${Array.from({ length: 480 }, () => "x").join(" + ")})`;
+  assert.equal(Object.keys(lm(chain, data).coef()).length, 2);
+});
