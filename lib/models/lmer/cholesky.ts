@@ -24,8 +24,15 @@
 import { potf2, potrf, potrfWorkSize } from "../../linalg/cholesky.ts";
 import { type DenseKernels, simdArena } from "../../linalg/simd.ts";
 import { gemmNTSub, syrkSmallSub, syrkWideSub } from "../../linalg/gemm.ts";
-import { trsmRightLowerTrans } from "../../linalg/triangular.ts";
+import {
+  crossprodLower,
+  trsmRightLowerTrans,
+  trsvLowerTrans,
+  trtriLower,
+} from "../../linalg/triangular.ts";
+import { BitGraph, type EliminationOrder, minimumDegreeOrder } from "../../linalg/min_degree.ts";
 import type { BlockSparse, CrossProducts } from "./crossprod.ts";
+import { SparseTail } from "./sparse_tail.ts";
 import { fillFactors, leftMulTrans, rightMul, type TermInfo } from "./structure.ts";
 
 /**
@@ -34,6 +41,35 @@ import { fillFactors, leftMulTrans, rightMul, type TermInfo } from "./structure.
  * order³/3 flops.
  */
 export const MAX_DENSE_TAIL = 12000;
+
+/** Largest number of tail Z columns analysed for a sparse factorization (n²/8 bytes of bitsets). */
+const MAX_SPARSE_ANALYSIS = 25000;
+
+/**
+ * How the tail is factored: `"dense"` (one dense Cholesky), `"sparse"`
+ * (every tail Z column eliminated as a sparse column in minimum-degree
+ * order; only F = [X y] dense), or `"auto"` (default): minimum degree until
+ * the remaining graph is dense, the rest as a dense block, chosen over the
+ * dense path when the estimated work is smaller (see {@link tailPlan}).
+ */
+export type TailMode = "auto" | "dense" | "sparse";
+
+/**
+ * Relative cost of a flop in the scalar sparse kernels against one in the
+ * dense SIMD factorization (measured ≈ 4–8).
+ */
+const SPARSE_FLOP_COST = 6;
+
+/**
+ * Minimum degree stops (the rest forms the dense block) once the least
+ * degree reaches this fraction of the nodes left: eliminating a node of
+ * degree δ sparsely costs ≈ SPARSE_FLOP_COST·δ² against ≈ R²/3 per column of
+ * a dense block of order R.
+ */
+const DENSE_FRACTION = 0.2;
+
+/** The sparse path is taken when its estimated work is below this fraction of the dense path's. */
+const SPARSE_MARGIN = 0.5;
 
 /**
  * The blocked factor. Construct once from the crossproducts; `update(θ)`
@@ -58,6 +94,13 @@ export class BlockedFactor {
   readonly m: number;
   /** Number of Z columns in the tail (Σ ℓ q over tail terms). */
   readonly tailZ: number;
+  /**
+   * Number of Z columns in the dense block `tail` (its F rows start there):
+   * tailZ on the dense path, fewer when the sparse path eliminates some.
+   */
+  readonly denseZ: number;
+  /** The sparse factorization of the tail, when that path was chosen. */
+  readonly sparse: SparseTail | undefined;
   /** Row/column of each tail term's first Z column in M (head terms: -1). */
   readonly tailOffset: Int32Array;
   /** The relative covariance factors T_k(θ) of the last update. */
@@ -72,13 +115,22 @@ export class BlockedFactor {
   private readonly scratch: Float64Array;
   private readonly work: Float64Array;
   private readonly kernels: DenseKernels | undefined;
+  /** Sparse path: `all` index of each coupling pair and of each entry's F rows. */
+  private readonly pairTarget: readonly Int32Array[];
+  private readonly fTarget: readonly Int32Array[];
 
   /**
    * Symbolic analysis and storage layout; no numeric factorization yet.
    * @param simd place the dense tail in WebAssembly memory and factor it with
    *   the SIMD kernels when available (same results, faster).
+   * @param mode how the tail is factored ({@link TailMode}).
    */
-  constructor(a: CrossProducts, terms: readonly TermInfo[], simd = true) {
+  constructor(
+    a: CrossProducts,
+    terms: readonly TermInfo[],
+    simd = true,
+    mode: TailMode = "auto",
+  ) {
     this.a = a;
     this.terms = terms;
     this.p = a.p;
@@ -111,25 +163,43 @@ export class BlockedFactor {
     }
     this.tailOffset = tailOffset;
     this.tailZ = tz;
-    this.m = tz + a.p + 1;
-    if (this.m > MAX_DENSE_TAIL) {
-      throw new Error(
-        `the crossed random-effects terms need a dense block of order ` +
-          `${this.m} (levels of ${
-            terms.slice(nHead).map((t) => t.group).join(", ")
-          } plus p + 1), more than the supported ${MAX_DENSE_TAIL}`,
-      );
-    }
-    const mm = this.m * this.m, nw = potrfWorkSize(this.m);
-    // only worth it when the dense factorization is blocked (order > 64)
-    const arena = simd && this.m > 64 ? simdArena(mm + nw) : undefined;
-    this.tail = arena ? arena.alloc(mm) : new Float64Array(mm);
-    this.work = arena ? arena.alloc(nw) : new Float64Array(nw);
-    this.kernels = arena?.kernels;
     this.lambda = terms.map((t) => new Float64Array(t.q * t.q));
     this.coupling = terms.slice(0, nHead).map((_, mm) =>
       tailCoupling(headOff, terms, nHead, tailOffset, tz, mm)
     );
+    const nf = a.p + 1;
+    const plan = tailPlan(a, terms, nHead, tailOffset, tz, this.coupling, mode);
+    if (plan) {
+      const sp = new SparseTail(plan, tz, nf, simd);
+      this.sparse = sp;
+      this.denseZ = sp.denseZ;
+      this.m = sp.md;
+      this.tail = sp.dense;
+      this.work = new Float64Array(0);
+      this.kernels = undefined;
+      this.pairTarget = this.coupling.map((tc) => pairTargets(tc, sp));
+      this.fTarget = this.coupling.map((tc) => Int32Array.from(tc.rowIdx, (r) => sp.fIndex(r)));
+    } else {
+      this.sparse = undefined;
+      this.denseZ = tz;
+      this.m = tz + nf;
+      this.pairTarget = [];
+      this.fTarget = [];
+      if (this.m > MAX_DENSE_TAIL) {
+        throw new Error(
+          `the crossed random-effects terms need a dense block of order ` +
+            `${this.m} (levels of ${
+              terms.slice(nHead).map((t) => t.group).join(", ")
+            } plus p + 1), more than the supported ${MAX_DENSE_TAIL}`,
+        );
+      }
+      const mm = this.m * this.m, nw = potrfWorkSize(this.m);
+      // only worth it when the dense factorization is blocked (order > 64)
+      const arena = simd && this.m > 64 ? simdArena(mm + nw) : undefined;
+      this.tail = arena ? arena.alloc(mm) : new Float64Array(mm);
+      this.work = arena ? arena.alloc(nw) : new Float64Array(nw);
+      this.kernels = arena?.kernels;
+    }
     const qmax = terms.reduce((s, t) => Math.max(s, t.q), 1);
     this.scratch = new Float64Array(qmax * qmax);
   }
@@ -144,11 +214,19 @@ export class BlockedFactor {
   update(theta: ArrayLike<number>): number {
     fillFactors(theta, this.terms, this.lambda);
     this.initHead();
-    this.initTail();
+    const sp = this.sparse;
+    if (sp) this.initTailSparse(sp);
+    else this.initTail();
     for (let j = 0; j < this.nHead; j++) this.eliminateHead(j);
-    this.updateTail();
-    const info = potrf(this.tail, this.m, 0, this.m, this.work, this.kernels);
-    if (info >= 0 && info < this.tailZ) {
+    let info: number;
+    if (sp) {
+      this.updateTailSparse(sp);
+      info = sp.factor();
+    } else {
+      this.updateTail();
+      info = potrf(this.tail, this.m, 0, this.m, this.work, this.kernels);
+    }
+    if (info >= 0 && info < this.denseZ) {
       throw new Error(
         `random-effects block not positive definite at tail column ${info} ` +
           `(θ contains non-finite values?)`,
@@ -204,6 +282,138 @@ export class BlockedFactor {
       } else {
         for (let l = 0; l < t.nLevels; l++) rightMul(f, l * q * nf, nf, nf, T, q);
       }
+    }
+  }
+
+  /** Σ log of L's diagonal over the tail's Z columns. */
+  tailLogDet(): number {
+    if (this.sparse) return this.sparse.logDetZ();
+    const { tail, m } = this;
+    let ld = 0;
+    for (let r = 0; r < this.tailZ; r++) ld += Math.log(tail[r * m + r]);
+    return ld;
+  }
+
+  /**
+   * Solve L_DDᵀ [u_T; β] = c (D = tail Z columns and X, c = the X and tail
+   * part of y's row of L): u_T in natural tail order (tailZ), then β (p).
+   */
+  solveTail(): Float64Array {
+    if (this.sparse) return this.sparse.solveTrans();
+    const { m, tail } = this;
+    const xd = new Float64Array(m - 1);
+    for (let r = 0; r < m - 1; r++) xd[r] = tail[r * m + m - 1];
+    trsvLowerTrans(tail, m - 1, 0, m, xd, 0);
+    return xd;
+  }
+
+  /**
+   * Σ_TT = (L_TT L_TTᵀ)⁻¹ over the tail's Z columns (tailZ × tailZ, both
+   * triangles, natural order), formed densely.
+   */
+  tailCovariance(): Float64Array {
+    const { tailZ, m, tail } = this;
+    const invert = (w: Float64Array, n: number): Float64Array => {
+      const out = new Float64Array(n * n);
+      if (n === 0) return out;
+      trtriLower(w, n, 0, n);
+      crossprodLower(w, n, 0, n, out);
+      return out;
+    };
+    if (this.sparse) return this.sparse.covariance(invert);
+    const w = new Float64Array(tailZ * tailZ);
+    for (let c = 0; c < tailZ; c++) {
+      w.set(tail.subarray(c * m + c, c * m + tailZ), c * tailZ + c);
+    }
+    return invert(w, tailZ);
+  }
+
+  /** Sparse path: zero the tail and scatter A's tail blocks, scaled by Λ. */
+  private initTailSparse(sp: SparseTail): void {
+    const { terms, a, scratch } = this;
+    const nf = this.p + 1;
+    const { all, md } = sp;
+    all.fill(0);
+    for (let k = this.nHead; k < terms.length; k++) {
+      const t = terms[k];
+      const q = t.q;
+      const T = this.lambda[k];
+      const o = this.tailOffset[k];
+      const src = a.diag[k];
+      for (let l = 0; l < t.nLevels; l++) {
+        for (let r = 0; r < q * q; r++) scratch[r] = src[l * q * q + r];
+        leftMulTrans(scratch, 0, q, q, T, q);
+        rightMul(scratch, 0, q, q, T, q);
+        const base = o + l * q;
+        for (let c = 0; c < q; c++) {
+          for (let r = c; r < q; r++) {
+            all[sp.index(base + r, base + c)] = scratch[c * q + r] + (r === c ? 1 : 0);
+          }
+        }
+      }
+      for (let j = this.nHead; j < k; j++) {
+        const blk = a.off[k][j];
+        const Ti = T, Tj = this.lambda[j];
+        const { qi, qj, colPtr, rowLevel, values } = blk;
+        const oj = this.tailOffset[j];
+        const bs = qi * qj;
+        for (let b = 0; b + 1 < colPtr.length; b++) {
+          for (let pos = colPtr[b]; pos < colPtr[b + 1]; pos++) {
+            for (let r = 0; r < bs; r++) scratch[r] = values[pos * bs + r];
+            leftMulTrans(scratch, 0, qi, qj, Ti, qi);
+            rightMul(scratch, 0, qi, qi, Tj, qj);
+            const row = o + rowLevel[pos] * qi;
+            for (let c = 0; c < qj; c++) {
+              for (let r = 0; r < qi; r++) {
+                all[sp.index(row + r, oj + b * qj + c)] = scratch[c * qi + r];
+              }
+            }
+          }
+        }
+      }
+      const fz = a.fz[k];
+      for (let l = 0; l < t.nLevels; l++) {
+        for (let c = 0; c < q; c++) {
+          const dst = sp.fIndex(o + l * q + c);
+          for (let r = 0; r < nf; r++) {
+            let s = 0;
+            for (let h = c; h < q; h++) s += fz[(l * q + h) * nf + r] * T[c * q + h];
+            all[dst + r] = s;
+          }
+        }
+      }
+    }
+    const ff = sp.ffIndex;
+    for (let c = 0; c < nf; c++) {
+      for (let r = c; r < nf; r++) all[ff + c * md + r] = a.ff[c * nf + r];
+    }
+  }
+
+  /** Sparse path: tail −= Σ_{head m} L[D, m] L[D, m]ᵀ through precomputed targets. */
+  private updateTailSparse(sp: SparseTail): void {
+    const nf = this.p + 1;
+    const { all, md } = sp;
+    for (let mm = 0; mm < this.nHead; mm++) {
+      const tc = this.coupling[mm];
+      const fm = this.headF[mm];
+      const { colPtr, srcTerm, srcIdx, val } = tc;
+      for (let e = 0; e < val.length; e++) {
+        val[e] = this.headOff[srcTerm[e]][mm].values[srcIdx[e]];
+      }
+      const pt = this.pairTarget[mm], ft = this.fTarget[mm];
+      let at = 0;
+      for (let k = 0; k + 1 < colPtr.length; k++) {
+        const c0 = colPtr[k], c1 = colPtr[k + 1];
+        const fo = k * nf;
+        for (let e1 = c0; e1 < c1; e1++) {
+          const v1 = val[e1];
+          for (let e2 = c0; e2 <= e1; e2++) all[pt[at++]] -= v1 * val[e2];
+          if (v1 === 0) continue;
+          const base = ft[e1];
+          for (let r = 0; r < nf; r++) all[base + r] -= fm[fo + r] * v1;
+        }
+      }
+      syrkWideSub(all, sp.ffIndex, md, fm, nf, fm.length / nf);
     }
   }
 
@@ -412,7 +622,7 @@ export class BlockedFactor {
  * k = level·q_m + h, rows = tail scalar rows, ascending) plus its row-wise
  * index, built once; `val` is refilled from the head blocks each update.
  */
-interface TailCoupling {
+export interface TailCoupling {
   readonly colPtr: Int32Array;
   readonly rowIdx: Int32Array;
   /** Column of each entry. */
@@ -710,4 +920,104 @@ function updateMaps(
     }
   }
   return maps;
+}
+
+/** `all` index of every pair (e1 ≥ e2) of entries within each coupling column. */
+function pairTargets(tc: TailCoupling, sp: SparseTail): Int32Array {
+  const { colPtr, rowIdx } = tc;
+  let n = 0;
+  for (let k = 0; k + 1 < colPtr.length; k++) {
+    const c = colPtr[k + 1] - colPtr[k];
+    n += (c * (c + 1)) / 2;
+  }
+  const out = new Int32Array(n);
+  let at = 0;
+  for (let k = 0; k + 1 < colPtr.length; k++) {
+    for (let e1 = colPtr[k]; e1 < colPtr[k + 1]; e1++) {
+      for (let e2 = colPtr[k]; e2 <= e1; e2++) out[at++] = sp.index(rowIdx[e1], rowIdx[e2]);
+    }
+  }
+  return out;
+}
+
+/** Estimated work of a tail plan, in dense-flop units. */
+export interface TailCost {
+  /** The dense path: m³/3. */
+  readonly dense: number;
+  /** The sparse path: SPARSE_FLOP_COST · Σ (column count + p + 1)² + md³/3. */
+  readonly sparse: number;
+  /** Order of the sparse path's dense block. */
+  readonly denseOrder: number;
+}
+
+/**
+ * The symbolic analysis of the tail: its graph after the head is eliminated
+ * (A's tail blocks ∪ the fill from the head), a minimum-degree ordering, and
+ * the choice of path. Returns the elimination order when the sparse path is
+ * taken, else undefined. Deterministic (flop counts, not timings).
+ */
+export function tailPlan(
+  a: CrossProducts,
+  terms: readonly TermInfo[],
+  nHead: number,
+  tailOffset: Int32Array,
+  tz: number,
+  coupling: readonly TailCoupling[],
+  mode: TailMode,
+  cost?: (c: TailCost) => void,
+): EliminationOrder | undefined {
+  if (mode === "dense" || tz === 0 || tz > MAX_SPARSE_ANALYSIS) return undefined;
+  const g = new BitGraph(tz);
+  const K = terms.length;
+  for (let k = nHead; k < K; k++) {
+    const q = terms[k].q, o = tailOffset[k];
+    if (q > 1) {
+      for (let l = 0; l < terms[k].nLevels; l++) {
+        for (let c = 0; c < q; c++) {
+          for (let r = c + 1; r < q; r++) g.add(o + l * q + r, o + l * q + c);
+        }
+      }
+    }
+    for (let j = nHead; j < k; j++) {
+      const { qi, qj, colPtr, rowLevel } = a.off[k][j];
+      const oj = tailOffset[j];
+      for (let b = 0; b + 1 < colPtr.length; b++) {
+        for (let pos = colPtr[b]; pos < colPtr[b + 1]; pos++) {
+          for (let c = 0; c < qj; c++) {
+            for (let r = 0; r < qi; r++) g.add(o + rowLevel[pos] * qi + r, oj + b * qj + c);
+          }
+        }
+      }
+    }
+  }
+  for (const tc of coupling) {
+    const { colPtr, rowIdx } = tc;
+    for (let k = 0; k + 1 < colPtr.length; k++) {
+      for (let e1 = colPtr[k]; e1 < colPtr[k + 1]; e1++) {
+        for (let e2 = colPtr[k]; e2 < e1; e2++) g.add(rowIdx[e1], rowIdx[e2]);
+      }
+    }
+  }
+  const order = minimumDegreeOrder(
+    g,
+    mode === "sparse" ? () => false : (deg, left) => deg >= DENSE_FRACTION * left,
+  );
+  const nf = a.p + 1;
+  let sparseFlops = 0;
+  for (let j = 0; j < order.nSparse; j++) {
+    const c = order.colPtr[j + 1] - order.colPtr[j] + nf;
+    sparseFlops += c * c;
+  }
+  const md = tz - order.nSparse + nf;
+  const c: TailCost = {
+    dense: (tz + nf) ** 3 / 3,
+    sparse: SPARSE_FLOP_COST * sparseFlops + md ** 3 / 3,
+    denseOrder: md,
+  };
+  cost?.(c);
+  if (mode === "sparse") return order;
+  if (order.nSparse === 0 || md > MAX_DENSE_TAIL) return undefined;
+  // a clear margin: near a tie the dense path's kernels are the better bet
+  if (tz + nf <= MAX_DENSE_TAIL && !(c.sparse < SPARSE_MARGIN * c.dense)) return undefined;
+  return order;
 }

@@ -73,6 +73,13 @@ export interface LmmOptions {
   readonly weights?: Float64Array;
   /** A known offset added to the linear predictor (lme4's `offset`). */
   readonly offset?: Float64Array;
+  /**
+   * How the crossed terms' block (the tail) is factored: `"auto"` (default)
+   * picks a sparse factorization in a fill-reducing order when its estimated
+   * work is below the dense one's (a deterministic flop count), `"dense"` and
+   * `"sparse"` force a path. The results agree to rounding.
+   */
+  readonly tail?: TailMode;
 }
 
 /**
@@ -173,7 +180,8 @@ export class Lmm implements LmmStructure {
     this.fitTerms = fitTerms;
     this.a = crossProducts(this.x, this.y, fitTerms);
     if (!this.centering && !w) this.uncentered = this.a;
-    this.factor = new BlockedFactor(this.a, fitTerms, options.simd ?? true);
+    this.factor = new BlockedFactor(this.a, fitTerms, options.simd ?? true, options.tail);
+    this.sparseTail = this.factor.sparse !== undefined;
     this.denseOrder = this.factor.m;
     const nf = this.p + 1;
     this.xtxDiag = new Float64Array(this.p);

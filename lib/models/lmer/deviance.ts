@@ -39,9 +39,9 @@ export function devianceParts(
   info: number,
   xtxDiag: Float64Array,
 ): DevianceParts {
-  const { m, tail, tailZ, p } = f;
-  if (info >= tailZ && info < tailZ + p) {
-    throw rankDeficient(info - tailZ);
+  const { m, tail, denseZ, p } = f;
+  if (info >= denseZ && info < denseZ + p) {
+    throw rankDeficient(info - denseZ);
   }
   let ldL2 = 0;
   for (let j = 0; j < f.nHead; j++) {
@@ -55,10 +55,10 @@ export function devianceParts(
       }
     }
   }
-  for (let r = 0; r < tailZ; r++) ldL2 += Math.log(tail[r * m + r]);
+  ldL2 += f.tailLogDet();
   let ldRX2 = 0;
   for (let r = 0; r < p; r++) {
-    const d = tail[(tailZ + r) * m + tailZ + r];
+    const d = tail[(denseZ + r) * m + denseZ + r];
     if (d * d < RANK_TOL * xtxDiag[r]) throw rankDeficient(r);
     ldRX2 += Math.log(d);
   }

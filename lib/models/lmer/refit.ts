@@ -345,7 +345,7 @@ export class RefitCore {
    */
   beta(): Float64Array {
     const f = this.#factor;
-    const { m, tail, tailZ, p } = f;
+    const { m, tail, denseZ: tailZ, p } = f;
     const beta = new Float64Array(p);
     for (let r = p - 1; r >= 0; r--) {
       let s = tail[(tailZ + r) * m + m - 1];
@@ -361,7 +361,7 @@ export class RefitCore {
    */
   fixedCovUnscaled(theta: ArrayLike<number>): Float64Array {
     this.parts(theta);
-    const { m, tail, tailZ, p } = this.#factor;
+    const { m, tail, denseZ: tailZ, p } = this.#factor;
     // W = L_X⁻¹ (lower), column by column by forward substitution
     const w = new Float64Array(p * p);
     for (let c = 0; c < p; c++) {
