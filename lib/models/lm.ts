@@ -24,6 +24,7 @@ import {
   formatReal,
   printCoefmat,
 } from "../display/rformat.ts";
+import { rowVector, type RowVectorSpec } from "../design/rowvector.ts";
 import {
   htmlBlock,
   htmlHeader,
@@ -34,10 +35,22 @@ import {
 } from "../display/bundle.ts";
 
 /** Options of {@link lm}. */
-export type LmOptions = DataOptions;
+export interface LmOptions extends DataOptions {
+  /**
+   * Prior weights (R's `weights =`): a numeric column's name or one number
+   * ≥ 0 per row of the data; weighted least squares.
+   */
+  readonly weights?: RowVectorSpec;
+  /** A known offset (R's `offset =`): a numeric column's name or one number per row. */
+  readonly offset?: RowVectorSpec;
+}
 
 /** Every option name of {@link lm} (a compile error here when LmOptions gains one). */
-const LM_OPTION_NAMES: { readonly [K in keyof Required<LmOptions>]: true } = { factors: true };
+const LM_OPTION_NAMES: { readonly [K in keyof Required<LmOptions>]: true } = {
+  factors: true,
+  weights: true,
+  offset: true,
+};
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -94,35 +107,57 @@ export class LinearModel {
   readonly #fitted: Float64Array;
   readonly #resid: Float64Array;
   readonly #cov: Float64Array; // unscaled, rank × rank over kept columns
+  readonly #weights: Float64Array | undefined;
+  readonly #offset: Float64Array | undefined;
 
   /** Use {@link lm} to fit. */
-  constructor(formula: string, mf: ModelFrame) {
+  constructor(
+    formula: string,
+    mf: ModelFrame,
+    extra: { weights?: Float64Array; offset?: Float64Array } = {},
+  ) {
     this.formula = formula;
     this.#mf = mf;
-    const { x, y } = mf;
+    const { x } = mf;
+    const { weights: w, offset } = extra;
+    this.#weights = w;
+    this.#offset = offset;
     const n = x.n, p = x.p;
-    const qr = householderQR(x.x, n, p);
+    // y − offset, and rows times √w (weighted least squares, as lm.wfit)
+    const y = offset ? mf.y.map((v, i) => v - offset[i]) : mf.y;
+    let xq = x.x, yq = y;
+    if (w) {
+      const sw = w.map(Math.sqrt);
+      xq = Float64Array.from(x.x);
+      for (let j = 0; j < p; j++) for (let i = 0; i < n; i++) xq[j * n + i] *= sw[i];
+      yq = y.map((v, i) => v * sw[i]);
+    }
+    const qr = householderQR(xq, n, p);
     this.#qr = qr;
     const rank = qr.kept.length;
-    const qy = qty(qr, y);
+    const qy = qty(qr, yq);
     const b = backsolve(qr, qy);
     this.#beta = new Float64Array(p).fill(NaN);
     qr.kept.forEach((j, k) => (this.#beta[j] = b[k]));
-    this.#fitted = new Float64Array(n);
+    const lin = new Float64Array(n); // Xβ, without the offset
     for (let k = 0; k < rank; k++) {
       const j = qr.kept[k];
-      for (let i = 0; i < n; i++) this.#fitted[i] += x.x[j * n + i] * b[k];
+      for (let i = 0; i < n; i++) lin[i] += x.x[j * n + i] * b[k];
     }
+    this.#fitted = offset ? lin.map((v, i) => v + offset[i]) : lin;
     this.#resid = new Float64Array(n);
     let rss = 0;
     for (let i = 0; i < n; i++) {
-      const r = y[i] - this.#fitted[i];
+      const r = y[i] - lin[i];
       this.#resid[i] = r;
-      rss += r * r;
+      rss += (w ? w[i] : 1) * r * r;
     }
-    this.nobs = n;
+    // R counts observations of zero weight out of the residual df
+    let zero = 0;
+    if (w) { for (let i = 0; i < n; i++) if (w[i] === 0) zero++; }
+    this.nobs = n - zero;
     this.nDropped = mf.nDropped;
-    this.dfResidual = n - rank;
+    this.dfResidual = n - zero - rank;
     // summary.lm: resvar = rss / rdf; with no residual df R has rss = 0 exactly,
     // so σ, every SE and the adjusted R² are NaN (0/0), not Infinity.
     const resvar = this.dfResidual > 0 ? rss / this.dfResidual : NaN;
@@ -133,13 +168,18 @@ export class LinearModel {
     const intercept = mf.plan.intercept;
     // summary.lm's mss and R² = mss / (mss + rss); an intercept-only (or
     // empty) model has R² = adjusted R² = 0 and no F statistic.
-    let fsum = 0;
-    for (let i = 0; i < n; i++) fsum += this.#fitted[i];
-    const fbar = fsum / n;
+    // (weighted: summary.lm's m = Σ w f / Σ w, mss = Σ w (f − m)²; f without the offset)
+    let fsum = 0, wsum = 0;
+    for (let i = 0; i < n; i++) {
+      const wi = w ? w[i] : 1;
+      fsum += wi * lin[i];
+      wsum += wi;
+    }
+    const fbar = fsum / wsum;
     let mss = 0, fvar = 0;
     for (let i = 0; i < n; i++) {
-      const f = this.#fitted[i];
-      mss += intercept ? (f - fbar) ** 2 : f * f;
+      const f = lin[i], wi = w ? w[i] : 1;
+      mss += wi * (intercept ? (f - fbar) ** 2 : f * f);
       fvar += (f - fbar) ** 2;
     }
     fvar /= n - 1;
@@ -147,7 +187,7 @@ export class LinearModel {
     const numdf = rank - dfInt;
     if (numdf > 0) {
       this.rSquared = mss / (mss + rss);
-      this.adjRSquared = 1 - (1 - this.rSquared) * ((n - dfInt) / this.dfResidual);
+      this.adjRSquared = 1 - (1 - this.rSquared) * ((this.nobs - dfInt) / this.dfResidual);
       this.fStatistic = { value: (mss / numdf) / resvar, numdf, dendf: this.dfResidual };
     } else {
       this.rSquared = 0;
@@ -229,10 +269,25 @@ export class LinearModel {
 
   /** Log-likelihood (ML, as R's logLik.lm), with df = rank + 1. */
   logLik(): number {
-    const n = this.nobs;
-    let rss = 0;
-    for (const r of this.#resid) rss += r * r;
-    return 0.5 * -n * (LOG_2PI + 1 - Math.log(n) + Math.log(rss));
+    const n = this.nobs, w = this.#weights;
+    let rss = 0, ldw = 0;
+    this.#resid.forEach((r, i) => {
+      const wi = w ? w[i] : 1;
+      rss += wi * r * r;
+      if (wi > 0) ldw += Math.log(wi);
+    });
+    return 0.5 * (ldw - n * (LOG_2PI + 1 - Math.log(n) + Math.log(rss)));
+  }
+
+  /** Residuals times √w (R's `weighted.residuals`; the residuals when unweighted). */
+  weightedResiduals(): Float64Array {
+    const w = this.#weights;
+    return this.#resid.map((r, i) => (w ? Math.sqrt(w[i]) * r : r));
+  }
+
+  /** The prior weights, if the fit has them (a copy). */
+  get weights(): Float64Array | undefined {
+    return this.#weights?.slice();
   }
 
   /** Number of estimated parameters (coefficients + σ). */
@@ -261,6 +316,12 @@ export class LinearModel {
    */
   predict(newdata?: DataLike): Float64Array {
     if (newdata === undefined) return this.fitted();
+    if (this.#offset) {
+      throw new Error(
+        "predict: this model has an offset; predictions for new data would need its values " +
+          "(not supported yet: add the offset to the predictions yourself)",
+      );
+    }
     const mf = this.#mf;
     const { cols, n } = newDataColumns(mf, mf.formula.fixed, mf.plan, newdata);
     const x = buildFixed(mf.plan, cols, n);
@@ -406,20 +467,23 @@ export class LmSummary {
   /** The text of R's print(summary(fit)). */
   toString(): string {
     const m = this.model;
-    const r = m.residuals();
+    const r = m.weightedResiduals();
     const lines: string[] = ["", "Call:", `lm(formula = ${m.formula})`, ""];
     const rdf = m.dfResidual;
     if (rdf > 5) {
       const sorted = Float64Array.from(r).sort();
       const q = [0, 0.25, 0.5, 0.75, 1].map((p) => quantile7(sorted, p));
       const f = formatReal(q, 4);
-      lines.push("Residuals:");
+      lines.push(m.weights ? "Weighted Residuals:" : "Residuals:");
       const hdr = ["Min", "1Q", "Median", "3Q", "Max"];
       const w = f.map((s, i) => Math.max(s.length, hdr[i].length));
       lines.push(hdr.map((h, i) => h.padStart(w[i])).join(" ") + " ");
       lines.push(f.map((s, i) => s.padStart(w[i])).join(" ") + " ");
     } else {
-      lines.push("Residuals:", formatReal(Array.from(r), 4).join(" "));
+      lines.push(
+        m.weights ? "Weighted Residuals:" : "Residuals:",
+        formatReal(Array.from(r), 4).join(" "),
+      );
     }
     lines.push("");
     if (m.aliased.length) {
@@ -484,6 +548,11 @@ export function quantile7(sorted: ArrayLike<number>, p: number): number {
  */
 export function lm(formula: string, data: DataLike, options: LmOptions = {}): LinearModel {
   checkOptions("lm", options, Object.keys(LM_OPTION_NAMES));
-  const mf = modelFrame(formula, data, { ...options, allowRandom: false });
-  return new LinearModel(formula, mf);
+  const mf = modelFrame(formula, data, { factors: options.factors, allowRandom: false });
+  const weights = rowVector(options.weights, "weights", mf);
+  if (weights?.some((v) => v < 0)) {
+    throw new RangeError("weights: missing or negative weights not allowed");
+  }
+  const offset = rowVector(options.offset, "offset", mf);
+  return new LinearModel(formula, mf, { weights, offset });
 }
