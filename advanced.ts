@@ -98,7 +98,11 @@ export type { DenseThreads, HelperStatus, ParallelStatus } from "./lib/linalg/pa
 // Random numbers and simulation
 export { getLogSource, Rng, setLogSource } from "./lib/rng/mod.ts";
 export type { LogSource } from "./lib/rng/mod.ts";
-export { simulateResponses } from "./lib/simulate/simulateMerMod.ts";
+export {
+  MAX_SIMULATION_DOUBLES,
+  simulateMatrix,
+  simulateResponses,
+} from "./lib/simulate/simulateMerMod.ts";
 export type { NewParams } from "./lib/simulate/simulateMerMod.ts";
 
 // Degrees of freedom: Satterthwaite, Kenward-Roger
@@ -144,6 +148,7 @@ export {
   bootConfint,
   bootMer,
   bootMerAsync,
+  MAX_BOOT_NSIM,
   percentileInterval,
 } from "./lib/inference/bootstrap.ts";
 export type {

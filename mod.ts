@@ -74,7 +74,7 @@ export { rng } from "./lib/rng/mod.ts";
 export { clusterTrial, createData } from "./lib/simulate/mod.ts";
 export type { ClusterTrialOptions, CreateDataOptions } from "./lib/simulate/mod.ts";
 export { simulate } from "./lib/simulate/simulateMerMod.ts";
-export type { SimulateOptions } from "./lib/simulate/simulateMerMod.ts";
+export type { SimulateOptions, Simulations } from "./lib/simulate/simulateMerMod.ts";
 
 // Figures
 export {

@@ -10,7 +10,15 @@ import { fitCache } from "./helpers/lmerFixture.ts";
 import { lmer, rng } from "../mod.ts";
 import type { Cell } from "../lib/data/frame.ts";
 import { datasetColumns, fixture } from "./helpers/datasets.ts";
-import { simulate, simulateResponses } from "../lib/simulate/simulateMerMod.ts";
+import {
+  MAX_SIMULATION_DOUBLES,
+  simulate,
+  simulateResponses,
+  Simulations,
+} from "../lib/simulate/simulateMerMod.ts";
+import { bootMer, bootMerAsync, MAX_BOOT_NSIM } from "../lib/inference/bootstrap.ts";
+import { confintResult } from "../lib/inference/confint.ts";
+import { JUPYTER_DISPLAY } from "../lib/display/bundle.ts";
 import { refit, RefitCore } from "../lib/models/lmer/refit.ts";
 
 interface ModelFx {
@@ -145,4 +153,61 @@ Deno.test("RefitCore.dropColumn: β_j in an offset, cross-products only", () => 
   }
   assert.throws(() => core.dropColumn(2), /column 2 is not in 0..1/);
   assert.throws(() => core.setOffset(1), /only a core from dropColumn/);
+});
+
+Deno.test("simulate: one nobs × nsim matrix with a DataFrame's read side and a short display", () => {
+  const f = fit("dyestuff_REML"); // 30 rows, 6 batches
+  const sims = simulate(f, { nsim: 3, seed: 1 });
+  assert.ok(sims instanceof Simulations);
+  assert.equal(sims.values.length, 30 * 3);
+  assert.deepEqual([sims.nrow, sims.nsim, sims.height], [30, 3, 30]);
+  const list = simulateResponses(f, { nsim: 3, seed: 1 });
+  list.forEach((y, s) => assert.deepEqual(sims.column(s), y));
+  assert.equal(sims.get(4, 2), list[2][4]);
+  assert.deepEqual(sims.getColumn("sim_2").toArray(), Array.from(list[1]));
+  assert.throws(() => sims.getColumn("sim_4"), /no column 'sim_4'/);
+  assert.deepEqual([...sims].length, 3);
+  assert.deepEqual(sims.toDataFrame().columns, ["sim_1", "sim_2", "sim_3"]);
+  assert.equal(sims.toRecords()[4].sim_3, list[2][4]);
+  assert.match(String(sims), /sim_1 +sim_2 +sim_3\n1 /);
+  assert.match(String(sims), /30 × 3 simulations/);
+
+  // many simulations: one Float64Array, a display of the first ten
+  const big = simulate(f, { nsim: 100_000, seed: 2 });
+  assert.equal(big.values.length, 3_000_000);
+  assert.ok(big.column(99_999).every(Number.isFinite));
+  assert.equal(big.columns.length, 100_000);
+  const bundle = big[JUPYTER_DISPLAY]();
+  assert.match(bundle["text/plain"] as string, /first 10 shown, 99,990 more/);
+  assert.doesNotMatch(bundle["text/plain"] as string, /sim_11/);
+  assert.match(bundle["text/html"] as string, /<table/);
+});
+
+Deno.test("simulate and bootMer refuse absurd nsim before drawing, saying the limit", async () => {
+  const f = fit("dyestuff_REML");
+  const perSim = f.nobs + f.lmm.q; // 30 + 6
+  assert.equal(MAX_SIMULATION_DOUBLES, 2e8);
+  const r = rng(1);
+  assert.throws(
+    () => simulate(f, { nsim: 1e7, rng: r }),
+    new RegExp(
+      `simulate: nsim = 10000000 would hold 3.60e\\+8 numbers .*the limit is 2e\\+8 numbers ` +
+        `\\(${perSim} per simulation: at most ${
+          Math.floor(2e8 / perSim).toLocaleString("en-US")
+        } simulations\\)`,
+    ),
+  );
+  // nothing was drawn from the stream
+  assert.deepEqual(simulate(f, { rng: r }).column(0), simulate(f, { seed: 1 }).column(0));
+  assert.throws(() => simulateResponses(f, { nsim: 1e7 }), /the limit is 2e\+8 numbers/);
+  assert.equal(MAX_BOOT_NSIM, 1e6);
+  assert.throws(() => bootMer(f, { nsim: 1e7 }), /bootMer: nsim = 10000000 is more than the 1e\+6/);
+  await assert.rejects(
+    () => bootMerAsync(f, { nsim: 2e6, progress: false }),
+    /more than the 1e\+6/,
+  );
+  assert.throws(
+    () => confintResult(f, { method: "boot", nsim: 1e9 }),
+    /bootMer: nsim = 1000000000 is more than/,
+  );
 });

@@ -31,6 +31,7 @@ import { qnorm } from "../rng/mod.ts";
 import { RefitCore } from "../models/lmer/refit.ts";
 import type { LinearMixedModel } from "../models/lmer/model.ts";
 import { fixedPredictor, responseFrom, streamFor } from "../simulate/simulateMerMod.ts";
+import { checkSimulationSize } from "../simulate/simulations.ts";
 import { type ConfintRow, parameterNames, thetaToSdcor } from "./profile.ts";
 import type { BootAsyncOptions, BootOptions, JupyterDisplay } from "../models/lmer/extensions.ts";
 
@@ -80,10 +81,7 @@ function* replicates(
   model: LinearMixedModel,
   options: BootOptions,
 ): Generator<number, BootResult, void> {
-  const nsim = options.nsim ?? 500;
-  if (!(Number.isInteger(nsim) && nsim >= 1)) {
-    throw new RangeError(`nsim must be a positive integer, got ${nsim}`);
-  }
+  const nsim = checkBootNsim(model, options.nsim ?? 500);
   const t0 = performance.now();
   const stream = streamFor(options);
   const n = model.nobs, q = model.lmm.q;
@@ -144,6 +142,29 @@ function* replicates(
     msPerReplicate: (seconds * 1000) / nsim,
     evaluations,
   };
+}
+
+/**
+ * The most replicates one bootstrap call runs: 1e6 (each is a refit, so
+ * even at 1 ms that is 17 minutes; percentile intervals settle long
+ * before). Run batches sharing one `rng` stream for more.
+ */
+export const MAX_BOOT_NSIM = 1e6;
+
+/** nsim checked: a positive integer, at most {@link MAX_BOOT_NSIM}, its draws and results within memory. */
+function checkBootNsim(model: LinearMixedModel, nsim: number): number {
+  if (!(Number.isInteger(nsim) && nsim >= 1)) {
+    throw new RangeError(`nsim must be a positive integer, got ${nsim}`);
+  }
+  if (nsim > MAX_BOOT_NSIM) {
+    throw new RangeError(
+      `bootMer: nsim = ${nsim} is more than the ${MAX_BOOT_NSIM.toExponential(0)} replicates ` +
+        "one call runs (each replicate is a refit); run batches sharing one { rng } stream",
+    );
+  }
+  // the random effects of all replicates are drawn first; one statistic row per replicate
+  checkSimulationSize("bootMer", model.lmm.q + parameterNames(model).length, nsim);
+  return nsim;
 }
 
 /**
@@ -224,7 +245,7 @@ export async function bootMerAsync(
   const jup = options.progress === false ? undefined : options.display ?? jupyter();
   const id = `deno-lmer-bootstrap-${++displayCounter}-${Date.now()}`;
   const t0 = performance.now();
-  const total = options.nsim ?? 500;
+  const total = checkBootNsim(model, options.nsim ?? 500);
   const show = async (done: number, update: boolean) => {
     if (!jup) return;
     try {

@@ -15,17 +15,19 @@
  * ```ts ignore
  * import { lmer, simulate } from "../../mod.ts";
  * const m = lmer("Reaction ~ Days + (Days | Subject)", sleepstudy);
- * const sims = simulate(m, { nsim: 3, seed: 101 }); // DataFrame sim_1, sim_2, sim_3
+ * const sims = simulate(m, { nsim: 3, seed: 101 }); // columns sim_1, sim_2, sim_3
+ * sims.column(0); // the first simulated response (a Float64Array view)
  * ```
  * @module
  */
 
 import { Rng, rng } from "../rng/mod.ts";
-import { dataFrame } from "../data/frame.ts";
-import type { DataFrame } from "../data/table.ts";
+import { checkSimulationSize, Simulations } from "./simulations.ts";
 import { LinearMixedModel } from "../models/lmer/model.ts";
 import { LinearModel } from "../models/lm.ts";
 import { checkNumberOption, checkOptions, describeValue } from "../data/options.ts";
+
+export { MAX_SIMULATION_DOUBLES, Simulations } from "./simulations.ts";
 
 /** Options of {@link simulate} and {@link simulateResponses}. */
 export interface SimulateOptions {
@@ -201,8 +203,81 @@ export function fixedPredictor(model: LinearMixedModel, beta: ArrayLike<number>)
 }
 
 /**
+ * Simulated responses in one column-major nobs × nsim matrix, in lme4's
+ * order of draws: the random effects of all simulations, then the noise
+ * simulation by simulation (the same stream as lme4's rnorm(n · nsim)).
+ * Refused, before drawing, when (nobs + q) × nsim exceeds
+ * {@link MAX_SIMULATION_DOUBLES} (2e8 numbers, 1.6 GB).
+ *
+ * @example
+ * ```ts ignore
+ * const sims = simulateMatrix(m, { nsim: 1000, seed: 1 });
+ * sims.column(999); // the last simulation
+ * ```
+ */
+export function simulateMatrix(
+  model: LinearMixedModel,
+  options: SimulateOptions = {},
+): Simulations {
+  const nsim = checkNsim(options.nsim ?? 1);
+  const params = simulationParams(model, options.newparams);
+  const n = model.nobs;
+  const q = model.lmm.q;
+  checkSimulationSize("simulate", n + q, nsim);
+  const r = streamFor(options);
+  const u = r.rnorm(q * nsim);
+  const eta = fixedPredictor(model, params.beta);
+  const values = new Float64Array(n * nsim);
+  const zl = termLoadings(model, params.theta);
+  const reff = new Float64Array(n);
+  for (let s = 0; s < nsim; s++) {
+    const e = r.rnorm(n);
+    const us = u.subarray(s * q, s * q + q);
+    reff.fill(0);
+    // as responseFrom, with each term's ZΛ computed once for all simulations
+    for (const { q: tq, base, w } of zl) {
+      for (let i = 0; i < n; i++) {
+        let acc = 0;
+        for (let c = 0; c < tq; c++) acc += w[i * tq + c] * us[base[i] + c];
+        reff[i] += acc;
+      }
+    }
+    const out = values.subarray(s * n, s * n + n);
+    for (let i = 0; i < n; i++) out[i] = eta[i] + params.sigma * (reff[i] + e[i]);
+  }
+  return new Simulations(values, n, nsim);
+}
+
+/** Each term's rows of ZΛ(θ) (n × q, row-major) and the u index of each row's level. */
+function termLoadings(
+  model: LinearMixedModel,
+  theta: ArrayLike<number>,
+): { q: number; base: Int32Array; w: Float64Array }[] {
+  const n = model.nobs;
+  return model.lmm.terms.map((t) => {
+    const q = t.q, o = t.thetaOffset;
+    const { index, z } = t.term;
+    const T = new Float64Array(q * q);
+    let at = o;
+    for (let j = 0; j < q; j++) for (let i = j; i < q; i++) T[j * q + i] = theta[at++];
+    const w = new Float64Array(n * q);
+    const base = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      base[i] = t.zOffset + index[i] * q;
+      for (let c = 0; c < q; c++) {
+        let zl = 0;
+        for (let r = c; r < q; r++) zl += z[i * q + r] * T[c * q + r];
+        w[i * q + c] = zl;
+      }
+    }
+    return { q, base, w };
+  });
+}
+
+/**
  * Simulated responses as arrays (one Float64Array of length nobs per
- * simulation), in lme4's order of draws.
+ * simulation: views into {@link simulateMatrix}'s matrix), in lme4's
+ * order of draws.
  *
  * @example
  * ```ts ignore
@@ -213,33 +288,16 @@ export function simulateResponses(
   model: LinearMixedModel,
   options: SimulateOptions = {},
 ): Float64Array[] {
-  const nsim = checkNsim(options.nsim ?? 1);
-  const params = simulationParams(model, options.newparams);
-  const r = streamFor(options);
-  const n = model.nobs;
-  const q = model.lmm.q;
-  const u = r.rnorm(q * nsim);
-  const e = r.rnorm(n * nsim);
-  const eta = fixedPredictor(model, params.beta);
-  const out: Float64Array[] = [];
-  for (let s = 0; s < nsim; s++) {
-    out.push(
-      responseFrom(
-        model,
-        params,
-        eta,
-        u.subarray(s * q, s * q + q),
-        e.subarray(s * n, s * n + n),
-        new Float64Array(n),
-      ),
-    );
-  }
-  return out;
+  return [...simulateMatrix(model, options)];
 }
 
 /**
- * lme4's `simulate(m, nsim, seed)`: a DataFrame with columns `sim_1`, …,
- * `sim_<nsim>`, one row per observation used in the fit. For an `lm` fit it
+ * lme4's `simulate(m, nsim, seed)`: columns `sim_1`, …, `sim_<nsim>`, one
+ * row per observation used in the fit, held as one nobs × nsim matrix
+ * ({@link Simulations}: `column(s)`, `get(i, s)`, `values`; `getColumn`,
+ * `columns`, `height` as a DataFrame; `toDataFrame()` for polars).
+ * Refused when (nobs + q) × nsim exceeds {@link MAX_SIMULATION_DOUBLES}
+ * (2e8 numbers, 1.6 GB): simulate in batches sharing one `rng` instead. For an `lm` fit it
  * is R's `simulate.lm`: fitted + rnorm(n · nsim, 0, σ̂), simulation s
  * taking draws s·n .. s·n + n.
  *
@@ -248,12 +306,13 @@ export function simulateResponses(
  * import { lmer, simulate } from "../../mod.ts";
  * const sims = simulate(lmer("y ~ x + (1 | g)", data), { nsim: 3, seed: 101 });
  * sims.columns; // ["sim_1", "sim_2", "sim_3"]
+ * sims.column(0); // sim_1 as a Float64Array
  * ```
  */
 export function simulate(
   model: LinearMixedModel | LinearModel,
   options: SimulateOptions = {},
-): DataFrame {
+): Simulations {
   checkOptions("simulate", options, Object.keys(SIMULATE_OPTION_NAMES));
   if (model instanceof LinearModel) {
     if (options.newparams !== undefined) {
@@ -266,10 +325,7 @@ export function simulate(
       `simulate: expected a fitted lmer() or lm() model, got ${describeValue(model)}`,
     );
   }
-  const sims = simulateResponses(model, options);
-  const cols: Record<string, Float64Array> = {};
-  sims.forEach((y, s) => (cols[`sim_${s + 1}`] = y));
-  return dataFrame(cols);
+  return simulateMatrix(model, options);
 }
 
 /** Every option name of {@link simulate} (a compile error here when one is added). */
@@ -296,19 +352,18 @@ const SIMULATE_OPTION_NAMES: { readonly [K in keyof Required<SimulateOptions>]: 
 export function simulateLm(
   model: LinearModel,
   options: Omit<SimulateOptions, "newparams"> = {},
-): DataFrame {
+): Simulations {
   const nsim = checkNsim(options.nsim ?? 1);
-  const r = streamFor(options);
   const fitted = model.fitted();
   const n = fitted.length;
+  checkSimulationSize("simulate", n, nsim);
+  const r = streamFor(options);
   const sd = model.sigma;
-  const z = r.rnorm(n * nsim);
-  const cols: Record<string, Float64Array> = {};
+  const y = new Float64Array(n * nsim);
   for (let s = 0; s < nsim; s++) {
-    const y = new Float64Array(n);
+    const z = r.rnorm(n);
     // rnorm(mean = 0, sd): 0 + sd * norm_rand(), then fitted + that
-    for (let i = 0; i < n; i++) y[i] = fitted[i] + (0 + sd * z[s * n + i]);
-    cols[`sim_${s + 1}`] = y;
+    for (let i = 0; i < n; i++) y[s * n + i] = fitted[i] + (0 + sd * z[i]);
   }
-  return dataFrame(cols);
+  return new Simulations(y, n, nsim);
 }
