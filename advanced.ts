@@ -66,6 +66,8 @@ export type {
   OptRestart,
   OptSummary,
 } from "./lib/models/lmer/fit.ts";
+export { progressLine } from "./lib/models/lmer/progress.ts";
+export type { FitProgress, ProgressSetting } from "./lib/models/lmer/progress.ts";
 export type { MerModParts, PredictOptions, VarCorrRow } from "./lib/models/lmer/model.ts";
 export { ddfTitle, LmerSummary, lmerTestTitle } from "./lib/models/lmer/summary.ts";
 export type { Convergence } from "./lib/models/lmer/convergence.ts";

@@ -17,6 +17,7 @@ import { checkConvergence, type Convergence } from "./convergence.ts";
 import { LinearMixedModel } from "./model.ts";
 import { checkNumberOption, checkOptions, describeValue } from "../../data/options.ts";
 import { rowVector, type RowVectorSpec } from "../../design/rowvector.ts";
+import { type ProgressSetting, ProgressTracker } from "./progress.ts";
 
 /** Optimizer and check settings, as lme4's `lmerControl()`. */
 export interface LmerControl {
@@ -34,6 +35,13 @@ export interface LmerControl {
   readonly calcDerivs?: boolean;
   /** Singularity tolerance for the boundary check (lme4: 1e-4). */
   readonly boundaryTol?: number;
+  /**
+   * Progress of fits that run longer than 2 s (evaluations and criterion,
+   * every 0.5 s): "auto" (default) writes one line to stderr in a terminal;
+   * a function receives each report (e.g. to update a notebook display from
+   * a worker); false shows nothing.
+   */
+  readonly progress?: ProgressSetting;
   /**
    * When lme4's gradient check fails, restart the optimizer from the optimum
    * and keep a better point (default true; false gives lme4's result as is).
@@ -76,7 +84,10 @@ const LMER_OPTION_NAMES: { readonly [K in keyof Required<LmerOptions>]: true } =
 };
 
 /** The type of each {@link LmerControl} setting. */
-const LMER_CONTROL_TYPES: { readonly [K in keyof Required<LmerControl>]: "number" | "boolean" } = {
+const LMER_CONTROL_TYPES: {
+  readonly [K in keyof Required<LmerControl>]: "number" | "boolean" | "progress";
+} = {
+  progress: "progress",
   maxeval: "number",
   xtolAbs: "number",
   ftolAbs: "number",
@@ -107,7 +118,14 @@ export function checkLmerOptions(options: LmerOptions): void {
     checkOptions("lmer: control", control, Object.keys(LMER_CONTROL_TYPES));
     for (const [k, v] of Object.entries(control)) {
       if (v === undefined) continue;
-      if (LMER_CONTROL_TYPES[k as keyof LmerControl] === "boolean") {
+      const kind = LMER_CONTROL_TYPES[k as keyof LmerControl];
+      if (kind === "progress") {
+        if (v !== false && v !== "auto" && typeof v !== "function") {
+          throw new TypeError(
+            `lmer: control 'progress' must be "auto", false or a function, got ${describeValue(v)}`,
+          );
+        }
+      } else if (kind === "boolean") {
         if (typeof v !== "boolean") {
           throw new TypeError(
             `lmer: control '${k}' must be true or false, got ${describeValue(v)}`,
@@ -346,13 +364,22 @@ export function optimizeLmer(
     }
   });
   const t0 = performance.now();
+  const progress = new ProgressTracker(control.progress);
   const run = (from: Float64Array) =>
-    bobyqa((th) => devfun(th), from, {
-      lower: lmm.lower,
-      xtolAbs: control.xtolAbs ?? 1e-8,
-      ftolAbs: control.ftolAbs ?? 1e-8,
-      maxeval: control.maxeval ?? 1e5,
-    });
+    bobyqa(
+      (th) => {
+        const f = devfun(th);
+        progress.note(f);
+        return f;
+      },
+      from,
+      {
+        lower: lmm.lower,
+        xtolAbs: control.xtolAbs ?? 1e-8,
+        ftolAbs: control.ftolAbs ?? 1e-8,
+        maxeval: control.maxeval ?? 1e5,
+      },
+    );
   let res = run(x0);
   let feval = res.feval;
   // lme4's restart_edge: a θ on its bound with a negative one-sided slope
@@ -384,6 +411,7 @@ export function optimizeLmer(
     }
   }
   if (snapped) fmin = devfun(theta);
+  progress.finish();
   return {
     optimizer: "BOBYQA",
     start: x0,
