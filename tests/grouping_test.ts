@@ -39,6 +39,12 @@ for (const f of fx.fits) {
     }
     f.theta.forEach((t, k) => assert.ok(Math.abs(m.theta[k] - t) < 5e-4, `theta ${k}`));
     assert.ok(m.REMLcrit() <= f.REMLcrit * (1 + 1e-7));
+    // predict() on the data rebuilds the interaction levels for new rows: at the fitted
+    // rows the fitted values (a combination seen only in a dropped row is a new level)
+    const pred = m.predict(fx.data, { allowNewLevels: true }), fitted = m.fitted();
+    m.frame.mf.rows.forEach((row, i) =>
+      assert.ok(Math.abs(pred[row] - fitted[i]) < 1e-9, `predict row ${row}`)
+    );
   });
 }
 
