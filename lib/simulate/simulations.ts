@@ -70,6 +70,7 @@ export class Simulations implements DataFrame {
   /** Number of simulations (columns). */
   readonly nsim: number;
 
+  /** Wrap `values` (column-major, nrow × nsim) without copying. */
   constructor(values: Float64Array, nrow: number, nsim: number) {
     if (values.length !== nrow * nsim) {
       throw new RangeError(`Simulations: ${values.length} values for ${nrow} × ${nsim}`);

@@ -108,8 +108,9 @@ export class Lmm implements LmmStructure {
   private readonly centering: Centering | undefined;
   /** X and y − offset as given (unweighted, uncentred). */
   private readonly input: { readonly x: FixedDesign; readonly y: Float64Array };
-  /** Prior weights and offset, when given. */
+  /** Prior weights, when given. */
   readonly weights: Float64Array | undefined;
+  /** Offset, when given. */
   readonly offset: Float64Array | undefined;
   /** Σ log wᵢ: the weights' term of the criterion (0 without weights). */
   private readonly ldW: number;
