@@ -5,25 +5,36 @@
  *   deno run -A tests/bench/compare.ts --quick    # small models only
  *   deno run -A tests/bench/compare.ts --large    # + 1e6 rows and InstEval model 2
  *   deno run -A tests/bench/compare.ts --grouping # only the interaction/nesting grouping factors
+ *   deno run -A tests/bench/compare.ts --crossed  # only the large crossed designs (star, 5000 x 5000)
  *
  * Fits each model warm (in-process, data already loaded) several times and
  * reports the median; when Rscript with lme4 is installed, runs the same fits
  * in R in the same session and prints the ratio ours / lme4, and the growth
- * of this process's resident memory during our fit.
+ * of this process's resident memory during our fit. The crossed cases also
+ * report the time per criterion evaluation (ours: the optimizer's time over
+ * its evaluations; lme4's: its devfun timed at the optimum).
  */
 import { createData, dataset, lmer, rng } from "../../mod.ts";
-import type { DataLike } from "../../mod.ts";
+import type { DataLike, LmerOptions } from "../../mod.ts";
 
 const quick = Deno.args.includes("--quick");
 const large = Deno.args.includes("--large");
 const grouping = Deno.args.includes("--grouping");
+const crossed = Deno.args.includes("--crossed");
 
 interface Case {
   name: string;
   formula: string;
-  data: () => DataLike;
+  data: () => DataLike | Promise<DataLike>;
   r: string; // R code that defines the data frame `d`
   reps: number;
+  /** lmer options (R: the same as extra arguments, `rArgs`). */
+  options?: LmerOptions;
+  rArgs?: string;
+  /** Not run in R, with the reason. */
+  rSkip?: string;
+  /** Report the time per criterion evaluation. */
+  perEval?: boolean;
 }
 
 const cases: Case[] = [
@@ -160,8 +171,64 @@ const nestedCase: Case = {
   r: NESTED_R,
   reps: 1,
 };
+
+// Large crossed designs. mlmRev's star (the complete cases of the columns
+// used, 24,611 rows, as lmer's model frame keeps them; exported once from R
+// into tests/bench/data/star.csv.gz, 178 kB): about 10,770 students x 1,374
+// teachers x 80 schools. After the students (the head), the teachers and
+// schools are factored sparsely. The R side uses mlmRev::star directly.
+async function starData(): Promise<DataLike> {
+  const gz = await Deno.readFile(new URL("./data/star.csv.gz", import.meta.url));
+  const text = await new Response(
+    new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip")),
+  ).text();
+  const lines = text.trim().split("\n");
+  const names = lines[0].split(",");
+  const cols: string[][] = names.map(() => []);
+  for (let i = 1; i < lines.length; i++) lines[i].split(",").forEach((v, j) => cols[j].push(v));
+  const d: Record<string, string[] | Float64Array> = {};
+  names.forEach((nm, j) => d[nm] = nm === "math" ? Float64Array.from(cols[j], Number) : cols[j]);
+  return d as DataLike;
+}
+
+/** y ~ x + (1|a) + (1|b): two crossed 5,000-level factors paired at random, 100,000 rows. */
+function crossed5000(): DataLike {
+  const n = 100_000, r = rng(4);
+  const u = r.runif(2 * n), z = r.rnorm(10_000 + n);
+  const a: string[] = [], b: string[] = [];
+  const x = new Float64Array(n), y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const ia = Math.floor(u[i] * 5000), ib = Math.floor(u[n + i] * 5000);
+    a.push(`a${ia}`), b.push(`b${ib}`);
+    x[i] = z[10_000 + i];
+    y[i] = 1 + 0.5 * x[i] + z[ia] + 0.7 * z[5000 + ib] + z[10_000 + ((i * 7919) % n)];
+  }
+  return { y, x, a, b };
+}
+const crossedCases: Case[] = [{
+  name: "star math ~ gr+cltype+sx+(1|id)+(1|tch)+(1|sch), ML",
+  formula: "math ~ gr + cltype + sx + (1 | id) + (1 | tch) + (1 | sch)",
+  data: starData,
+  r: `d <- mlmRev::star`,
+  options: { REML: false },
+  rArgs: "REML = FALSE",
+  reps: 3,
+  perEval: true,
+}, {
+  name: "y ~ x + (1|a) + (1|b), 5000 x 5000 levels, 100k rows",
+  formula: "y ~ x + (1 | a) + (1 | b)",
+  data: crossed5000,
+  r: "",
+  rSkip: "lme4 did not finish in 15 minutes",
+  reps: 1,
+  perEval: true,
+}];
 if (grouping) cases.splice(0, cases.length, ...groupingCases, nestedCase);
+else if (crossed) cases.splice(0, cases.length, ...crossedCases);
 else if (!quick) cases.push(...groupingCases, ...(large ? [nestedCase] : []));
+
+const PER_EVAL = " (per evaluation)";
+const EVALS = " (evaluations)";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -170,12 +237,20 @@ function median(xs: number[]): number {
 
 /** The same fits in R, timed by system.time; null when R or lme4 is missing. */
 async function rTimes(): Promise<Map<string, number> | null> {
-  const fits = cases.map((c) =>
-    `local({ ${c.r}; f <- as.formula(${JSON.stringify(c.formula)})
-  ${c.reps > 1 ? "lmer(f, d)" : ""}
-  t <- sapply(1:${c.reps}, function(i) system.time(lmer(f, d))[["elapsed"]])
-  cat(${JSON.stringify(c.name)}, "\\t", median(t), "\\n", sep = "") })`
-  ).join("\n");
+  const fits = cases.filter((c) => !c.rSkip).map((c) => {
+    const fit = `lmer(f, d${c.rArgs ? ", " + c.rArgs : ""})`;
+    const perEval = c.perEval
+      ? `m <- ${fit}; dv <- lmer(f, d${c.rArgs ? ", " + c.rArgs : ""}, devFunOnly = TRUE)
+  th <- getME(m, "theta"); dv(th); te <- system.time(for (i in 1:10) dv(th))[["elapsed"]] / 10
+  cat(${JSON.stringify(c.name + PER_EVAL)}, "\\t", te, "\\n", sep = "")
+  cat(${JSON.stringify(c.name + EVALS)}, "\\t", m@optinfo$feval / 1000, "\\n", sep = "")`
+      : "";
+    return `local({ ${c.r}; f <- as.formula(${JSON.stringify(c.formula)})
+  ${c.reps > 1 ? fit : ""}
+  t <- sapply(1:${c.reps}, function(i) system.time(${fit})[["elapsed"]])
+  cat(${JSON.stringify(c.name)}, "\\t", median(t), "\\n", sep = "")
+  ${perEval} })`;
+  }).join("\n");
   const script = `
 suppressMessages({library(lme4); library(dplyr)})
 create_data <- function(obs_per_cluster = 10, n_cluster = 100, intercept = 1, beta = .5, sigma = 1,
@@ -219,16 +294,21 @@ const ours = new Map<string, { ms: number; mb: number }>();
   ours.set(CREATE, { ms: median(t), mb: 0 });
 }
 for (const c of cases) {
-  const d = c.data();
-  if (c.reps > 1) lmer(c.formula, d); // warm-up (JIT); the one-shot large cases run cold
+  const d = await c.data();
+  if (c.reps > 1) lmer(c.formula, d, c.options); // warm-up (JIT); the one-shot large cases run cold
   const t: number[] = [];
   let mb = 0;
   for (let i = 0; i < c.reps; i++) {
     const rss0 = Deno.memoryUsage().rss;
     const t0 = performance.now();
-    lmer(c.formula, d);
+    const m = lmer(c.formula, d, c.options);
     t.push(performance.now() - t0);
     mb = Math.max(mb, (Deno.memoryUsage().rss - rss0) / 2 ** 20);
+    if (c.perEval && i === c.reps - 1) {
+      const { elapsedMs, feval } = m.optSummary;
+      ours.set(c.name + PER_EVAL, { ms: elapsedMs / feval, mb: 0 });
+      ours.set(c.name + EVALS, { ms: feval, mb: 0 });
+    }
   }
   ours.set(c.name, { ms: median(t), mb });
 }
@@ -238,15 +318,23 @@ console.log(
     "ratio".padStart(7)
   } ${"+RSS MB".padStart(8)}`,
 );
-for (const name of [CREATE, ...cases.map((c) => c.name)]) {
+const rows = [CREATE, ...cases.map((c) => c.name)];
+for (const c of cases) if (c.perEval) rows.push(c.name + PER_EVAL, c.name + EVALS);
+for (const name of rows) {
   const o = ours.get(name)!;
   const rm = r?.get(name);
+  const unit = name.endsWith(EVALS) ? "" : " ms";
+  const mine = name.endsWith(EVALS) ? o.ms.toFixed(0) : o.ms.toFixed(1) + unit;
+  const theirs = rm === undefined
+    ? "n/a"
+    : name.endsWith(EVALS)
+    ? rm.toFixed(0)
+    : rm.toFixed(1) + unit;
   console.log(
-    `${name.padEnd(58)} ${(o.ms.toFixed(1) + " ms").padStart(11)} ${
-      (rm === undefined ? "n/a" : rm.toFixed(1) + " ms").padStart(11)
-    } ${(rm === undefined ? "" : (o.ms / rm).toFixed(3)).padStart(7)} ${
-      o.mb ? o.mb.toFixed(0).padStart(8) : ""
-    }`,
+    `${name.padEnd(58)} ${mine.padStart(11)} ${theirs.padStart(11)} ${
+      (rm === undefined || name.endsWith(EVALS) ? "" : (o.ms / rm).toFixed(3)).padStart(7)
+    } ${o.mb ? o.mb.toFixed(0).padStart(8) : ""}`,
   );
 }
+for (const c of cases) if (c.rSkip) console.log(`(${c.name}: not run in R, ${c.rSkip})`);
 if (!r) console.log("(Rscript with lme4 not found: lme4 times not measured)");
