@@ -157,3 +157,11 @@ Deno.test("datasets: each call returns a frame of its own; unknown names are nam
   assert.throws(() => dataset(undefined as unknown as DatasetName), /unknown dataset/);
   assert.throws(() => dataset("toString" as DatasetName), /unknown dataset "toString"/);
 });
+
+Deno.test("datasets: a frame spread into columns ({ ...df, y }) is data too", () => {
+  const df = dataset("sleepstudy");
+  const y = (df.getColumn("Reaction").toArray() as number[]).map((v) => v + 1);
+  const m = lmer("Reaction ~ Days + (Days | Subject)", { ...df, Reaction: y } as never);
+  const base = lmer("Reaction ~ Days + (Days | Subject)", df);
+  assertClose(m.fixef()["(Intercept)"], base.fixef()["(Intercept)"] + 1, 1e-9, "intercept + 1");
+});

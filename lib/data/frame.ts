@@ -41,6 +41,11 @@ export interface FactorColumn {
   readonly codes: Int32Array;
   /** R's ordered factor (polynomial contrasts). */
   readonly ordered: boolean;
+  /**
+   * An R logical (true/false values): a model matrix codes it with levels
+   * FALSE, TRUE whatever values occur (R's `xTRUE` column).
+   */
+  readonly logical?: boolean;
 }
 
 /** One column of a {@link Frame}. */
@@ -98,7 +103,13 @@ function rawColumns(data: DataLike): Map<string, ArrayLike<Cell> | FactorColumn>
     );
   }
   let len = -1;
-  for (const [k, v] of Object.entries(data as Record<string, ArrayLike<Cell>>)) {
+  for (const [k, col] of Object.entries(data as Record<string, ArrayLike<Cell>>)) {
+    // a polars Series as a column (e.g. { ...df, y: newY } spreads a frame's
+    // columns as Series): read its values
+    const v = col !== null && typeof col === "object" &&
+        typeof (col as { toArray?: unknown }).toArray === "function"
+      ? (col as unknown as { toArray(): Cell[] }).toArray()
+      : col;
     if (v === null || typeof v !== "object" || typeof v.length !== "number") {
       throw new TypeError(`data: column '${k}' is not an array`);
     }
@@ -138,6 +149,7 @@ function toColumn(name: string, raw: ArrayLike<Cell>): Column {
     return { kind: "numeric", values };
   }
   const labels: (string | null)[] = new Array(raw.length);
+  let logical = true;
   for (let i = 0; i < raw.length; i++) {
     const v = raw[i];
     if (isMissing(v)) labels[i] = null;
@@ -147,8 +159,9 @@ function toColumn(name: string, raw: ArrayLike<Cell>): Column {
     else {
       throw new TypeError(`data: column '${name}' holds an unsupported value ${String(v)}`);
     }
+    if (typeof v !== "boolean" && !isMissing(v)) logical = false;
   }
-  return factorFromLabels(labels);
+  return logical ? { ...factorFromLabels(labels), logical } : factorFromLabels(labels);
 }
 
 /** A factor with R's level order (`factor(x)` sorts the distinct values). */
