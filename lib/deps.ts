@@ -8,8 +8,8 @@ export type { DataFrame, Series } from "npm:nodejs-polars@0.25.2";
 // Figures (lib/plots): Observable Plot rendering on linkedom's DOM, and resvg
 // for PNG. They are loaded by functions, not re-exported, so that importing
 // this file for polars does not also load them (~90 ms): lib/plots/plot.ts
-// loads Plot and linkedom when the figures are imported, resvg on the first
-// PNG. linkedom's single-file "worker" build loads in ~25 ms instead of ~65 ms.
+// loads Plot, linkedom and resvg when the figures are imported (a figure's
+// notebook display carries a PNG). linkedom's single-file "worker" build loads in ~25 ms instead of ~65 ms.
 export type { Markish, PlotOptions } from "npm:@observablehq/plot@0.6.17";
 /**
  * The Observable Plot module's type.

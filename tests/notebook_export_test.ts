@@ -2,8 +2,8 @@
  * The HTML export of notebook 03 (nbconvert, from the committed outputs)
  * shows its figures in headless Chromium: the screenshot holds the orange
  * per-cluster points of the shrinkage figures, not blank boxes (bare
- * image/svg+xml outputs export blank; our figures carry inline SVG in
- * text/html). Needs a Python with nbconvert (tools/python.ts finds one on
+ * image/svg+xml outputs export blank; our figures carry the SVG as an
+ * `<img>` in text/html, which a script swaps for the inline SVG). Needs a Python with nbconvert (tools/python.ts finds one on
  * PATH or in the system locations; Debian: jupyter-nbconvert) and chromium
  * (.ci/run installs them); skipped with a message otherwise.
  */

@@ -58,10 +58,23 @@ const texts = (root: El) => Array.from(root.querySelectorAll("text"), (t) => t.t
 
 function assertBundle(fig: Figure): void {
   const b = fig[JUPYTER_DISPLAY]();
-  assert.deepEqual(Object.keys(b).sort(), ["image/svg+xml", "text/html", "text/plain"]);
-  const svg = b["image/svg+xml"]!;
+  assert.deepEqual(Object.keys(b).sort(), ["image/png", "text/html", "text/plain"]);
+  const svg = fig.toSVG();
   assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'), "standalone SVG has xmlns");
-  assert.ok(b["text/html"]!.includes('<svg xmlns="http://www.w3.org/2000/svg"'), "HTML inlines it");
+  // text/html: an <img> of the SVG (sanitizers keep it; they strip inline <svg>).
+  const html = b["text/html"]!;
+  const m = /^<img src="data:image\/svg\+xml;base64,([^"]+)" width="(\d+)" height="(\d+)"/.exec(
+    html,
+  );
+  assert.ok(m, "text/html is an <img> of the SVG");
+  const bytes = Uint8Array.from(atob(m[1]), (c) => c.charCodeAt(0));
+  assert.equal(new TextDecoder().decode(bytes), svg, "the <img> holds the figure's SVG");
+  assert.ok(!html.replace(/<script>[^<]*<\/script>$/, "").includes("<svg"), "no inline SVG");
+  // image/png: the (still) figure at 1 px per SVG unit.
+  const png = Uint8Array.from(atob(b["image/png"]!), (c) => c.charCodeAt(0));
+  assert.deepEqual([...png.subarray(1, 4)], [80, 78, 71], "PNG signature");
+  const view = new DataView(png.buffer);
+  assert.deepEqual([view.getUint32(16), view.getUint32(20)], [Number(m[2]), Number(m[3])]);
   assert.ok(!/<script/i.test(svg), "no scripts");
   assert.ok(!svg.includes("<style"), "no <style> (sanitizers strip it; the SVG must not need it)");
   assert.ok(b["text/plain"].length > 20 && !b["text/plain"].includes("<"));
@@ -74,7 +87,7 @@ function assertBundle(fig: Figure): void {
 
 // ---- bundles ----------------------------------------------------------------
 
-Deno.test("every figure displays as text/html (inline SVG), image/svg+xml and text/plain", () => {
+Deno.test("every figure displays as text/html (an <img> of the SVG), image/png and text/plain", () => {
   for (
     const fig of [
       shrinkagePlot(clark),

@@ -203,9 +203,7 @@ pooling". As σ_a² grows the points climb onto the diagonal; as it shrinks
 they fall onto μ — small clusters (small dots) first.
 """),
     code("""
-import { Plot } from "../mod.ts";
-import { parseHTML } from "npm:linkedom@0.18.12";
-const { document } = parseHTML("<!doctype html><html><body></body></html>");
+import { Figure, Plot } from "../mod.ts";
 const rows = [0.25, 1, 4].flatMap((k) =>
   Array.from(parts.groupMean, (g, j) => {
     const s2a = k * parts.sigmaA ** 2;
@@ -214,8 +212,10 @@ const rows = [0.25, 1, 4].flatMap((k) =>
   })
 );
 const lim = [Math.min(...parts.groupMean), Math.max(...parts.groupMean)];
-const svg = Plot.plot({
-  document, width: 900, height: 330, marginTop: 30,
+new Figure({
+  description: "three panels: σ_a² × 0.25, 1, 4",
+  panels: [{
+  width: 900, height: 330, marginTop: 30,
   x: { label: "cluster's own mean (y − b·x)" }, y: { label: "estimate â_j", grid: true },
   r: { range: [1.5, 5] },
   marks: [
@@ -223,9 +223,8 @@ const svg = Plot.plot({
     Plot.ruleY([parts.mu], { stroke: "#444", strokeDasharray: "4 3" }),
     Plot.dot(rows, { x: "groupMean", y: "estimate", r: "n", fx: "panel", fill: "#1f5a9a", fillOpacity: 0.7 }),
   ],
-});
-svg.setAttribute("xmlns", "http://www.w3.org/2000/svg");
-({ [Symbol.for("Jupyter.display")]: () => ({ "text/html": svg.outerHTML, "text/plain": "three panels: σ_a² × 0.25, 1, 4" }) })
+  }],
+})
 """),
 ])
 

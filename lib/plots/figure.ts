@@ -1,10 +1,17 @@
 /**
  * The {@link Figure}: one or more Observable Plot panels composed into a
  * single standalone SVG with a title, subtitle, legend and caption drawn as
- * SVG text. The same SVG markup is the notebook's `text/html` (inline, so it
- * survives nbconvert's HTML export, VS Code and untrusted JupyterLab), its
- * `image/svg+xml`, `toSVG()`, and what resvg rasterizes for `toPNG()`: every
- * way of looking at a figure shows the same picture.
+ * SVG text. The same SVG markup is `toSVG()`, what resvg rasterizes for
+ * `toPNG()`, and what a notebook shows: every way of looking at a figure
+ * shows the same picture.
+ *
+ * In a notebook the figure is a MIME bundle that every front end can show,
+ * trusted or not (see {@link Figure.notebookHTML}): `text/html` is an
+ * `<img>` of the SVG as a `data:` URI (notebook sanitizers keep it, where they
+ * strip inline `<svg>`; SMIL animation runs in an `<img>`), followed by a
+ * small script that, where scripts run (trusted notebooks, nbconvert's HTML
+ * export, VS Code), swaps the `<img>` for the inline SVG so that hover
+ * tooltips work; `image/png` (resvg) for front ends that show no HTML.
  *
  * Plot renders on a linkedom document (there is no DOM in Deno). Titles,
  * captions and legends are drawn here rather than by Plot because Plot
@@ -13,7 +20,8 @@
  * @module
  */
 import { loadResvg, type Markish, type PlotOptions } from "../deps.ts";
-import { parseHTML, Plot } from "./plot.ts";
+import { parseHTML, Plot, Resvg } from "./plot.ts";
+import { encodePalettePng } from "./png.ts";
 import { escapeHtml, JUPYTER_DISPLAY, type MimeBundle } from "../display/bundle.ts";
 
 /**
@@ -341,6 +349,7 @@ export class Figure {
   readonly description: string;
   readonly #spec: FigureSpec;
   #svg: string | undefined;
+  #png: Uint8Array | null | undefined;
 
   /** Build a figure from Plot panels and its texts. */
   constructor(spec: FigureSpec) {
@@ -442,8 +451,58 @@ export class Figure {
    * ```
    */
   async toPNG(options: PngOptions = {}): Promise<Uint8Array> {
-    const svg = this.#spec.still ? new Figure(this.#spec.still).toSVG() : this.toSVG();
-    return await rasterize(svg, options);
+    const svg = this.#stillSVG();
+    return rasterize(Resvg ?? (await loadResvg()).Resvg, svg, options);
+  }
+
+  /** The SVG that a PNG shows: the still version of an animated figure. */
+  #stillSVG(): string {
+    return this.#spec.still ? new Figure(this.#spec.still).toSVG() : this.toSVG();
+  }
+
+  /**
+   * The notebook's PNG (1 px per SVG unit, so that it shows at the SVG's
+   * size; a palette image, see png.ts), or undefined where resvg or a font
+   * is missing.
+   */
+  #notebookPNG(): Uint8Array | undefined {
+    if (this.#png === undefined) {
+      try {
+        const img = Resvg ? render(Resvg, this.#stillSVG(), { scale: 1 }) : undefined;
+        this.#png = img ? encodePalettePng(img.pixels, img.width, img.height) : null;
+      } catch {
+        this.#png = null;
+      }
+    }
+    return this.#png ?? undefined;
+  }
+
+  /**
+   * The notebook's `text/html`: an `<img>` of the SVG as a base64 `data:`
+   * URI, which notebook sanitizers keep (the classic notebook and JupyterLab
+   * keep `data:` images in untrusted outputs, where they strip inline
+   * `<svg>` and leave its text as a paragraph), and in which SMIL animation
+   * runs. A script follows that, where scripts run (trusted notebooks,
+   * nbconvert's HTML export, VS Code), replaces every such `<img>` on the
+   * page by its inline SVG, so that the points' hover tooltips work;
+   * sanitizers drop the script and the `<img>` stays.
+   *
+   * @example
+   * ```ts
+   * import { Figure } from "./figure.ts";
+   * import { Plot } from "./plot.ts";
+   * const html = new Figure({ panels: [{ marks: [Plot.ruleY([0])] }] }).notebookHTML();
+   * console.log(html.startsWith('<img src="data:image/svg+xml;base64,')); // true
+   * ```
+   */
+  notebookHTML(): string {
+    const svg = this.toSVG();
+    const m = /^<svg[^>]* width="(\d+)" height="(\d+)"/.exec(svg);
+    const [w, h] = m ? [m[1], m[2]] : ["640", "400"];
+    const alt = escapeXml(this.title ?? this.description);
+    return `<img src="data:image/svg+xml;base64,${base64(new TextEncoder().encode(svg))}" ` +
+      `width="${w}" height="${h}" alt="${alt}" class="deno-lmer-figure" ` +
+      `style="max-width:100%;height:auto;background:white">` + INLINE_SCRIPT;
   }
 
   /**
@@ -472,12 +531,19 @@ export class Figure {
     }
   }
 
-  /** Notebook display: inline SVG in `text/html`, `image/svg+xml`, and a text description. */
+  /**
+   * Notebook display: `text/html` ({@link Figure.notebookHTML}: the SVG as an
+   * `<img>` that sanitizers keep), `image/png` (for front ends without HTML;
+   * omitted where resvg or a font is missing) and a text description.
+   * No `image/svg+xml`: every front end that would draw it prefers the
+   * `text/html`, and JupyterLab refuses it untrusted.
+   */
   [JUPYTER_DISPLAY](): MimeBundle {
+    const png = this.#notebookPNG();
     return {
       "text/plain": this.toString(),
-      "text/html": this.toHTML(),
-      "image/svg+xml": this.toSVG(),
+      "text/html": this.notebookHTML(),
+      ...(png ? { "image/png": base64(png) } : {}),
     };
   }
 
@@ -636,16 +702,58 @@ function renderFigure(spec: FigureSpec): string {
   const label = escapeXml(spec.title ?? spec.description ?? "Figure");
   // `color` fixes Plot's currentColor to black: the background is white even
   // in a dark notebook theme, where inherited light text would vanish.
-  return stableIds(
+  return stableIds(roundCoordinates(
     `<svg xmlns="${SVG_NS}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
       `role="img" aria-label="${label}" font-family="${FONT}" color="#1a1a1a" fill="#1a1a1a" ` +
       `style="max-width:100%;height:auto;background:white">` +
       `<title>${label}</title>` +
       `<rect width="100%" height="100%" fill="white"/>${parts.join("")}</svg>`,
+  ));
+}
+
+/** Base64 of bytes. */
+function base64(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(bin);
+}
+
+// Where scripts run, swap each figure's <img> for its inline SVG (hover
+// tooltips). Deferred: the classic notebook runs an output's scripts before
+// the output is attached to the page. Each <img> is replaced once.
+const INLINE_SCRIPT = "<script>setTimeout(function(){" +
+  'document.querySelectorAll("img.deno-lmer-figure").forEach(function(i){try{' +
+  'var b=atob(i.src.slice(i.src.indexOf(",")+1)),u=new Uint8Array(b.length);' +
+  "for(var k=0;k<b.length;k++)u[k]=b.charCodeAt(k);" +
+  'var s=new DOMParser().parseFromString(new TextDecoder().decode(u),"image/svg+xml")' +
+  '.documentElement;if(s.nodeName==="svg")i.replaceWith(document.importNode(s,true))' +
+  "}catch(e){}})},0)</script>";
+
+// Plot writes coordinates with full double precision (17 digits); two
+// decimals are a hundredth of a pixel and make the markup ~30% smaller.
+const COORD_ATTR =
+  /(\s(?:x|y|x1|x2|y1|y2|cx|cy|r|d|transform|values|points|width|height)=")([^"]*)"/g;
+
+/** Round the numbers in coordinate attributes to two decimals. */
+function roundCoordinates(markup: string): string {
+  return markup.replace(
+    COORD_ATTR,
+    (_, pre: string, v: string) =>
+      `${pre}${
+        v.replace(/-?\d+\.\d{3,}(?:e-?\d+)?/g, (n) => String(Math.round(Number(n) * 100) / 100))
+      }"`,
   );
 }
 
-async function rasterize(svg: string, options: PngOptions): Promise<Uint8Array> {
+type ResvgClass = typeof import("npm:@resvg/resvg-js@2.6.2").Resvg;
+
+function rasterize(resvg: ResvgClass, svg: string, options: PngOptions): Uint8Array {
+  return render(resvg, svg, options).asPng();
+}
+
+function render(resvg: ResvgClass, svg: string, options: PngOptions) {
   const fontFiles = options.fontFiles ? [...options.fontFiles] : defaultFontFiles();
   if (!fontFiles.length) {
     throw new Error(
@@ -654,9 +762,8 @@ async function rasterize(svg: string, options: PngOptions): Promise<Uint8Array> 
         "or pass { fontFiles: ['/path/to/font.ttf'], fontFamily: 'Its Family' }",
     );
   }
-  const { Resvg } = await loadResvg();
   const family = options.fontFamily ?? "DejaVu Sans";
-  const r = new Resvg(svg, {
+  const r = new resvg(svg, {
     fitTo: { mode: "zoom", value: options.scale ?? 2 },
     background: "white",
     font: {
@@ -666,7 +773,7 @@ async function rasterize(svg: string, options: PngOptions): Promise<Uint8Array> 
       sansSerifFamily: family,
     },
   });
-  return r.render().asPng();
+  return r.render();
 }
 
 export { SVG_NS };

@@ -5,9 +5,16 @@
  * {@link Figure.with}.
  * @module
  */
-import { loadLinkedom, loadPlot, type PlotModule } from "../deps.ts";
+import { loadLinkedom, loadPlot, loadResvg, type PlotModule } from "../deps.ts";
 
-const [plotModule, linkedom] = await Promise.all([loadPlot(), loadLinkedom()]);
+// resvg too: a figure's notebook display carries a PNG, and Jupyter's display
+// hook is synchronous. Where resvg's native binary cannot load, figures still
+// display (without the PNG).
+const [plotModule, linkedom, resvgModule] = await Promise.all([
+  loadPlot(),
+  loadLinkedom(),
+  loadResvg().catch(() => undefined),
+]);
 
 /**
  * Observable Plot (`npm:@observablehq/plot@0.6.17`), for marks to add to a
@@ -30,3 +37,11 @@ export const Plot: PlotModule = plotModule;
  * @ignore
  */
 export const parseHTML: typeof linkedom.parseHTML = linkedom.parseHTML;
+
+/**
+ * resvg's `Resvg` class, loaded with the figures; undefined where its native
+ * binary is unavailable.
+ * @ignore
+ */
+export const Resvg: typeof import("npm:@resvg/resvg-js@2.6.2").Resvg | undefined = resvgModule
+  ?.Resvg;
