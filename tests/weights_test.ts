@@ -4,7 +4,7 @@
  * logLik, fitted values and residuals.
  */
 import assert from "node:assert/strict";
-import { lm, lmer } from "../mod.ts";
+import { lm, lmer, simulate } from "../mod.ts";
 import { assertClose, fixture } from "./helpers/datasets.ts";
 
 interface WModel {
@@ -156,4 +156,25 @@ Deno.test("lm weights: bad input is named; zero weights leave the residual df", 
   const zero = m.data.w.map((v, i) => (i < 10 ? 0 : Number(v)));
   const f = lm("Reaction ~ Days", m.data, { weights: zero });
   assert.equal(f.dfResidual, 180 - 10 - 2);
+});
+
+Deno.test("simulate with an offset or weights: the offset in the mean, noise sd σ/√w", () => {
+  const mo = models.find((m) => m.id === "sleepstudy_off_REML")!;
+  const off = lmer(mo.formula, mo.data, { offset: "off" });
+  const plain = simulate(off, { nsim: 1, seed: 7, newparams: { sigma: 0, theta: [0] } });
+  // σ = 0 and θ = 0: the simulation is Xβ + offset exactly
+  const want = off.predict(undefined, { reForm: "none" });
+  plain.column(0).forEach((v, i) => assertClose(v, want[i], 1e-12, `row ${i}`, 1));
+  assert.throws(() => off.confint({ method: "boot", nsim: 2 }), /bootstrap is not available yet/);
+  const mw = models.find((m) => m.id === "sleepstudy_w_REML")!;
+  const w = lmer("Reaction ~ Days + (1 | Subject)", mw.data, { weights: "w" });
+  // θ = 0: residuals of a simulation are σ e / √w; with the same seed, an
+  // unweighted copy draws the same e
+  const a = simulate(w, { nsim: 1, seed: 3, newparams: { theta: [0] } }).column(0);
+  const eta = w.predict(undefined, { reForm: "none" });
+  const e = a.map((v, i) => (v - eta[i]) * Math.sqrt(Number(mw.data.w[i])) / w.sigma);
+  const u = lmer("Reaction ~ Days + (1 | Subject)", mw.data);
+  const b = simulate(u, { nsim: 1, seed: 3, newparams: { theta: [0] } }).column(0);
+  const eta0 = u.predict(undefined, { reForm: "none" });
+  b.forEach((v, i) => assertClose((v - eta0[i]) / u.sigma, e[i], 1e-9, `draw ${i}`, 1));
 });

@@ -82,6 +82,11 @@ function* replicates(
   options: BootOptions,
 ): Generator<number, BootResult, void> {
   const nsim = checkBootNsim(model, options.nsim ?? 500);
+  if (model.lmm.weights || model.lmm.offset) {
+    throw new Error(
+      "the parametric bootstrap is not available yet for models with prior weights or an offset",
+    );
+  }
   const t0 = performance.now();
   const stream = streamFor(options);
   const n = model.nobs, q = model.lmm.q;

@@ -180,8 +180,18 @@ export function responseFrom(
       reff[i] += s;
     }
   }
-  for (let i = 0; i < n; i++) out[i] = eta[i] + sigma * (reff[i] + e[i]);
+  const sd = noiseScale(model);
+  for (let i = 0; i < n; i++) out[i] = eta[i] + sigma * (reff[i] + sd[i] * e[i]);
   return out;
+}
+
+/**
+ * 1/√wᵢ: the noise of observation i has sd σ/√wᵢ under prior weights (lme4
+ * 1.1-31's simulate ignores the weights; we simulate the fitted model).
+ */
+function noiseScale(model: LinearMixedModel): Float64Array {
+  const w = model.lmm.weights;
+  return w ? w.map((v) => 1 / Math.sqrt(v)) : new Float64Array(model.nobs).fill(1);
 }
 
 /**
@@ -194,7 +204,9 @@ export function responseFrom(
  */
 export function fixedPredictor(model: LinearMixedModel, beta: ArrayLike<number>): Float64Array {
   const { x, n, p } = model.frame.x;
-  const eta = new Float64Array(n);
+  // the offset is part of lme4's predict(m, re.form = NA)
+  const off = model.lmm.offset;
+  const eta = off ? Float64Array.from(off) : new Float64Array(n);
   for (let j = 0; j < p; j++) {
     const b = beta[j];
     for (let i = 0; i < n; i++) eta[i] += x[j * n + i] * b;
@@ -229,6 +241,7 @@ export function simulateMatrix(
   const eta = fixedPredictor(model, params.beta);
   const values = new Float64Array(n * nsim);
   const zl = termLoadings(model, params.theta);
+  const sd = noiseScale(model);
   const reff = new Float64Array(n);
   for (let s = 0; s < nsim; s++) {
     const e = r.rnorm(n);
@@ -243,7 +256,7 @@ export function simulateMatrix(
       }
     }
     const out = values.subarray(s * n, s * n + n);
-    for (let i = 0; i < n; i++) out[i] = eta[i] + params.sigma * (reff[i] + e[i]);
+    for (let i = 0; i < n; i++) out[i] = eta[i] + params.sigma * (reff[i] + sd[i] * e[i]);
   }
   return new Simulations(values, n, nsim);
 }
