@@ -10,6 +10,7 @@
 import type { FixedDesign } from "../../design/reterm.ts";
 import { crossprodLower, trsvLower, trsvLowerTrans, trtriLower } from "../../linalg/triangular.ts";
 import { type BlockedFactor, findBlock } from "./cholesky.ts";
+import type { SparseTail } from "./sparse_tail.ts";
 import type { DevianceParts } from "./deviance.ts";
 import type { TermInfo } from "./structure.ts";
 
@@ -325,8 +326,10 @@ function conditionalVariances(
   sigma: number,
 ): TermSolution[] {
   const { terms, tailZ } = f;
-  const sigTT = f.tailCovariance();
-  const headCov = new HeadCovariance(f, sigTT);
+  const quad = f.sparse ? sparseTailQuad(f.sparse) : denseTailQuad(f.tailCovariance(), tailZ);
+  const headCov = new HeadCovariance(f, quad);
+  const rows = new Int32Array(terms.reduce((m, t) => Math.max(m, t.q), 1));
+  const unit = new Float64Array(rows.length * tailZ);
   const out: TermSolution[] = [];
   for (let k = 0; k < terms.length; k++) {
     const t = terms[k];
@@ -336,10 +339,14 @@ function conditionalVariances(
     for (let l = 0; l < t.nLevels; l++) {
       if (k < f.nHead) headCov.block(k, l, blk);
       else {
+        // E_lᵀ Σ_TT E_l with E_l the level's q unit columns
         const o = f.tailOffset[k] + l * q;
-        for (let c = 0; c < q; c++) {
-          for (let r = 0; r < q; r++) blk[c * q + r] = sigTT[(o + c) * tailZ + o + r];
+        for (let r = 0; r < q; r++) {
+          rows[r] = o + r;
+          for (let h = 0; h < q; h++) unit[h * tailZ + o + r] = r === h ? 1 : 0;
         }
+        blk.fill(0);
+        quad(rows, q, unit, q, blk);
       }
       sandwich(f.lambda[k], blk, q, sigma * sigma, cv, l * q * q);
     }
@@ -377,10 +384,75 @@ function sandwich(
   }
 }
 
+/**
+ * out (q × q) += Vᵀ Σ_TT V for V (tailZ × q, column h at `v[h*tailZ ..]`)
+ * whose nonzero rows (natural tail order) are among `rows[0 .. nt-1]`.
+ */
+type TailQuad = (
+  rows: Int32Array,
+  nt: number,
+  v: Float64Array,
+  q: number,
+  out: Float64Array,
+) => void;
+
+/** {@link TailQuad} from the dense Σ_TT (both triangles). */
+function denseTailQuad(sigTT: Float64Array, tailZ: number): TailQuad {
+  return (rows, nt, v, q, out) => {
+    for (let h1 = 0; h1 < q; h1++) {
+      for (let h2 = 0; h2 < q; h2++) {
+        let s = 0;
+        for (let a = 0; a < nt; a++) {
+          const ra = rows[a];
+          const va = v[h1 * tailZ + ra];
+          if (va === 0) continue;
+          let inner = 0;
+          for (let bb = 0; bb < nt; bb++) {
+            const rb = rows[bb];
+            inner += sigTT[rb * tailZ + ra] * v[h2 * tailZ + rb];
+          }
+          s += va * inner;
+        }
+        out[h2 * q + h1] += s;
+      }
+    }
+  };
+}
+
+/**
+ * {@link TailQuad} on the sparse path, without forming Σ_TT: Vᵀ Σ_TT V =
+ * Wᵀ W with W = L_TT⁻¹ P V (one sparse forward solve per column of V).
+ */
+function sparseTailQuad(sp: SparseTail): TailQuad {
+  const { tz, position } = sp;
+  let w = new Float64Array(0);
+  return (rows, nt, v, q, out) => {
+    if (w.length < q * tz) w = new Float64Array(q * tz);
+    for (let h = 0; h < q; h++) {
+      const wo = h * tz;
+      w.fill(0, wo, wo + tz);
+      let first = tz;
+      for (let a = 0; a < nt; a++) {
+        const pos = position[rows[a]];
+        w[wo + pos] = v[h * tz + rows[a]];
+        if (pos < first) first = pos;
+      }
+      sp.forwardSolve(w, wo, first);
+    }
+    for (let h1 = 0; h1 < q; h1++) {
+      for (let h2 = 0; h2 < q; h2++) {
+        let s = 0;
+        for (let i = 0; i < tz; i++) s += w[h1 * tz + i] * w[h2 * tz + i];
+        out[h2 * q + h1] += s;
+      }
+    }
+  };
+}
+
 /** Σ_cc for head levels: the chain forward solve and the tail quadratic form. */
 class HeadCovariance {
   private readonly f: BlockedFactor;
-  private readonly sigTT: Float64Array;
+  private readonly quad: TailQuad;
   /** chain blocks x_j (q_j × q_k), per head term. */
   private readonly chain: Float64Array[];
   private readonly level: Int32Array;
@@ -388,9 +460,9 @@ class HeadCovariance {
   private readonly touched: Int32Array;
   private readonly mark: Uint8Array;
 
-  constructor(f: BlockedFactor, sigTT: Float64Array) {
+  constructor(f: BlockedFactor, quad: TailQuad) {
     this.f = f;
-    this.sigTT = sigTT;
+    this.quad = quad;
     const qmax = f.terms.reduce((s, t) => Math.max(s, t.q), 1);
     this.chain = f.terms.slice(0, f.nHead).map((t) => new Float64Array(t.q * qmax));
     this.level = new Int32Array(f.nHead);
@@ -439,7 +511,7 @@ class HeadCovariance {
 
   /** out += Vᵀ Σ_TT V with V = L_TS X_S (only V's nonzero rows are visited). */
   private addTailPart(k: number, out: Float64Array): void {
-    const { f, chain, level, v, touched, mark, sigTT } = this;
+    const { f, chain, level, v, touched, mark } = this;
     const { terms, tailZ } = f;
     const qk = terms[k].q;
     let nt = 0;
@@ -471,23 +543,7 @@ class HeadCovariance {
         }
       }
     }
-    for (let h1 = 0; h1 < qk; h1++) {
-      for (let h2 = 0; h2 < qk; h2++) {
-        let s = 0;
-        for (let a = 0; a < nt; a++) {
-          const ra = touched[a];
-          const va = v[h1 * tailZ + ra];
-          if (va === 0) continue;
-          let inner = 0;
-          for (let bb = 0; bb < nt; bb++) {
-            const rb = touched[bb];
-            inner += sigTT[rb * tailZ + ra] * v[h2 * tailZ + rb];
-          }
-          s += va * inner;
-        }
-        out[h2 * qk + h1] += s;
-      }
-    }
+    this.quad(touched, nt, v, qk, out);
     for (let a = 0; a < nt; a++) mark[touched[a]] = 0;
   }
 }

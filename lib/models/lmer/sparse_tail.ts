@@ -24,7 +24,7 @@ import { potrf, potrfWorkSize } from "../../linalg/cholesky.ts";
 import type { EliminationOrder } from "../../linalg/min_degree.ts";
 import { type DenseKernels, simdArena } from "../../linalg/simd.ts";
 import { syrkWideSub } from "../../linalg/gemm.ts";
-import { trsvLowerTrans } from "../../linalg/triangular.ts";
+import { trsvLower, trsvLowerTrans } from "../../linalg/triangular.ts";
 
 /** The tail's sparse columns, its dense block, and their numeric factor. */
 export class SparseTail {
@@ -241,6 +241,24 @@ export class SparseTail {
     for (let pos = 0; pos < tz; pos++) out[this.order[pos]] = xs[pos];
     out.set(beta, tz);
     return out;
+  }
+
+  /**
+   * Solve L_TT w = x in place for x by position (`x[off + pos]`, length tz),
+   * whose entries before `first` are zero: the sparse columns from `first`
+   * on (skipping zeros), then the dense block's Z part.
+   */
+  forwardSolve(x: Float64Array, off: number, first: number): void {
+    const { s, md, all, colPtr, rowIdx, valBase: vb } = this;
+    for (let j = first; j < s; j++) {
+      let xj = x[off + j];
+      if (xj === 0) continue;
+      const c0 = colPtr[j];
+      xj /= all[vb + c0];
+      x[off + j] = xj;
+      for (let e = c0 + 1; e < colPtr[j + 1]; e++) x[off + rowIdx[e]] -= all[vb + e] * xj;
+    }
+    if (this.denseZ > 0) trsvLower(all, this.denseZ, 0, md, x, off + s);
   }
 
   /**
