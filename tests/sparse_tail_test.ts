@@ -7,11 +7,12 @@
  * takes is a deterministic flop count, asserted for a few designs.
  */
 import assert from "node:assert/strict";
-import { dataset, rng } from "../mod.ts";
+import { dataset, lmer, rng } from "../mod.ts";
 import type { DataLike } from "../mod.ts";
 import { buildLmm, type Lmm, type TailMode } from "../lib/models/lmer/core.ts";
 import { lFormula, type LmerDevfun, optimizeLmer } from "../lib/models/lmer/fit.ts";
 import { BitGraph, minimumDegreeOrder } from "../lib/linalg/min_degree.ts";
+import { RefitCore } from "../lib/models/lmer/refit.ts";
 
 function build(formula: string, data: DataLike, tail: TailMode): Lmm {
   const lf = lFormula(formula, data);
@@ -159,6 +160,18 @@ Deno.test("sparse tail: automatic choice by flop count", async () => {
   assert.ok(star.sparseTail, "star: teachers within schools stay sparse");
   const pen = build("diameter ~ 1 + (1 | plate) + (1 | sample)", dataset("Penicillin"), "auto");
   assert.equal(pen.sparseTail, false, "Penicillin: a 6 × 6 dense tail");
+});
+
+Deno.test("sparse tail: refits read β and (R_XᵀR_X)⁻¹ off the sparse path's dense block", async () => {
+  const d = await starSubset();
+  const f = "math ~ gr + cltype + sx + (1 | id) + (1 | tch) + (1 | sch)";
+  const m = lmer(f, d, { REML: false });
+  const core = RefitCore.fromModel(m);
+  close(core.objective(m.theta, false), m.solution.objective, 1e-10, "criterion");
+  closeAll(core.beta(), m.solution.beta, 1e-9, "beta");
+  const cov = core.fixedCovUnscaled(m.theta);
+  const s2 = m.solution.sigma ** 2;
+  closeAll(cov.map((v) => v * s2), m.solution.vcov, 1e-8, "vcov");
 });
 
 Deno.test("minimum degree: a star graph eliminates its leaves first", () => {
