@@ -77,7 +77,8 @@ Deno.test("formula errors name the problem and the position", () => {
   // lme4 reads a bare `y ~ x | g` as one random term (| binds loosest); elsewhere it is an error.
   assert.equal(expandFormula(parseFormula("y ~ x | g")).random.length, 1);
   assert.throws(() => expandFormula(parseFormula("y ~ w + (z | g):w")), /must stand on its own/);
-  assert.throws(() => expandFormula(parseFormula("y ~ I(x | g)")), /must stand on its own/);
+  // Inside a call, `|` is R's logical 'or' (I(x > 2 | z < 1)), not a random term.
+  assert.equal(expandFormula(parseFormula("y ~ I(x | g)")).random.length, 0);
   assert.throws(() => expandFormula(parseFormula("y ~ 2 + x")), /a number \(2\) cannot be a term/);
   const d = dataset("sleepstudy").data;
   assert.throws(

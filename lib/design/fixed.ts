@@ -6,14 +6,17 @@
  * first variable varying fastest, R's column names.
  * @module
  */
-import type { Column, FactorColumn } from "../data/frame.ts";
+import type { FactorColumn } from "../data/frame.ts";
+import type { VarColumn } from "../formula/evaluate.ts";
 import type { TermSet } from "../formula/terms.ts";
 import { type Contrast, contrDummy, contrPoly, contrTreatment } from "./contrasts.ts";
 
 /** How one variable enters one term. */
 export type Coding =
   | { kind: "numeric"; label: string }
-  | { kind: "factor"; label: string; contrast: Contrast };
+  | { kind: "factor"; label: string; contrast: Contrast }
+  /** A matrix variable (poly(x, 2)): columns label + suffix, as R names them. */
+  | { kind: "matrix"; label: string; suffixes: readonly string[] };
 
 /** What is needed to rebuild the same columns on new data. */
 export interface FixedPlan {
@@ -52,7 +55,7 @@ function subset(sub: readonly number[], sup: readonly number[]): boolean {
  * otherwise full indicators. Without an intercept, the first factor of the
  * first term that has one is coded by indicators.
  */
-export function planFixed(ts: TermSet, cols: readonly Column[]): FixedPlan {
+export function planFixed(ts: TermSet, cols: readonly VarColumn[]): FixedPlan {
   const factorLevels = new Map<number, readonly string[]>();
   let firstFactorFull = !ts.intercept;
   const terms = ts.terms.map((t, ti) => {
@@ -60,6 +63,7 @@ export function planFixed(ts: TermSet, cols: readonly Column[]): FixedPlan {
       const c = cols[v];
       const label = ts.variables[v].label;
       if (c.kind === "numeric") return { kind: "numeric", label };
+      if (c.kind === "matrix") return { kind: "matrix", label, suffixes: c.suffixes };
       factorLevels.set(v, c.levels);
       const rest = t.vars.filter((u) => u !== v);
       let full = !(rest.length === 0 || ts.terms.slice(0, ti).some((p) => subset(rest, p.vars)));
@@ -105,7 +109,11 @@ export function planFixed(ts: TermSet, cols: readonly Column[]): FixedPlan {
 function termColumnNames(codings: readonly Coding[]): string[] {
   let out = [""];
   codings.forEach((c, k) => {
-    const parts = c.kind === "numeric" ? [c.label] : c.contrast.names.map((s) => c.label + s);
+    const parts = c.kind === "numeric"
+      ? [c.label]
+      : c.kind === "matrix"
+      ? c.suffixes.map((s) => c.label + s)
+      : c.contrast.names.map((s) => c.label + s);
     const next: string[] = [];
     for (const p of parts) for (const prefix of out) next.push(k === 0 ? p : `${prefix}:${p}`);
     out = next;
@@ -114,9 +122,11 @@ function termColumnNames(codings: readonly Coding[]): string[] {
 }
 
 /** The error for new data whose variable has another type than in the fit. */
-function changedType(label: string, was: "numeric" | "factor", now: Column): TypeError {
+function changedType(label: string, was: "numeric" | "factor", now: VarColumn): TypeError {
   const shown = label.length > 40 ? `${label.slice(0, 40)}… (${label.length} characters)` : label;
-  const got = now.kind === "factor"
+  const got = now.kind === "matrix"
+    ? "a matrix"
+    : now.kind === "factor"
     ? `text/factor values (${now.levels.slice(0, 3).map((l) => JSON.stringify(l)).join(", ")}${
       now.levels.length > 3 ? ", …" : ""
     })`
@@ -132,7 +142,7 @@ function changedType(label: string, was: "numeric" | "factor", now: Column): Typ
  * Fill the model matrix (column-major) for the rows of `cols`.
  * @param cols evaluated variables (by variable index), all of length n
  */
-export function buildFixed(plan: FixedPlan, cols: readonly Column[], n: number): Float64Array {
+export function buildFixed(plan: FixedPlan, cols: readonly VarColumn[], n: number): Float64Array {
   const p = plan.names.length;
   const x = new Float64Array(n * p);
   let j = 0;
@@ -151,6 +161,9 @@ export function buildFixed(plan: FixedPlan, cols: readonly Column[], n: number):
       if (coding.kind === "numeric") {
         if (c.kind !== "numeric") throw changedType(coding.label, "numeric", c);
         factorCols.push(c.values);
+      } else if (coding.kind === "matrix") {
+        if (c.kind !== "matrix") throw changedType(coding.label, "numeric", c);
+        factorCols.push(...c.columns);
       } else {
         if (c.kind !== "factor") throw changedType(coding.label, "factor", c);
         const m = coding.contrast.names.length;

@@ -13,9 +13,15 @@ import {
   toFrame,
 } from "../data/frame.ts";
 import { numericLevels, rLevelOrder } from "../data/factor.ts";
-import { Evaluator, newTransformState, type TransformState } from "../formula/evaluate.ts";
+import {
+  Evaluator,
+  newTransformState,
+  type TransformState,
+  type VarColumn,
+} from "../formula/evaluate.ts";
 import { type Expr, type ParsedFormula, parseFormula } from "../formula/parse.ts";
 import {
+  expandDot,
   expandFormula,
   type ModelFormula,
   type RandomTerm,
@@ -68,8 +74,13 @@ export interface ModelFrame {
   readonly rows: Int32Array;
   /** Number of input rows dropped for missing values. */
   readonly nDropped: number;
-  /** Remembered transformation parameters (scale()). */
+  /** Remembered transformation parameters (scale(), poly()). */
   readonly state: TransformState;
+  /**
+   * The sum of the formula's `offset(...)` terms at the rows used (R's
+   * `model.offset()`), if it has any.
+   */
+  readonly offset?: Float64Array;
   /** The data as converted (with factor options applied), for predict and plots. */
   readonly frame: Frame;
 }
@@ -191,15 +202,25 @@ function formulaColumns(f: ParsedFormula): Set<string> {
   return out;
 }
 
-/** Keep the rows in `keep`, dropping factor levels no longer used (lme4 does). */
-function subsetColumn(c: Column, keep: Int32Array, dropLevels: boolean): Column {
-  if (c.kind === "numeric") {
+/**
+ * Keep the rows in `keep`, dropping factor levels no longer used (lme4
+ * does); a logical keeps its levels FALSE, TRUE (R's model.matrix).
+ */
+function subsetColumn<C extends VarColumn>(c: C, keep: Int32Array, dropLevels: boolean): C;
+function subsetColumn(c: VarColumn, keep: Int32Array, dropLevels: boolean): VarColumn {
+  const pick = (x: Float64Array) => {
     const v = new Float64Array(keep.length);
-    for (let i = 0; i < keep.length; i++) v[i] = c.values[keep[i]];
-    return { kind: "numeric", values: v };
-  }
+    for (let i = 0; i < keep.length; i++) v[i] = x[keep[i]];
+    return v;
+  };
+  if (c.kind === "numeric") return { kind: "numeric", values: pick(c.values) };
+  if (c.kind === "matrix") return { ...c, columns: c.columns.map(pick) };
   const codes = new Int32Array(keep.length);
   for (let i = 0; i < keep.length; i++) codes[i] = c.codes[keep[i]];
+  if (c.logical && dropLevels) {
+    const f = relevel({ ...c, codes }, ["FALSE", "TRUE"], false);
+    return { ...f, logical: true };
+  }
   if (!dropLevels) return { ...c, codes };
   const used = new Uint8Array(c.levels.length);
   for (const k of codes) used[k] = 1;
@@ -275,12 +296,14 @@ export function interactionFactor(parts: readonly FactorColumn[], n: number): Fa
 }
 
 /** Evaluate the variables of a term set. */
-function evalTermSet(ev: Evaluator, ts: TermSet): Column[] {
-  return ts.variables.map((v) => ev.column(v.expr));
+function evalTermSet(ev: Evaluator, ts: TermSet): VarColumn[] {
+  return ts.variables.map((v) => ev.variable(v.expr));
 }
 
-function markMissing(c: Column, bad: Uint8Array): void {
-  if (c.kind === "numeric") {
+function markMissing(c: VarColumn, bad: Uint8Array): void {
+  if (c.kind === "matrix") {
+    for (const col of c.columns) markMissing({ kind: "numeric", values: col }, bad);
+  } else if (c.kind === "numeric") {
     for (let i = 0; i < bad.length; i++) if (Number.isNaN(c.values[i])) bad[i] = 1;
   } else for (let i = 0; i < bad.length; i++) if (c.codes[i] < 0) bad[i] = 1;
 }
@@ -307,7 +330,9 @@ export function modelFrame(
   data: DataLike,
   options: DataOptions & { allowRandom?: boolean } = {},
 ): ModelFrame {
-  const raw = parseFormula(formula);
+  const written = parseFormula(formula);
+  const data0 = toFrame(data);
+  const raw = expandDot(written, data0.names);
   const parsed = expandFormula(raw);
   if (!parsed.response) {
     throw new FormulaError("the formula needs a response on the left of '~'", formula, 1);
@@ -319,7 +344,7 @@ export function modelFrame(
       formula.indexOf("|") + 1,
     );
   }
-  const frame = applyFactorSpecs(toFrame(data), options.factors, formulaColumns(raw));
+  const frame = applyFactorSpecs(data0, options.factors, formulaColumns(raw));
   if (frame.nrow === 0) throw new RangeError("data has no rows");
   const state = newTransformState();
   const ev = new Evaluator(frame, formula, state, true);
@@ -363,6 +388,7 @@ export function modelFrame(
   }
   const fx = fixedCols.map((c) => subsetColumn(c, keep, true));
   fx.forEach((c, v) => checkFinite(c, parsed.fixed.variables[v].label, keep));
+  const offset = offsetValues(parsed.fixed, fx, n);
   const plan = planFixed(parsed.fixed, fx);
   const x: FixedDesign = { x: buildFixed(plan, fx, n), n, p: plan.names.length, names: plan.names };
 
@@ -396,10 +422,36 @@ export function modelFrame(
     nDropped: n0 - n,
     state,
     frame,
+    ...(offset ? { offset } : {}),
   };
 }
 
-function checkFinite(c: Column, label: string, keep: Int32Array): void {
+/**
+ * The sum of a term set's `offset(...)` variables (R's model.offset), or
+ * undefined when it has none.
+ */
+export function offsetValues(
+  ts: TermSet,
+  cols: readonly VarColumn[],
+  n: number,
+): Float64Array | undefined {
+  if (!ts.offsets?.length) return undefined;
+  const out = new Float64Array(n);
+  for (const v of ts.offsets) {
+    const c = cols[v];
+    if (c.kind !== "numeric") {
+      throw new TypeError(`${ts.variables[v].label}: an offset must be numeric`);
+    }
+    for (let i = 0; i < n; i++) out[i] += c.values[i];
+  }
+  return out;
+}
+
+function checkFinite(c: VarColumn, label: string, keep: Int32Array): void {
+  if (c.kind === "matrix") {
+    for (const col of c.columns) checkFinite({ kind: "numeric", values: col }, label, keep);
+    return;
+  }
   if (c.kind !== "numeric") return;
   for (let i = 0; i < c.values.length; i++) {
     if (!Number.isFinite(c.values[i])) {
@@ -416,13 +468,13 @@ export function newDataColumns(
   ts: TermSet,
   plan: FixedPlan,
   data: DataLike,
-): { cols: Column[]; n: number; frame: Frame } {
+): { cols: VarColumn[]; n: number; frame: Frame } {
   const frame = applyFactorSpecsLike(toFrame(data), mf.frame);
   const ev = new Evaluator(frame, mf.formula.text, mf.state, false);
-  const cols = ts.variables.map((v, i) => {
-    const c = ev.column(v.expr);
+  const cols = ts.variables.map((v, i): VarColumn => {
+    const c = ev.variable(v.expr);
     const levels = plan.factorLevels.get(i);
-    if (!levels) return c;
+    if (!levels || c.kind === "matrix") return c;
     if (c.kind === "numeric") {
       const { levels: l, codes } = numericLevels(c.values);
       return matchLevels({ kind: "factor", levels: l, codes, ordered: false }, levels, v.label);

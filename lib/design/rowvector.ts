@@ -55,3 +55,16 @@ export function rowVector(
   }
   return out;
 }
+
+/**
+ * R's model.offset(): the formula's `offset(...)` terms plus the `offset`
+ * option, added; undefined when there is neither.
+ */
+export function combineOffsets(
+  formula: Float64Array | undefined,
+  option: Float64Array | undefined,
+): Float64Array | undefined {
+  if (!formula) return option;
+  if (!option) return formula;
+  return formula.map((v, i) => v + option[i]);
+}

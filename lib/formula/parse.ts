@@ -1,7 +1,7 @@
 /**
  * Recursive-descent parser for R/lme4 formulas, with R's operator precedence
- * (lowest first): `~`, `|` `||`, `+` `-`, `*` `/`, `%in%`, `:`, unary `+ -`,
- * `^`. Because `|` binds more loosely than `+`, `(1 + x | g)` is
+ * (lowest first): `~`, `|` `||`, `&` `&&`, `!`, comparisons (`==` `!=` `<`
+ * `<=` `>` `>=`), `+` `-`, `*` `/`, `%in%`, `:`, unary `+ -`, `^`. Because `|` binds more loosely than `+`, `(1 + x | g)` is
  * `(1 + x) | g`, as in R.
  * @module
  */
@@ -11,10 +11,13 @@ import { FormulaError, type Token, tokenize } from "./tokenize.ts";
 export type Expr =
   | { readonly type: "name"; readonly name: string; readonly pos: number }
   | { readonly type: "number"; readonly value: number; readonly text: string; readonly pos: number }
+  | { readonly type: "string"; readonly value: string; readonly pos: number }
   | {
     readonly type: "call";
     readonly fn: string;
     readonly args: readonly Expr[];
+    /** Argument names (`scale(x, center = FALSE)`): null for positional ones; absent when none is named. */
+    readonly names?: readonly (string | null)[];
     readonly pos: number;
   }
   | {
@@ -39,6 +42,9 @@ export interface ParsedFormula {
 
 const LEVELS: readonly (readonly string[])[] = [
   ["|", "||"],
+  ["&", "&&"],
+  ["!"], // prefix `!` (see binary())
+  ["==", "!=", "<", "<=", ">", ">="],
   ["+", "-"],
   ["*", "/"],
   ["%in%"],
@@ -114,6 +120,18 @@ class Parser {
 
   private binary(level: number): Expr {
     if (level >= LEVELS.length) return this.unary();
+    if (LEVELS[level][0] === "!") {
+      // R's `!` binds more loosely than comparisons: !x == y is !(x == y).
+      const t = this.peek();
+      if (t.kind === "op" && t.text === "!") {
+        this.next();
+        this.enter(t.pos);
+        const arg = this.binary(level);
+        this.nest--;
+        return this.mk({ type: "unary", op: "!", arg, pos: t.pos }, [arg]);
+      }
+      return this.binary(level + 1);
+    }
     let left = this.binary(level + 1);
     for (;;) {
       const t = this.peek();
@@ -155,13 +173,24 @@ class Parser {
     switch (t.kind) {
       case "number":
         return { type: "number", value: Number(t.text), text: t.text, pos: t.pos };
+      case "string":
+        return { type: "string", value: t.text, pos: t.pos };
       case "name": {
         if (this.peek().kind === "lparen") {
           const open = this.next();
           const args: Expr[] = [];
+          const names: (string | null)[] = [];
           if (this.peek().kind !== "rparen") {
             for (;;) {
               if (this.peek().kind === "end") this.fail("unbalanced parenthesis", open.pos);
+              // a named argument: name = value
+              const a = this.toks[this.i], eq = this.toks[this.i + 1];
+              if (
+                (a.kind === "name" || a.kind === "string") && eq?.kind === "op" && eq.text === "="
+              ) {
+                names.push(a.text);
+                this.i += 2;
+              } else names.push(null);
               this.enter(open.pos);
               args.push(this.binary(0));
               this.nest--;
@@ -179,7 +208,10 @@ class Parser {
               close.kind === "end" ? open.pos : close.pos,
             );
           }
-          return this.mk({ type: "call", fn: t.text, args, pos: t.pos }, args);
+          const call: Expr = names.some((x) => x !== null)
+            ? { type: "call", fn: t.text, args, names, pos: t.pos }
+            : { type: "call", fn: t.text, args, pos: t.pos };
+          return this.mk(call, args);
         }
         return { type: "name", name: t.text, pos: t.pos };
       }
@@ -236,11 +268,18 @@ export function unparen(e: Expr): Expr {
 export function deparse(e: Expr): string {
   switch (e.type) {
     case "name":
-      return /^[A-Za-z.][A-Za-z0-9._]*$/.test(e.name) ? e.name : `\`${e.name}\``;
+      return deparseName(e.name);
     case "number":
       return deparseNumber(e.value);
+    case "string":
+      return JSON.stringify(e.value);
     case "call":
-      return `${e.fn}(${e.args.map(deparse).join(", ")})`;
+      return `${e.fn}(${
+        e.args.map((a, k) => {
+          const nm = e.names?.[k];
+          return nm == null ? deparse(a) : `${deparseName(nm)} = ${deparse(a)}`;
+        }).join(", ")
+      })`;
     case "paren":
       return `(${deparse(e.expr)})`;
     case "unary":
@@ -251,6 +290,28 @@ export function deparse(e: Expr): string {
       return `${deparse(e.left)}${sep}${deparse(e.right)}`;
     }
   }
+}
+
+const RESERVED = new Set([
+  "if",
+  "else",
+  "repeat",
+  "while",
+  "function",
+  "for",
+  "next",
+  "break",
+  "in",
+]);
+
+/**
+ * R's deparse of a name: as is when syntactic (letters of any script, as R
+ * in a UTF-8 locale, digits, '.', '_'), else in backquotes: `` `my var` ``.
+ */
+export function deparseName(name: string): string {
+  const ok = /^(?:[\p{L}][\p{L}\p{N}\p{M}._]*|\.(?:[\p{L}._][\p{L}\p{N}\p{M}._]*)?)$/u.test(name) &&
+    !RESERVED.has(name) && !/^\.\.(?:\.|\d+)$/.test(name);
+  return ok ? name : `\`${name}\``;
 }
 
 /** R's deparse of a numeric constant: 15 significant digits, R's exponent style. */

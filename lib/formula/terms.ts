@@ -41,6 +41,12 @@ export interface TermSet {
   readonly variables: readonly Variable[];
   /** Terms sorted by order of interaction (main effects first), as R does. */
   readonly terms: readonly Term[];
+  /**
+   * Variables that are `offset(...)` (indices into `variables`): as R's
+   * `terms()`, they are no term (any term using one is dropped) and their
+   * sum is added to the linear predictor.
+   */
+  readonly offsets?: readonly number[];
 }
 
 /** A random-effects term after expansion: `(lhs | group)`. */
@@ -140,13 +146,17 @@ class Encoder {
         case "call":
           this.install(e);
           return;
+        case "string":
+          return this.fail("a string cannot be a term", e.pos);
         case "paren":
           e = e.expr;
           continue;
         case "unary":
+          if (e.op === "!") return void this.install(e);
           e = e.arg;
           continue;
         case "binary": {
+          if (isCallOp(e.op)) return void this.install(e);
           if (e.op === "|" || e.op === "||") {
             return this.fail(
               "random-effects terms must be in parentheses, e.g. (1 | g), and added to the formula",
@@ -222,12 +232,16 @@ class Encoder {
       case "name":
       case "call":
         return [1n << BigInt(this.install(e))];
+      case "string":
+        return this.fail("a string cannot be a term", e.pos);
       case "paren":
         return this.encode(e.expr);
       case "unary":
+        if (e.op === "!") return [1n << BigInt(this.install(e))];
         if (e.op === "+") return this.encode(e.arg);
         return this.remove([], e.arg);
       case "binary": {
+        if (isCallOp(e.op)) return [1n << BigInt(this.install(e))];
         if (e.op === "^") return this.power(e);
         const rights: Extract<Expr, { type: "binary" }>[] = [];
         let l: Expr = e;
@@ -313,6 +327,15 @@ class Encoder {
   }
 }
 
+/**
+ * Operators that are no formula operators: R's `terms()` takes `x > 2`,
+ * `a & b`, `x == "a"` as one variable each (a call, like `log(x)`).
+ */
+function isCallOp(op: string): boolean {
+  return op === "==" || op === "!=" || op === "<" || op === "<=" || op === ">" || op === ">=" ||
+    op === "&" || op === "&&";
+}
+
 /** Left-associative operators whose chains are walked without recursion. */
 function isChainOp(op: string): boolean {
   return op === "+" || op === "-" || op === ":" || op === "*" || op === "/" || op === "%in%";
@@ -343,9 +366,44 @@ function splitBars(
       bars.push(inner);
       continue;
     }
+    if (expr !== inner && inner.type === "binary" && inner.op === "+" && hasBars(inner)) {
+      // lme4's findbars/nobars: a parenthesised sum of terms such as
+      // ((1 | g) + (0 + x | g)) gives its bar terms; the rest of the sum
+      // stays one fixed part, in its parentheses (R's terms() of nobars()).
+      if (sign < 0) {
+        throw new FormulaError("a random-effects term cannot be subtracted", src, parts[k].pos);
+      }
+      const sub: { sign: 1 | -1; expr: Expr }[] = [];
+      splitBars(inner, sub, bars, src);
+      if (sub.length) {
+        let rest: Expr = sub[0].sign > 0
+          ? sub[0].expr
+          : { type: "unary", op: "-", arg: sub[0].expr, pos: sub[0].expr.pos };
+        for (const p of sub.slice(1)) {
+          rest = {
+            type: "binary",
+            op: p.sign > 0 ? "+" : "-",
+            left: rest,
+            right: p.expr,
+            pos: p.expr.pos,
+          };
+        }
+        fixed.push({ sign, expr: { type: "paren", expr: rest, pos: expr.pos } });
+      }
+      continue;
+    }
     checkNoBars(expr, src);
     fixed.push({ sign, expr });
   }
+}
+
+/** Whether a + chain has a bar term among its summands (at any depth of parentheses). */
+function hasBars(e: Expr): boolean {
+  const u = unparen(e);
+  if (u.type !== "binary") return false;
+  if (u.op === "|" || u.op === "||") return true;
+  if (u.op === "+" || u.op === "-") return hasBars(u.left) || hasBars(u.right);
+  return false;
 }
 
 function checkNoBars(e0: Expr, src: string): void {
@@ -369,9 +427,7 @@ function checkNoBars(e0: Expr, src: string): void {
       case "unary":
         stack.push(e.arg);
         break;
-      case "call":
-        stack.push(...e.args);
-        break;
+        // A call's arguments are its own business: I(a | b) is a logical 'or'.
     }
   }
 }
@@ -406,8 +462,15 @@ function expandParts(
   let shift = 0n;
   const usesResponse = response !== null && acc.some((t) => (t & 1n) !== 0n);
   if (response && !usesResponse) (variables = variables.slice(1), shift = 1n);
+  // R's terms(): a term that uses an offset(...) variable is dropped.
+  const offsets: number[] = [];
+  let offsetBits = 0n;
+  variables.forEach((v, i) => {
+    if (isOffset(v.expr)) (offsets.push(i), offsetBits |= 1n << BigInt(i));
+  });
   const terms: Term[] = acc
     .map((t, i) => ({ t: t >> shift, i, n: bitCount(t) }))
+    .filter(({ t }) => (t & offsetBits) === 0n)
     .sort((a, b) => a.n - b.n || a.i - b.i)
     .map(({ t }) => {
       const vars: number[] = [];
@@ -415,7 +478,107 @@ function expandParts(
       const label = vars.map((v) => variables[v].label).join(":");
       return usesResponse && t === 1n ? { vars, label, response: true } : { vars, label };
     });
-  return { intercept: enc.intercept, variables, terms };
+  return offsets.length
+    ? { intercept: enc.intercept, variables, terms, offsets }
+    : { intercept: enc.intercept, variables, terms };
+}
+
+/** `offset(...)`: a known part of the linear predictor (R's terms() "offset" attribute). */
+function isOffset(e: Expr): boolean {
+  return e.type === "call" && e.fn === "offset";
+}
+
+/**
+ * R's `terms(formula, data = …)` for `.` on the right-hand side: every
+ * column of the data not used on the left (all.vars of the response), in
+ * the data's order, as one parenthesised sum. `.` inside a function call or
+ * a random-effects term is left alone (an error when evaluated, as in R).
+ *
+ * @example
+ * ```ts
+ * import { parseFormula, deparse } from "./parse.ts";
+ * import { expandDot } from "./terms.ts";
+ * const f = expandDot(parseFormula("y ~ ."), ["y", "x", "g"]);
+ * console.log(deparse(f.rhs)); // "(x + g)"
+ * ```
+ */
+export function expandDot(f: ParsedFormula, columns: readonly string[]): ParsedFormula {
+  const lhsVars = new Set<string>();
+  const walk = (e: Expr): void => {
+    switch (e.type) {
+      case "name":
+        lhsVars.add(e.name);
+        return;
+      case "paren":
+        return walk(e.expr);
+      case "unary":
+        return walk(e.arg);
+      case "binary":
+        return (walk(e.left), walk(e.right));
+      case "call":
+        return e.args.forEach(walk);
+    }
+  };
+  if (f.lhs) walk(f.lhs);
+  const rest = columns.filter((c) => !lhsVars.has(c));
+  let found = false;
+  const sub = (e: Expr): Expr => {
+    switch (e.type) {
+      case "name": {
+        if (e.name !== ".") return e;
+        found = true;
+        if (rest.length === 0) {
+          throw new FormulaError(
+            "'.' stands for no column: the data has no other columns",
+            f.text,
+            e.pos,
+          );
+        }
+        let sum: Expr = { type: "name", name: rest[0], pos: e.pos };
+        for (const c of rest.slice(1)) {
+          sum = {
+            type: "binary",
+            op: "+",
+            left: sum,
+            right: { type: "name", name: c, pos: e.pos },
+            pos: e.pos,
+          };
+        }
+        return { type: "paren", expr: sum, pos: e.pos };
+      }
+      case "paren": {
+        const x = sub(e.expr);
+        return x === e.expr ? e : { ...e, expr: x };
+      }
+      case "unary": {
+        if (e.op === "!") return e;
+        const x = sub(e.arg);
+        return x === e.arg ? e : { ...e, arg: x };
+      }
+      case "binary": {
+        if (e.op === "^") {
+          const x = sub(e.left);
+          return x === e.left ? e : { ...e, left: x };
+        }
+        if (!isChainOp(e.op)) return e;
+        // Left spines without recursion.
+        const spine: Extract<Expr, { type: "binary" }>[] = [];
+        let l: Expr = e;
+        while (l.type === "binary" && isChainOp(l.op)) (spine.push(l), l = l.left);
+        let acc = sub(l);
+        for (let k = spine.length - 1; k >= 0; k--) {
+          const b = spine[k];
+          const r = sub(b.right);
+          acc = acc === b.left && r === b.right ? b : { ...b, left: acc, right: r };
+        }
+        return acc;
+      }
+      default:
+        return e;
+    }
+  };
+  const rhs = sub(f.rhs);
+  return found ? { ...f, rhs } : f;
 }
 
 /** The grouping variables of a bar's right side: `g`, `a:b`, or `a/b` (expanded by the caller). */

@@ -12,6 +12,7 @@ export type TokenKind =
   | "lparen"
   | "rparen"
   | "comma"
+  | "string"
   | "end";
 
 /** One token with its position (1-based column in the formula string). */
@@ -45,7 +46,28 @@ export class FormulaError extends Error {
   }
 }
 
-const OPERATORS = ["%in%", "||", "~", "+", "-", "*", "/", ":", "^", "|"];
+const OPERATORS = [
+  "%in%",
+  "||",
+  "&&",
+  "==",
+  "!=",
+  "<=",
+  ">=",
+  "~",
+  "+",
+  "-",
+  "*",
+  "/",
+  ":",
+  "^",
+  "|",
+  "&",
+  "!",
+  "<",
+  ">",
+  "=",
+];
 
 /** Split a formula string into tokens. */
 export function tokenize(src: string): Token[] {
@@ -89,6 +111,21 @@ export function tokenize(src: string): Token[] {
       i += num[0].length;
       continue;
     }
+    if (ch === '"' || ch === "'") {
+      // R's string literal (in comparisons inside I(), e.g. I(f == "a")).
+      let j = i + 1, text = "";
+      while (j < src.length && src[j] !== ch) {
+        if (src[j] === "\\" && j + 1 < src.length) {
+          const e = src[j + 1];
+          text += e === "n" ? "\n" : e === "t" ? "\t" : e;
+          j += 2;
+        } else text += src[j++];
+      }
+      if (j >= src.length) throw new FormulaError("unterminated string", src, pos);
+      out.push({ kind: "string", text, pos });
+      i = j + 1;
+      continue;
+    }
     if (ch === "`") {
       const close = src.indexOf("`", i + 1);
       if (close < 0) throw new FormulaError("unterminated backquoted name", src, pos);
@@ -96,7 +133,8 @@ export function tokenize(src: string): Token[] {
       i = close + 1;
       continue;
     }
-    const name = /^[A-Za-z.][A-Za-z0-9._]*/.exec(src.slice(i));
+    // R's names: a letter (any script, as R accepts in a UTF-8 locale) or '.', then letters, digits, '.', '_'.
+    const name = /^[\p{L}.][\p{L}\p{N}\p{M}._]*/u.exec(src.slice(i));
     if (name) {
       out.push({ kind: "name", text: name[0], pos });
       i += name[0].length;

@@ -12,6 +12,7 @@ import {
   type ModelFrame,
   modelFrame,
   newDataColumns,
+  offsetValues,
 } from "../design/modelframe.ts";
 import { backsolve, householderQR, type QR, qty, unscaledCov } from "../linalg/householder.ts";
 import { pfUpper, ptTwoSided, qt } from "../stats/distributions.ts";
@@ -24,7 +25,7 @@ import {
   formatReal,
   printCoefmat,
 } from "../display/rformat.ts";
-import { rowVector, type RowVectorSpec } from "../design/rowvector.ts";
+import { combineOffsets, rowVector, type RowVectorSpec } from "../design/rowvector.ts";
 import {
   htmlBlock,
   htmlHeader,
@@ -109,12 +110,13 @@ export class LinearModel {
   readonly #cov: Float64Array; // unscaled, rank × rank over kept columns
   readonly #weights: Float64Array | undefined;
   readonly #offset: Float64Array | undefined;
+  readonly #optionOffset: boolean; // an `offset` option (not only offset() in the formula)
 
   /** Use {@link lm} to fit. */
   constructor(
     formula: string,
     mf: ModelFrame,
-    extra: { weights?: Float64Array; offset?: Float64Array } = {},
+    extra: { weights?: Float64Array; offset?: Float64Array; optionOffset?: boolean } = {},
   ) {
     this.formula = formula;
     this.#mf = mf;
@@ -122,6 +124,7 @@ export class LinearModel {
     const { weights: w, offset } = extra;
     this.#weights = w;
     this.#offset = offset;
+    this.#optionOffset = extra.optionOffset ?? (offset !== undefined && !mf.offset);
     const n = x.n, p = x.p;
     // y − offset, and rows times √w (weighted least squares, as lm.wfit)
     const y = offset ? mf.y.map((v, i) => v - offset[i]) : mf.y;
@@ -316,16 +319,18 @@ export class LinearModel {
    */
   predict(newdata?: DataLike): Float64Array {
     if (newdata === undefined) return this.fitted();
-    if (this.#offset) {
+    if (this.#optionOffset) {
       throw new Error(
-        "predict: this model has an offset; predictions for new data would need its values " +
-          "(not supported yet: add the offset to the predictions yourself)",
+        "predict: this model has an offset option; predictions for new data would need its " +
+          "values (write it in the formula as offset(column) to have it evaluated on new data, " +
+          "or add it to the predictions yourself)",
       );
     }
     const mf = this.#mf;
     const { cols, n } = newDataColumns(mf, mf.formula.fixed, mf.plan, newdata);
     const x = buildFixed(mf.plan, cols, n);
-    const out = new Float64Array(n);
+    // R's predict.lm: the formula's offset() terms evaluated on the new data
+    const out = offsetValues(mf.formula.fixed, cols, n) ?? new Float64Array(n);
     this.#qr.kept.forEach((j) => {
       const b = this.#beta[j];
       for (let i = 0; i < n; i++) out[i] += x[j * n + i] * b;
@@ -553,6 +558,7 @@ export function lm(formula: string, data: DataLike, options: LmOptions = {}): Li
   if (weights?.some((v) => v < 0)) {
     throw new RangeError("weights: missing or negative weights not allowed");
   }
-  const offset = rowVector(options.offset, "offset", mf);
-  return new LinearModel(formula, mf, { weights, offset });
+  const option = rowVector(options.offset, "offset", mf);
+  const offset = combineOffsets(mf.offset, option);
+  return new LinearModel(formula, mf, { weights, offset, optionOffset: option !== undefined });
 }

@@ -16,7 +16,7 @@ import { buildLmm, type Lmm } from "./core.ts";
 import { checkConvergence, type Convergence } from "./convergence.ts";
 import { LinearMixedModel } from "./model.ts";
 import { checkNumberOption, checkOptions, describeValue } from "../../data/options.ts";
-import { rowVector, type RowVectorSpec } from "../../design/rowvector.ts";
+import { combineOffsets, rowVector, type RowVectorSpec } from "../../design/rowvector.ts";
 import { type ProgressSetting, ProgressTracker } from "./progress.ts";
 
 /** Optimizer and check settings, as lme4's `lmerControl()`. */
@@ -168,8 +168,10 @@ export interface LmerFrame {
   readonly messages: readonly string[];
   /** Prior weights of the rows used, if given. */
   readonly weights?: Float64Array;
-  /** Offset of the rows used, if given. */
+  /** Offset of the rows used, if given: the formula's offset() terms plus the option. */
   readonly offset?: Float64Array;
+  /** The offset includes the `offset` option (not only offset() terms of the formula). */
+  readonly optionOffset?: boolean;
 }
 
 /**
@@ -192,7 +194,8 @@ export function lFormula(
 ): LmerFrame {
   const mf = modelFrame(formula, data, options);
   const weights = rowVector(options.weights, "weights", mf);
-  const offset = rowVector(options.offset, "offset", mf);
+  const optionOffset = rowVector(options.offset, "offset", mf);
+  const offset = combineOffsets(mf.offset, optionOffset);
   if (weights?.some((w) => !(w > 0))) {
     throw new RangeError("weights: lmer needs positive weights (a zero weight drops nothing)");
   }
@@ -257,7 +260,44 @@ export function lFormula(
     qr.kept.forEach((j, c) => xs.set(mf.x.x.subarray(j * n, j * n + n), c * n));
     x = { x: xs, n, p: qr.kept.length, names: qr.kept.map((j) => mf.x.names[j]) };
   }
-  return { mf, x, keptColumns: qr.kept, messages, weights, offset };
+  const scaleMsg = checkScaleX(x);
+  if (scaleMsg) messages.push(scaleMsg);
+  return {
+    mf,
+    x,
+    keptColumns: qr.kept,
+    messages,
+    weights,
+    offset,
+    ...(optionOffset ? { optionOffset: true } : {}),
+  };
+}
+
+/**
+ * lme4's `checkScaleX` (check.scaleX = "warning"): over the columns of X
+ * (after dropping aliased ones) that are not all 0 or 1, the warning when
+ * some sd, or some ratio of two sds, is beyond a factor of 1000
+ * (|log sd| or |log(sdᵢ/sdⱼ)| > log 1000).
+ */
+export function checkScaleX(x: FixedDesign): string | null {
+  const { n, p } = x;
+  const sds: number[] = [];
+  for (let j = 0; j < p; j++) {
+    const col = x.x.subarray(j * n, j * n + n);
+    if (col.every((v) => v === 0 || v === 1)) continue;
+    let s = 0;
+    for (const v of col) s += v;
+    const m = s / n;
+    let ss = 0;
+    for (const v of col) ss += (v - m) * (v - m);
+    sds.push(Math.sqrt(ss / (n - 1)));
+  }
+  const tol = Math.log(1e3);
+  let bad = sds.some((s) => Math.abs(Math.log(s)) > tol);
+  for (let i = 0; i < sds.length && !bad; i++) {
+    for (let j = 0; j < i; j++) if (Math.abs(Math.log(sds[i] / sds[j])) > tol) bad = true;
+  }
+  return bad ? "Some predictor variables are on very different scales: consider rescaling" : null;
 }
 
 /** The profiled criterion of a model frame, lme4's `devfun`. */

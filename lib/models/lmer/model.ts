@@ -10,7 +10,7 @@ import { dataFrame, rowsFrame } from "../../data/frame.ts";
 import type { DataFrame } from "../../data/table.ts";
 import { Evaluator } from "../../formula/evaluate.ts";
 import { buildFixed } from "../../design/fixed.ts";
-import { groupingFactor, newDataColumns } from "../../design/modelframe.ts";
+import { groupingFactor, newDataColumns, offsetValues } from "../../design/modelframe.ts";
 import type { Lmm, LmmSolution } from "./core.ts";
 import type { Convergence } from "./convergence.ts";
 import type { LmerDevfun, LmerFrame, OptSummary } from "./fit.ts";
@@ -404,15 +404,17 @@ export class LinearMixedModel {
       });
       return out;
     }
-    const { cols, n, frame } = newDataColumns(mf, mf.formula.fixed, mf.plan, newdata);
-    const x = buildFixed(mf.plan, cols, n);
-    const out = new Float64Array(n);
-    if (offset) {
+    if (offset && (this.#frame.optionOffset ?? !mf.offset)) {
       throw new Error(
-        "predict: this model has an offset; predictions for new data would need its values " +
-          "(not supported yet: add the offset to the predictions yourself)",
+        "predict: this model has an offset option; predictions for new data would need its " +
+          "values (write it in the formula as offset(column) to have it evaluated on new data, " +
+          "or add it to the predictions yourself)",
       );
     }
+    const { cols, n, frame } = newDataColumns(mf, mf.formula.fixed, mf.plan, newdata);
+    const x = buildFixed(mf.plan, cols, n);
+    // lme4's predict: the formula's offset() terms evaluated on the new data
+    const out = offsetValues(mf.formula.fixed, cols, n) ?? new Float64Array(n);
     this.#frame.keptColumns.forEach((j, k) => {
       for (let i = 0; i < n; i++) out[i] += x[j * n + i] * beta[k];
     });
