@@ -12,12 +12,19 @@
  *   `(x || g)`), so no fill-in reaches L[j, j]. Blocks L[i, j] below a head
  *   term keep a sparse block pattern (A's pattern plus any fill, found
  *   symbolically once; for patterns that come from data there is none).
- * - a dense *tail*: the remaining terms (crossed factors, where L[j, j] fills
- *   in) followed by the p + 1 columns of F, all in one dense lower matrix M.
+ * - a *tail*: the remaining terms (crossed factors, where L[j, j] fills in)
+ *   followed by the p + 1 columns of F. On the dense path it is one dense
+ *   lower matrix M. Where its pattern stays sparse (several crossed factors
+ *   with many levels, e.g. teachers within schools after the students), the
+ *   tail's Z columns are put in minimum-degree order once, most of them are
+ *   eliminated as sparse columns ({@link SparseTail}), and only the rest
+ *   (where the fill made it dense) and F form M. The path is chosen once per
+ *   model from the symbolic analysis' flop counts ({@link tailPlan}).
  * Each evaluation copies A's blocks, scales them by Λ(θ), adds I to the Z
- * diagonal, eliminates the head block by block, and factors M densely. The
- * last diagonal entry of M is then r (√ of the penalized RSS), and M's X
- * diagonal is R_X's. Nothing here depends on n.
+ * diagonal, eliminates the head block by block, then the tail's sparse
+ * columns, and factors M densely. The last diagonal entry of M is then r
+ * (√ of the penalized RSS), and M's X diagonal is R_X's. Nothing here
+ * depends on n.
  * @module
  */
 
@@ -88,9 +95,13 @@ export class BlockedFactor {
   readonly headOff: readonly (readonly BlockSparse[])[];
   /** L[F, j] for head terms j: (p+1) × ℓ_j q_j, column-major. */
   readonly headF: readonly Float64Array[];
-  /** Dense lower factor of the tail (tail terms, then X, then y): m × m. */
+  /**
+   * Dense lower factor of the tail (tail terms, then X, then y): m × m. On
+   * the sparse path only its dense block (the last denseZ tail Z columns in
+   * the sparse path's order, then X, then y).
+   */
   readonly tail: Float64Array;
-  /** Order of the dense tail. */
+  /** Order of the dense tail (of its dense block on the sparse path). */
   readonly m: number;
   /** Number of Z columns in the tail (Σ ℓ q over tail terms). */
   readonly tailZ: number;
@@ -101,7 +112,10 @@ export class BlockedFactor {
   readonly denseZ: number;
   /** The sparse factorization of the tail, when that path was chosen. */
   readonly sparse: SparseTail | undefined;
-  /** Row/column of each tail term's first Z column in M (head terms: -1). */
+  /**
+   * Each tail term's first Z column in the tail's natural order (head terms:
+   * -1); on the dense path also its row/column in M.
+   */
   readonly tailOffset: Int32Array;
   /** The relative covariance factors T_k(θ) of the last update. */
   readonly lambda: readonly Float64Array[];
