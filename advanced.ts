@@ -195,3 +195,9 @@ export type {
 export type { RowVectorSpec } from "./lib/design/rowvector.ts";
 export type { LmConfintOptions } from "./lib/models/lm.ts";
 export type { TailMode } from "./lib/models/lmer/core.ts";
+export { Explorer } from "./lib/plots/explorer.ts";
+export type {
+  ExplorerData,
+  PoolingExplorerOptions,
+  ShrinkageExplorerOptions,
+} from "./lib/plots/explorer.ts";

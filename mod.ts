@@ -22,7 +22,9 @@
  *   (Clark), {@link clusterTrial} (seed 003), {@link simulate}.
  * - **Figures**: {@link shrinkagePlot}, {@link poolingPlot},
  *   {@link weightPlot}, {@link caterpillarPlot}, {@link diagnosticsPlot},
- *   each a {@link Figure}; {@link Plot} (Observable Plot) for your own.
+ *   each a {@link Figure}; {@link Plot} (Observable Plot) for your own;
+ *   {@link shrinkageExplorer} and {@link poolingExplorer}: figures with
+ *   sliders, redrawn in the reader's browser.
  * - **Display**: every result has a {@link JUPYTER_DISPLAY} method, so it
  *   renders as the last value of a notebook cell; {@link setDenseThreads} and
  *   {@link parallelStatus} control the two-thread factorization.
@@ -86,6 +88,7 @@ export {
   shrinkagePlot,
   weightPlot,
 } from "./lib/plots/mod.ts";
+export { poolingExplorer, shrinkageExplorer } from "./lib/plots/explorer.ts";
 
 // Display
 export { JUPYTER_DISPLAY } from "./lib/display/bundle.ts";
