@@ -27,24 +27,33 @@ import { groupNames, groupTerm, perLevelLines, requireLmer } from "./data.ts";
 
 /** What the browser script draws (serialised into the output). */
 export interface ExplorerData {
+  /** "slopes" (intercept against slope), "intercepts" (estimate against size), or the closed form. */
   kind: "slopes" | "intercepts" | "closed-form";
+  /** Figure title. */
   title: string;
+  /** x-axis label. */
   xLabel: string;
+  /** y-axis label. */
   yLabel: string;
-  /** Slider definitions: label, values, index of the initial value. */
+  /** Slider definitions: label, values, index of the initial value, value format. */
   sliders: { label: string; values: number[]; start: number; format: string }[];
-  /** Points: no-pooling position (x0, y0) per cluster, and per grid step the pooled (x, y). */
+  /** Each cluster's own (no pooling) x position. */
   x0: number[];
+  /** Each cluster's own (no pooling) y position. */
   y0: number[];
-  /** grid index → flattened [x, y] per cluster (slopes/intercepts kinds). */
+  /** Per slider step, the partially pooled positions, flattened [x, y] per cluster. */
   steps?: number[][];
-  /** Population line / point per grid step: [x, y] (or [intercept, slope]). */
+  /** Per slider step, the population estimate: [intercept, slope] (or [level, 0]). */
   pop?: number[][];
-  /** closed-form kind: standard normal draws for the true effects and the noise. */
+  /** Closed form: standard normal draws for the true effects. */
   z?: number[];
+  /** Closed form: standard normal draws for the noise of the cluster means. */
   e?: number[];
+  /** Closed form: the cluster sizes the slider offers. */
   sizes?: number[];
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
 }
 
