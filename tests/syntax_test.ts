@@ -78,6 +78,10 @@ for (const c of fx.cases.filter((c) => c.kind === "lmer")) {
       c.warnings.includes(SCALE_WARNING),
       `scale warning: ours ${JSON.stringify(m.frameMessages)}, lme4 ${JSON.stringify(c.warnings)}`,
     );
+    if (c.warnings.includes(SCALE_WARNING)) {
+      // lme4's print(summary(m)) lists it under "fit warnings:"
+      assert.ok(String(m.summary()).includes(`\nfit warnings:\n${SCALE_WARNING}\n`));
+    }
     // `y ~ . + (1 | g)`: lme4 puts g among the fixed effects too (as R's `.`
     // does), a model whose θ is not identified; only the columns are compared.
     if (c.id === "lmer_dot") return;

@@ -315,7 +315,19 @@ export class LmerSummary {
         })`,
       );
     }
-    for (const msg of msgs) out.push(msg);
+    // lme4 prints the messages it keeps from building X (rank drop,
+    // check.scaleX) under "fit warnings:".
+    const fitWarning = (msg: string) =>
+      msg.startsWith("fixed-effect model matrix is rank deficient") ||
+      msg.startsWith("Some predictor variables are on very different scales");
+    let header = false;
+    for (const msg of msgs) {
+      if (!header && m.frameMessages.includes(msg) && fitWarning(msg)) {
+        out.push("fit warnings:");
+        header = true;
+      }
+      out.push(msg);
+    }
     out.push("");
     return out.join("\n");
   }
