@@ -55,7 +55,7 @@ function figureOutputs(name: string): [number, number][] {
   return out;
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -75,7 +75,7 @@ Deno.test({
     const dir = `${tmp}/notebooks`;
     await Deno.mkdir(dir);
     for (const n of notebooks) await Deno.copyFile(new URL(`notebooks/${n}`, ROOT), `${dir}/${n}`);
-    const port = await freePort();
+    const port = freePort();
     const server = new Deno.Command(SERVER!, {
       args: [
         "--no-browser",
