@@ -114,13 +114,24 @@ Deno.test("shrinkagePlot: a dot per cluster for each fit, arrows, the black hole
   for (const label of ["Intercept", "Slope of x", "Per-cluster OLS fit (no pooling)"]) {
     assert.ok(t.includes(label), `text '${label}' present`);
   }
-  assert.ok(fig.caption!.includes("± 3 SD of the random effects"));
   assert.ok(fig.caption!.includes("100 clusters of 10 observations"));
-  // The window is the population average ± 3 estimated SDs.
+  // By default the window holds every cluster, before and after pooling.
+  const coefs = clark.coefTables().cluster.values;
+  const [xd, yd] = [fig.options.x, fig.options.y].map((s) => (s as { domain: number[] }).domain);
+  for (const [a, b] of coefs) {
+    assert.ok(a > xd[0] && a < xd[1] && b > yd[0] && b < yd[1], "every mixed estimate inside");
+  }
+  assert.ok(!fig.caption!.includes("clipped"));
+  // zoom: true is the population average ± 3 estimated SDs.
+  const zoomed = shrinkagePlot(clark, { zoom: true });
+  assert.ok(zoomed.caption!.includes("± 3 SD of the random effects"));
   const vc = clark.varCorrTerms()[0];
   const fe = clark.fixef();
-  const x = fig.options.x as { domain: number[] };
+  const x = zoomed.options.x as { domain: number[] };
   assert.ok(Math.abs(x.domain[1] - (fe["(Intercept)"] + 3 * Math.sqrt(vc.cov[0][0]))) < 1e-12);
+  // Arrows are drawn over the points and stop at the edge of the mixed-model point.
+  const marks = fig.toSVG().match(/class="lmer-[a-z-]+"/g)!;
+  assert.ok(marks.lastIndexOf('class="lmer-shrinkage"') > marks.indexOf('class="lmer-mixed"'));
 });
 
 Deno.test("shrinkagePlot: per-cluster OLS equals lm within each cluster", () => {

@@ -89,13 +89,20 @@ export function caterpillarPlot(
     const tip = (r: Row) =>
       `${group} ${r.level}: ${fmt(r.value, 4)} [${fmt(r.lo, 4)}, ${fmt(r.hi, 4)}]`;
     return {
-      width: panelWidth + (first ? labelWidth : 24),
+      width: panelWidth + (first ? labelWidth : 30),
       height,
-      marginLeft: first ? labelWidth : 24,
-      marginRight: 16,
+      marginLeft: first ? labelWidth : 30,
+      marginRight: 30,
       marginTop: 30,
       marginBottom: 40,
-      x: { label: col, labelAnchor: "center", labelArrow: "none", grid: true, nice: true },
+      x: {
+        label: col,
+        labelAnchor: "center",
+        labelArrow: "none",
+        grid: true,
+        nice: true,
+        ticks: Math.max(3, Math.floor(panelWidth / 70)),
+      },
       y: named
         ? {
           type: "band",
@@ -157,11 +164,14 @@ export function caterpillarPlot(
       tab.columns[0]
     } mode in every panel; each panel has its own scale.` +
     (named ? "" : ` Levels are ranked from the lowest (bottom) up; their names are left out ` +
-      `(${nLev} levels): hover a point to see it.`);
+      `(${nLev} levels)`);
+  const hover = named ? "" : ": hover a point to see its name.";
   return new Figure({
     title,
     subtitle,
-    caption,
+    caption: caption + hover,
+    // A PNG has no hover.
+    staticCaption: named ? undefined : `${caption}.`,
     legend,
     panels,
     description: `Caterpillar plot: ${title}; ${subtitle}. ` +

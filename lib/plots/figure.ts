@@ -120,6 +120,11 @@ export interface FigureSpec {
   readonly subtitle?: string;
   /** Explanatory text under the panels (wrapped). */
   readonly caption?: string;
+  /**
+   * The caption of the PNG, when the caption speaks of interaction (hover)
+   * that an image does not have (default: the caption).
+   */
+  readonly staticCaption?: string;
   /** Legend entries drawn under the subtitle. */
   readonly legend?: readonly LegendItem[];
   /** Observable Plot options of each panel (with their marks). */
@@ -268,7 +273,8 @@ function legendSymbol(item: LegendItem): string {
     case "dashed":
       return `<line x1="0" x2="22" y1="0" y2="0" stroke="${c}" stroke-opacity="${op}" stroke-width="2" stroke-dasharray="5,3"/>`;
     case "bar":
-      return `<line x1="1" x2="21" y1="0" y2="0" stroke="${c}" stroke-opacity="${op}" stroke-width="3"/>`;
+      // A crossbar: short and thick, unlike a line.
+      return `<line x1="4" x2="18" y1="0" y2="0" stroke="${c}" stroke-opacity="${op}" stroke-width="4"/>`;
     case "arrow":
       return `<line x1="0" x2="17" y1="0" y2="0" stroke="${c}" stroke-opacity="${op}" stroke-width="1.5"/>` +
         `<path d="M22,0L15,-3.5L15,3.5Z" fill="${c}" fill-opacity="${op}"/>`;
@@ -401,6 +407,7 @@ export class Figure {
         title: changes.title ?? spec.title,
         subtitle: changes.subtitle ?? spec.subtitle,
         caption: changes.caption ?? spec.caption,
+        staticCaption: changes.caption ?? spec.staticCaption,
         legend: changes.legend ?? spec.legend,
         panels,
       };
@@ -455,9 +462,16 @@ export class Figure {
     return rasterize(Resvg ?? (await loadResvg()).Resvg, svg, options);
   }
 
-  /** The SVG that a PNG shows: the still version of an animated figure. */
+  /**
+   * The SVG that a PNG shows: the still version of an animated figure, with
+   * the caption for images without interaction.
+   */
   #stillSVG(): string {
-    return this.#spec.still ? new Figure(this.#spec.still).toSVG() : this.toSVG();
+    const spec = this.#spec.still ?? this.#spec;
+    if (spec.staticCaption === undefined || spec.staticCaption === spec.caption) {
+      return spec === this.#spec ? this.toSVG() : new Figure(spec).toSVG();
+    }
+    return new Figure({ ...spec, caption: spec.staticCaption }).toSVG();
   }
 
   /**

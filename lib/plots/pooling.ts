@@ -40,6 +40,11 @@ export interface PoolingPlotOptions {
 export const OBSERVED_COLOR = "black";
 /** Colour of the partially pooled cluster means (the question's red crossbars). */
 export const POOLED_COLOR = "#e31a1c";
+/**
+ * Colour of the lm and lmer lines (solid and dashed): not the crossbars'
+ * black or red, so that the legend tells a line from a cluster mean.
+ */
+export const LINE_COLOR = "#1f5a9a";
 // Cluster colours for the dot plot: a categorical palette without red, which
 // is taken by the partially pooled means.
 const CLUSTER_COLORS = [
@@ -292,8 +297,8 @@ export function poolingPlot(
       strokeDasharray: dash,
       className: dash ? "lmer-line-dashed" : "lmer-line-solid",
     });
-  marks.push(line(lmLine, undefined, "black"));
-  marks.push(line(lmerLine, "9,6", "black"));
+  marks.push(line(lmLine, undefined, LINE_COLOR));
+  marks.push(line(lmerLine, "9,6", LINE_COLOR));
   if (options.points) marks.push(line(shiftedLine, "9,6", POOLED_COLOR));
   if (labelled) {
     marks.push(Plot.text(cells, {
@@ -335,8 +340,8 @@ export function poolingPlot(
   const legend: LegendItem[] = [
     { label: "Observed cluster mean", color: OBSERVED_COLOR, symbol: "bar" },
     { label: "Partially pooled cluster mean (lmer)", color: POOLED_COLOR, symbol: "bar" },
-    { label: "lm (complete pooling)", color: "black", symbol: "line" },
-    { label: "lmer fixed effects", color: "black", symbol: "dashed" },
+    { label: "lm (complete pooling)", color: LINE_COLOR, symbol: "line" },
+    { label: "lmer fixed effects", color: LINE_COLOR, symbol: "dashed" },
   ];
   if (options.points) {
     legend.push(
@@ -361,7 +366,7 @@ export function poolingPlot(
     `Crossbars: each cluster's mean ${mf.responseLabel} at its level of ${options.x}, ` +
     "observed (black) and after partial pooling (red: the mean of the mixed model's " +
     "predictions for the cluster).",
-    "Solid line: lm, complete pooling, where every observation weighs the same; dashed " +
+    "Solid blue line: lm, complete pooling, where every observation weighs the same; dashed " +
     "line: the mixed model's population-level means, where every cluster weighs more " +
     "nearly the same, whatever its size.",
     `The largest move is ${group} ${biggest.c.cluster} (n = ${biggest.c.n}): ${

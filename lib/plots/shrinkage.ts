@@ -3,7 +3,8 @@
  * cluster's own least-squares intercept and slope (no pooling, lmList) and
  * its mixed-model coefficients (partial pooling), with an arrow from the
  * first to the second, the population average marked as the post's "black
- * hole", and the view zoomed to the random-effect scale as the post does.
+ * hole"; by default the window shows every cluster (the post's fixed
+ * window, zoomed to the random-effect scale, is the `zoom` option).
  * `animate: true` replaces the arrows by the movement itself (SMIL, no
  * scripts), as the post's gganimate.
  * @module
@@ -30,10 +31,12 @@ export interface ShrinkagePlotOptions {
   /** The fixed-effect column on the y axis (default: the group's random slope, else the first). */
   readonly slope?: string;
   /**
-   * The window: `true` (default) shows the population average ± 3 standard
-   * deviations of the fitted random effects; `{ intercept, slope }` gives
-   * those standard deviations (Clark's post uses the generating values 0.5
-   * and 0.25 for every setting, so the panels compare); `false` shows every point.
+   * The window: `false` (default) shows every cluster, before and after
+   * pooling; `true` shows the population average ± 3 standard deviations of
+   * the fitted random effects; `{ intercept, slope }` gives those standard
+   * deviations (Clark's post uses the generating values 0.5 and 0.25 for
+   * every setting, so the panels compare, and its larger-variance settings
+   * leave most clusters outside); clusters outside the window are clipped.
    */
   readonly zoom?: boolean | { readonly intercept: number; readonly slope: number };
   /** Seconds of one animation cycle (default 6). */
@@ -176,7 +179,7 @@ export function shrinkagePlot(
     sdI = sd.intercept > 1e-8 ? sd.intercept : spread(rows.map((r) => r.x0));
     sdS = sd.slope > 1e-8 ? sd.slope : spread(rows.map((r) => r.y0));
   }
-  const zoom = options.zoom !== false;
+  const zoom = options.zoom !== undefined && options.zoom !== false;
   const all = [...rows, ...lone];
   const xDomain = zoom ? [fe0 - 3 * sdI, fe0 + 3 * sdI] : extent([
     ...rows.map((r) => r.x0),
@@ -196,6 +199,8 @@ export function shrinkagePlot(
   const nMin = Math.min(...sizes), nMax = Math.max(...sizes);
   const unbalanced = nMin !== nMax;
   const r = unbalanced ? "n" : 3;
+  // The radius Plot draws (its r scale: sqrt from 0, range [0, 7]), to 0.5 px.
+  const radius = (k: number) => unbalanced ? Math.round(14 * Math.sqrt(k / nMax)) / 2 : 3;
   const slopeLabel = slope === "(Intercept)" ? slope : `Slope of ${slope}`;
 
   const base: PlotOptions = {
@@ -203,6 +208,9 @@ export function shrinkagePlot(
     height: options.height ?? 560,
     marginLeft: 52,
     marginBottom: 40,
+    // Room inside the frame for the largest point (r 7) and the black hole
+    // (r 13): points at the window's edge are drawn whole.
+    inset: 14,
     grid: true,
     clip: true,
     x: { domain: xDomain, label: "Intercept", labelAnchor: "center", labelArrow: "none" },
@@ -252,21 +260,27 @@ export function shrinkagePlot(
     ...base,
     marks: [
       ...crosshair,
-      Plot.arrow(rows, {
-        x1: "x0",
-        y1: "y0",
-        x2: "x1",
-        y2: "y1",
-        stroke: "#444",
-        strokeOpacity: 0.45,
-        strokeWidth: 1,
-        headLength: 6,
-        insetEnd: 1,
-        className: "lmer-shrinkage",
-      }),
       olsDots("lmer-ols", 1),
       mixedDots([...rows, ...lone], "lmer-mixed"),
       ...blackHole,
+      // Arrows on top, each ending at the edge of its mixed-model point (so
+      // the head is not under it): one mark per point radius, as Plot's
+      // insetEnd is a constant.
+      ...[...Map.groupBy(rows, (d) => radius(d.n)).entries()].map(([rad, data]) =>
+        Plot.arrow(data, {
+          x1: "x0",
+          y1: "y0",
+          x2: "x1",
+          y2: "y1",
+          stroke: "#444",
+          strokeOpacity: 0.6,
+          strokeWidth: 1,
+          headLength: 6,
+          insetStart: rad,
+          insetEnd: rad + 1.5,
+          className: "lmer-shrinkage",
+        })
+      ),
     ],
   };
 

@@ -83,6 +83,16 @@ export function weightPlot(model: LinearMixedModel, options: WeightPlotOptions =
     Plot.ruleY([0.5], { stroke: "#999", strokeDasharray: "4,3" }),
   ];
   const extra = (options.multipliers ?? []).filter((k) => k > 0 && k !== 1);
+  const width = options.width ?? 600, height = options.height ?? 400;
+  const marginTop = 20, marginBottom = 42;
+  // The curves' labels sit in the right margin at their curve's end, moved
+  // apart where the curves end close together (13 px between baselines).
+  const plotH = height - marginTop - marginBottom;
+  const ends = extra.map((k) => ({ k, n: x1, w: weight(x1, s2a * k) }))
+    .sort((a, b) => b.w - a.w);
+  for (let i = 1; i < ends.length; i++) {
+    ends[i].w = Math.min(ends[i].w, ends[i - 1].w - 13 / plotH);
+  }
   for (const k of extra) {
     const data = curve(s2a * k, k);
     marks.push(Plot.line(data, {
@@ -93,15 +103,17 @@ export function weightPlot(model: LinearMixedModel, options: WeightPlotOptions =
       strokeDasharray: k < 1 ? "2,3" : "7,3",
       className: "lmer-weight-alternative",
     }));
-    marks.push(Plot.text([data[data.length - 1]], {
-      x: "n",
-      y: "w",
-      text: () => `σ_a² × ${k}`,
-      textAnchor: "start",
-      dx: 4,
-      fill: "#666",
-    }));
   }
+  marks.push(Plot.text(ends, {
+    x: "n",
+    y: "w",
+    text: (d: (typeof ends)[number]) => `σ_a² × ${d.k}`,
+    textAnchor: "start",
+    dx: 4,
+    fill: "#666",
+    clip: false,
+    className: "lmer-weight-multipliers",
+  }));
   marks.push(Plot.line(curve(s2a, 1), {
     x: "n",
     y: "w",
@@ -133,24 +145,30 @@ export function weightPlot(model: LinearMixedModel, options: WeightPlotOptions =
       `n = ${d.n}: weight ${fmt(d.w, 4)}\n${group} ${d.levels.join(", ")}`,
     className: "lmer-weight-clusters",
   }));
-  marks.push(Plot.text(clusters, {
-    x: "n",
-    y: "w",
-    text: (d: (typeof clusters)[number]) =>
-      d.count > 1 ? `${d.count} clusters of ${d.n}` : `1 cluster of ${d.n}`,
-    textAnchor: "start",
-    dx: 7,
-    dy: 11,
-    fill: "#333",
-    className: "lmer-weight-labels",
-  }));
+  // Each cluster size's label below-right of its dot, or below-left in the
+  // right part of the panel, where it would run into the margin's labels.
+  const xFrac = (n: number) => logX ? Math.log(n / x0) / Math.log(x1 / x0) : (n - x0) / (x1 - x0);
+  for (const right of [false, true]) {
+    marks.push(Plot.text(clusters.filter((d) => (xFrac(d.n) > 0.6) === right), {
+      x: "n",
+      y: "w",
+      text: (d: (typeof clusters)[number]) =>
+        d.count > 1 ? `${d.count} clusters of ${d.n}` : `1 cluster of ${d.n}`,
+      textAnchor: right ? "end" : "start",
+      dx: right ? -7 : 7,
+      dy: 11,
+      fill: "#333",
+      className: "lmer-weight-labels",
+    }));
+  }
 
   const panel: PlotOptions = {
-    width: options.width ?? 600,
-    height: options.height ?? 400,
+    width,
+    height,
+    marginTop,
     marginLeft: 52,
     marginRight: extra.length ? 70 : 48,
-    marginBottom: 42,
+    marginBottom,
     x: {
       type: logX ? "log" : "linear",
       domain: [x0, x1],
