@@ -212,6 +212,7 @@ export class Evaluator {
       }
       case "binary":
         if (COMPARE[e.op]) return this.compare(e);
+        if (e.op === "%in%") return this.within(e);
         if (e.op === "&" || e.op === "|") return this.logic(e);
         return this.arith(e);
       case "call":
@@ -372,6 +373,47 @@ export class Evaluator {
     for (let i = 0; i < n; i++) {
       const x = fl(i), y = fr(i);
       out[i] = x === null || y === null ? NaN : cmp(x < y ? -1 : x > y ? 1 : 0) ? 1 : 0;
+    }
+    return { kind: "logical", values: out };
+  }
+
+  /**
+   * R's `x %in% c("a", "b")` inside a call (match of the labels; NA is in
+   * the set only when NA is): a logical, as R gives.
+   */
+  private within(e: Extract<Expr, { type: "binary" }>): Value {
+    const items = e.right.type === "call" && e.right.fn === "c" ? e.right.args : [e.right];
+    const set = new Set<string>();
+    for (const it of items) {
+      const v = this.value(it);
+      if (v.kind === "string") set.add(v.value);
+      else if (v.kind === "scalar") set.add(rNumberLabel(v.value));
+      else if (v.kind === "lscalar") set.add(v.value ? "TRUE" : "FALSE");
+      else {
+        return this.fail(
+          '%in%: the right side must be constants, e.g. c("a", "b") or c(1, 2)',
+          it,
+        );
+      }
+    }
+    const l = this.value(e.left);
+    const n = this.frame.nrow;
+    const out = new Float64Array(n);
+    if (l.kind === "factor") {
+      for (let i = 0; i < n; i++) {
+        out[i] = l.codes[i] >= 0 && set.has(l.levels[l.codes[i]]) ? 1 : 0;
+      }
+    } else if (l.kind === "logical") {
+      for (let i = 0; i < n; i++) {
+        const x = l.values[i];
+        out[i] = !Number.isNaN(x) && set.has(x ? "TRUE" : "FALSE") ? 1 : 0;
+      }
+    } else {
+      const a = this.asNumbers(l, e.left);
+      for (let i = 0; i < n; i++) {
+        const x = typeof a === "number" ? a : a[i];
+        out[i] = !Number.isNaN(x) && set.has(rNumberLabel(x)) ? 1 : 0;
+      }
     }
     return { kind: "logical", values: out };
   }
