@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The committed notebooks, opened **untrusted** (as anyone who clones the
  * repository opens them) in the classic Jupyter Notebook served locally,
