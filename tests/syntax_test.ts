@@ -8,7 +8,7 @@
  * and lme4's "very different scales" warning.
  */
 import assert from "node:assert/strict";
-import { lm, lmer } from "../mod.ts";
+import { emmeans, lm, lmer } from "../mod.ts";
 import type { Cell } from "../lib/data/frame.ts";
 import { expandFormula } from "../lib/formula/terms.ts";
 import { parseFormula } from "../lib/formula/parse.ts";
@@ -36,7 +36,23 @@ interface Case {
   predict?: number[];
 }
 
-const fx = fixture<{ data: Record<string, Columns>; cases: Case[] }>("syntax.json");
+interface EmmCase {
+  id: string;
+  kind: "lm" | "lmer";
+  formula: string;
+  data: string;
+  offset?: string;
+  specs: string;
+  df_method?: "satterthwaite";
+  levels: string[];
+  emmean: number[];
+  se: number[];
+  df: number[];
+}
+
+const fx = fixture<{ data: Record<string, Columns>; cases: Case[]; emmeans: EmmCase[] }>(
+  "syntax.json",
+);
 const SCALE_WARNING = "Some predictor variables are on very different scales: consider rescaling";
 
 function closeAll(got: ArrayLike<number>, want: readonly number[], tol: number, what: string) {
@@ -127,3 +143,16 @@ Deno.test("syntax: parsing of R's operators, strings, named arguments and names"
   assert.throws(() => lm("y ~ scale(x, centre = FALSE)", fx.data.d), /unknown argument 'centre'/);
   assert.throws(() => lm("y ~ poly(x, 8)", fx.data.d), /degree' must be less than/);
 });
+
+for (const c of fx.emmeans) {
+  Deno.test(`syntax: emmeans of ${c.kind}(${c.formula}) adds the offset as R's emmeans`, () => {
+    const data = fx.data[c.data];
+    const opts = c.offset ? { offset: c.offset } : {};
+    const m = c.kind === "lm" ? lm(c.formula, data, opts) : lmer(c.formula, data, opts);
+    const t = emmeans(m, c.specs, c.df_method ? { df: c.df_method } : {});
+    assert.deepEqual(t.getColumn(c.specs).toArray(), c.levels);
+    closeAll(t.getColumn("emmean").toArray() as number[], c.emmean, 1e-6, "emmean");
+    closeAll(t.getColumn("SE").toArray() as number[], c.se, 1e-5, "SE");
+    closeAll(t.getColumn("df").toArray() as number[], c.df, 1e-4, "df");
+  });
+}

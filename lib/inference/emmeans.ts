@@ -319,6 +319,11 @@ export function emmGrid(
     for (let r = 0; r < N; r++) L[r % nSpec][j] += X[j * N + r];
   }
   for (const l of L) for (let j = 0; j < pFull; j++) l[j] /= nOther;
+  // R's emmeans adds the offset at its mean over the data (the `.offset.`
+  // of its reference grid: mean(log(z)) for offset(log(z)), also when z is
+  // in the grid), whether offset() terms of the formula or the option.
+  const total = isLmer ? model.frame.offset : model.offset;
+  const offMean = total ? total.reduce((s, x) => s + x, 0) / total.length : 0;
 
   // Columns kept by the fit, and estimability against X's null space.
   const kept: number[] = isLmer
@@ -335,7 +340,11 @@ export function emmGrid(
   const at = estimable.flatMap((e, i) => (e ? [i] : []));
   if (isLmer) {
     const c = contrastDf(model, rowsEst, method as DfMethod);
-    at.forEach((i, k) => ((emmean[i] = c.estimate[k]), (se[i] = c.se[k]), (df[i] = c.df[k])));
+    at.forEach((i, k) => {
+      emmean[i] = c.estimate[k] + offMean;
+      se[i] = c.se[k];
+      df[i] = c.df[k];
+    });
   } else {
     const { matrix } = model.vcov();
     const coef = model.coef();
@@ -347,7 +356,7 @@ export function emmGrid(
         est += l[a] * beta[a];
         for (let b = 0; b < l.length; b++) v += l[a] * matrix[a][b] * l[b];
       }
-      emmean[i] = est;
+      emmean[i] = est + offMean;
       se[i] = Math.sqrt(v);
       df[i] = method === "asymptotic" ? Infinity : model.dfResidual;
     });

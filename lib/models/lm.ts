@@ -288,6 +288,14 @@ export class LinearModel {
     return this.#resid.map((r, i) => (w ? Math.sqrt(w[i]) * r : r));
   }
 
+  /**
+   * The offset of the rows used, if the fit has one (a copy): the formula's
+   * `offset(...)` terms plus the `offset` option (R's `model.offset`).
+   */
+  get offset(): Float64Array | undefined {
+    return this.#offset?.slice();
+  }
+
   /** The prior weights, if the fit has them (a copy). */
   get weights(): Float64Array | undefined {
     return this.#weights?.slice();
