@@ -112,6 +112,8 @@ export class BlockedFactor {
   readonly denseZ: number;
   /** The sparse factorization of the tail, when that path was chosen. */
   readonly sparse: SparseTail | undefined;
+  /** The estimates the path was chosen by (undefined when not analysed). */
+  readonly tailCost: TailCost | undefined;
   /**
    * Each tail term's first Z column in the tail's natural order (head terms:
    * -1); on the dense path also its row/column in M.
@@ -182,7 +184,9 @@ export class BlockedFactor {
       tailCoupling(headOff, terms, nHead, tailOffset, tz, mm)
     );
     const nf = a.p + 1;
-    const plan = tailPlan(a, terms, nHead, tailOffset, tz, this.coupling, mode);
+    let cost: TailCost | undefined;
+    const plan = tailPlan(a, terms, nHead, tailOffset, tz, this.coupling, mode, (c) => cost = c);
+    this.tailCost = cost;
     if (plan) {
       const sp = new SparseTail(plan, tz, nf, simd);
       this.sparse = sp;
