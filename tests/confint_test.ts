@@ -150,10 +150,20 @@ Deno.test("confint on a singular fit: zero-variance component is [0, upper] with
   }
 });
 
-Deno.test("confint DataFrame: parameter, lower, upper; NA rows null; lme4's names", () => {
+Deno.test("confint DataFrame: parameter, 2.5 %, 97.5 %; NA rows null; lme4's names", () => {
   const f = fit("sleepstudy_slope_REML");
   const df = confint(f, { method: "Wald" });
-  assert.deepEqual(df.columns, ["parameter", "lower", "upper"]);
+  assert.deepEqual(df.columns, ["parameter", "2.5 %", "97.5 %"]);
+  assert.deepEqual(confint(f, { method: "Wald", level: 0.9 }).columns, [
+    "parameter",
+    "5 %",
+    "95 %",
+  ]);
+  // Displayed as R prints the confint matrix: parameters as row names, NA.
+  const text = (df as unknown as Record<symbol, () => { "text/plain": string }>)[
+    JUPYTER_DISPLAY
+  ]()["text/plain"];
+  assert.match(text, /^\s+2\.5 %\s+97\.5 %\n\.sig01\s+NA\s+NA\n/);
   const rec = df.toRecords();
   assert.deepEqual(rec.map((r) => r.parameter), [
     ".sig01",
@@ -163,8 +173,8 @@ Deno.test("confint DataFrame: parameter, lower, upper; NA rows null; lme4's name
     "(Intercept)",
     "Days",
   ]);
-  assert.equal(rec[0].lower, null);
-  assert.equal(typeof rec[4].lower, "number");
+  assert.equal(rec[0]["2.5 %"], null);
+  assert.equal(typeof rec[4]["2.5 %"], "number");
   assert.deepEqual(parameterNames(f).map((p) => p.label), [
     "sd_(Intercept)|Subject",
     "cor_Days.(Intercept)|Subject",

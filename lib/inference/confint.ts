@@ -21,7 +21,7 @@
  * ```ts ignore
  * import { confint, lmer } from "../../mod.ts";
  * const m = lmer("Reaction ~ Days + (Days | Subject)", sleepstudy);
- * confint(m, { method: "Wald" });              // DataFrame parameter, lower, upper
+ * confint(m, { method: "Wald" });              // DataFrame parameter, 2.5 %, 97.5 %
  * confint(m);                                  // profile, lme4's default
  * confint(m, { method: "boot", nsim: 500, seed: 1 });
  * ```
@@ -64,7 +64,7 @@ export type { ConfintMethod, ConfintOptions } from "../models/lmer/extensions.ts
  * ```ts ignore
  * const r = confintResult(m, { method: "Wald" });
  * String(r);        // R's print of the confint matrix, then the messages
- * r.toDataFrame();  // parameter, lower, upper
+ * r.toDataFrame();  // parameter, 2.5 %, 97.5 %
  * ```
  */
 export class ConfintResult {
@@ -105,14 +105,25 @@ export class ConfintResult {
     return [pct(a), pct(1 - a)];
   }
 
-  /** The table: parameter, lower, upper (null where lme4 gives NA). */
+  /**
+   * The table: parameter and the limits, named as R names them ("2.5 %",
+   * "97.5 %" at level 0.95, as lm's confint), null where lme4 gives NA. It
+   * displays as this result does (R's print of the confint matrix).
+   */
   toDataFrame(): DataFrame {
     const cell = (v: number) => (Number.isNaN(v) ? null : v);
-    return dataFrame({
+    const [lo, hi] = this.columnLabels;
+    const df = dataFrame({
       parameter: this.rows.map((r) => r.parameter),
-      lower: this.rows.map((r) => cell(r.lower)),
-      upper: this.rows.map((r) => cell(r.upper)),
+      [lo]: this.rows.map((r) => cell(r.lower)),
+      [hi]: this.rows.map((r) => cell(r.upper)),
     });
+    Object.defineProperty(df, JUPYTER_DISPLAY, {
+      value: () => this[JUPYTER_DISPLAY](),
+      enumerable: false,
+      configurable: true,
+    });
+    return df;
   }
 
   /** R's print of the confint matrix, then the messages. */
@@ -363,7 +374,8 @@ function warnAll(r: ConfintResult, options: ConfintOptions): void {
 
 /**
  * lme4's `confint(m, parm, level, method, nsim)` as a DataFrame with
- * columns parameter, lower, upper (null where lme4 gives NA). Messages
+ * columns parameter, `2.5 %`, `97.5 %` (at level 0.95; null where lme4
+ * gives NA), displayed as R prints the confint matrix. Messages
  * (singular components, profile or bootstrap problems) go to console.warn
  * unless `quiet`. For an `lm` fit it is R's `confint.lm` (`fit.confint()`:
  * t intervals, columns parameter, `2.5 %`, `97.5 %`).

@@ -7,6 +7,7 @@
 import { checkOptions, describeValue } from "../../data/options.ts";
 import type { DataLike } from "../../data/frame.ts";
 import { dataFrame, rowsFrame } from "../../data/frame.ts";
+import { type FactorTablesKind, withFactorTablesDisplay } from "../../display/factor_tables.ts";
 import type { DataFrame } from "../../data/table.ts";
 import { Evaluator } from "../../formula/evaluate.ts";
 import { buildFixed } from "../../design/fixed.ts";
@@ -277,9 +278,18 @@ export class LinearMixedModel {
     return rows;
   }
 
-  /** `as.data.frame(VarCorr(m))`: grp, var1, var2, vcov, sdcor. */
+  /**
+   * `as.data.frame(VarCorr(m))`: grp, var1, var2, vcov, sdcor; displayed as
+   * R prints `VarCorr(m)` (standard deviations and correlations).
+   */
   varCorr(): DataFrame {
-    return rowsFrame(this.varCorrRows(), ["grp", "var1", "var2", "vcov", "sdcor"]);
+    const df = rowsFrame(this.varCorrRows(), ["grp", "var1", "var2", "vcov", "sdcor"]);
+    Object.defineProperty(df, JUPYTER_DISPLAY, {
+      value: () => new LmerSummary(this).varCorrBundle(),
+      enumerable: false,
+      configurable: true,
+    });
+    return df;
   }
 
   /**
@@ -314,14 +324,17 @@ export class LinearMixedModel {
     return out;
   }
 
-  /** Conditional modes as DataFrames by grouping factor (a level column, then one per term column). */
+  /**
+   * Conditional modes as DataFrames by grouping factor (a level column, then
+   * one per term column). Displays as R prints `ranef(m)`.
+   */
   ranef(): Record<string, DataFrame> {
-    return this.#tables(this.ranefTables());
+    return this.#tables(this.ranefTables(), "ranef");
   }
 
-  /** Per-level coefficients (fixed + random), lme4's `coef(m)`. */
+  /** Per-level coefficients (fixed + random), lme4's `coef(m)`; displays as R prints it. */
   coef(): Record<string, DataFrame> {
-    return this.#tables(this.coefTables());
+    return this.#tables(this.coefTables(), "coef");
   }
 
   /** coef() as plain tables: for each factor, every fixed effect plus its random effect. */
@@ -350,6 +363,7 @@ export class LinearMixedModel {
 
   #tables(
     src: Record<string, { levels: readonly string[]; columns: string[]; values: number[][] }>,
+    kind: FactorTablesKind,
   ): Record<string, DataFrame> {
     const out: Record<string, DataFrame> = {};
     for (const [g, tab] of Object.entries(src)) {
@@ -357,7 +371,7 @@ export class LinearMixedModel {
       tab.columns.forEach((c, k) => (cols[c] = tab.values.map((row) => row[k])));
       out[g] = dataFrame(cols);
     }
-    return out;
+    return withFactorTablesDisplay(out, src, kind);
   }
 
   /** Fitted values Xβ̂ + Zb̂ (a copy). */

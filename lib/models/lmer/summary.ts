@@ -107,6 +107,8 @@ function zapsmall(x: number[], digits: number): number[] {
   return x.map((v) => roundTo(v, d));
 }
 
+const RESIDUAL_QUANTILES = ["Min", "1Q", "Median", "3Q", "Max"];
+
 /** lme4's summary of a fitted linear mixed model. */
 export class LmerSummary {
   /** The model summarised. */
@@ -119,8 +121,15 @@ export class LmerSummary {
     this.ddf = ddf;
   }
 
-  /** The random-effects table (lme4's formatVC) as text lines. */
-  randomEffectsText(digits = 4): string {
+  /**
+   * The random-effects table (lme4's formatVC) as text lines: `comp`
+   * "Variance" and "Std.Dev." as in the summary (digits 4), or "Std.Dev."
+   * alone as `print(VarCorr(m))` (digits 5).
+   */
+  randomEffectsText(
+    digits = 4,
+    comp: readonly ("Variance" | "Std.Dev.")[] = ["Variance", "Std.Dev."],
+  ): string {
     const m = this.model;
     const terms = m.varCorrTerms();
     const sds: number[] = [], groups: string[] = [], names: string[] = [];
@@ -137,11 +146,15 @@ export class LmerSummary {
     const variance = formatReal(sds.map((s) => s * s), digits);
     const stddev = formatReal(sds, digits);
     const maxq = Math.max(...terms.map((t) => t.names.length));
-    const header = ["Groups", "Name", "Variance", "Std.Dev."];
-    const rows = groups.map((g, i) => [g, names[i], variance[i], stddev[i]]);
+    const header = ["Groups", "Name", ...comp];
+    const rows = groups.map((g, i) => [
+      g,
+      names[i],
+      ...comp.map((c) => (c === "Variance" ? variance[i] : stddev[i])),
+    ]);
     if (maxq > 1) {
-      // Correlations: lower triangle, 2 decimals, columns 1..maxq-1.
-      const dig = Math.max(2, digits - 3);
+      // Correlations: lower triangle, max(2, digits - 2) decimals, columns 1..maxq-1.
+      const dig = Math.max(2, digits - 2);
       const corr: string[][] = [];
       for (const t of terms) {
         const q = t.names.length;
@@ -169,7 +182,74 @@ export class LmerSummary {
     return printCharMatrix(rows.map(() => ""), header, rows);
   }
 
-  /** Notebook display: lme4's text and an HTML rendering arranged for reading. */
+  /**
+   * The display of `m.varCorr()`: `text/plain` as R prints `VarCorr(m)`
+   * (lme4's formatVC with standard deviations, digits 5), `text/html` the
+   * same table.
+   */
+  varCorrBundle(): MimeBundle {
+    const m = this.model;
+    const terms = m.varCorrTerms();
+    const sds: number[] = [];
+    for (const t of terms) t.names.forEach((_, i) => sds.push(Math.sqrt(t.cov[i][i])));
+    sds.push(m.sigma);
+    const stddev = formatReal(sds, 5);
+    const rows: string[][] = [];
+    let k = 0;
+    for (const t of terms) {
+      t.names.forEach((nm, i) => {
+        const corr = t.names.slice(0, i).map((_, j) =>
+          roundTo(t.cov[i][j] / Math.sqrt(t.cov[i][i] * t.cov[j][j]), 3).toFixed(3)
+        ).join(" ");
+        rows.push([i === 0 ? t.grp : "", nm, stddev[k++], corr]);
+      });
+    }
+    rows.push(["Residual", "", stddev[k], ""]);
+    const anyCorr = terms.some((t) => t.names.length > 1);
+    const header = ["Groups", "Name", "Std.Dev.", ...(anyCorr ? ["Corr"] : [])];
+    const html = htmlBlock([
+      htmlTable(header, rows.map((r) => r.slice(0, header.length)), {
+        caption: "Random effects: VarCorr(m)",
+        numeric: header.map((_, j) => j >= 2),
+      }),
+    ]);
+    return { "text/plain": this.randomEffectsText(5, ["Std.Dev."]), "text/html": html };
+  }
+
+  /** The scaled residuals' quantiles (Min, 1Q, Median, 3Q, Max) as lme4 prints them. */
+  #scaledResidualQuantiles(): string[] {
+    const r = Float64Array.from(this.model.residuals({ scaled: true })).sort();
+    const q = zapsmall([0, 0.25, 0.5, 0.75, 1].map((p) => quantile7(r, p)), 5);
+    return formatReal(q, 4);
+  }
+
+  /**
+   * lme4's correlation of fixed effects (lower triangle, 3 decimals, names
+   * abbreviated as R does), or undefined where lme4 leaves it out (p < 2 or p > 12).
+   */
+  #fixefCorrelation(): { rows: string[]; columns: string[]; cells: string[][] } | undefined {
+    const rows = this.model.coefRows();
+    const p = rows.length;
+    if (p < 2 || p > 12) return undefined;
+    const v = this.model.vcov().matrix;
+    const cells = rows.slice(1).map((_, a) =>
+      rows.slice(0, p - 1).map((_, b) => {
+        const i = a + 1;
+        return b < i ? roundTo(v[i][b] / Math.sqrt(v[i][i] * v[b][b]), 3).toFixed(3) : "";
+      })
+    );
+    return {
+      rows: rows.slice(1).map((x) => abbreviate(x.term, 11)),
+      columns: rows.slice(0, p - 1).map((x) => abbreviate(x.term, 6)),
+      cells,
+    };
+  }
+
+  /**
+   * Notebook display: lme4's text and an HTML rendering arranged for reading,
+   * with every section of the text (scaled residuals, random effects, fixed
+   * effects, their correlation, messages).
+   */
   [JUPYTER_DISPLAY](): MimeBundle {
     const m = this.model;
     const facts: [string, string][] = [["Formula:", m.formula]];
@@ -205,6 +285,7 @@ export class LmerSummary {
     }
     reRows.push(["Residual", "", variance[k], stddev[k], ""]);
     const rows = m.coefRows();
+    const corr = this.#fixefCorrelation();
     const cols = ["Estimate", "Std. Error", "t value"];
     const { cells } = coefmatCells(cols, rows.map((x) => [x.estimate, x.stdError, x.statistic]), {
       digits: 4,
@@ -214,6 +295,10 @@ export class LmerSummary {
         m.REML ? "Linear mixed model fit by REML" : "Linear mixed model fit by maximum likelihood",
         facts,
       ),
+      htmlTable(RESIDUAL_QUANTILES, [this.#scaledResidualQuantiles()], {
+        caption: "Scaled residuals",
+        numeric: RESIDUAL_QUANTILES.map(() => true),
+      }),
       htmlTable(["Groups", "Name", "Variance", "Std.Dev.", "Corr"], reRows, {
         caption: "Random effects",
         numeric: [false, false, true, true, true],
@@ -221,6 +306,11 @@ export class LmerSummary {
       htmlTable(["", ...cols], rows.map((x, i) => [x.term, ...cells[i]]), {
         caption: "Fixed effects",
       }),
+      corr
+        ? htmlTable(["", ...corr.columns], corr.rows.map((r, i) => [r, ...corr.cells[i]]), {
+          caption: "Correlation of Fixed Effects",
+        })
+        : "",
       htmlMessages([...m.frameMessages, ...m.messages]),
     ]);
     return { "text/plain": this.toString(), "text/html": html };
@@ -255,10 +345,8 @@ export class LmerSummary {
       out.push(vals.map((s) => s.padStart(w)).join(" ") + " ");
     }
     out.push("");
-    const r = Float64Array.from(m.residuals({ scaled: true })).sort();
-    const q = zapsmall([0, 0.25, 0.5, 0.75, 1].map((p) => quantile7(r, p)), 5);
-    const qf = formatReal(q, 4);
-    const hdr = ["Min", "1Q", "Median", "3Q", "Max"];
+    const qf = this.#scaledResidualQuantiles();
+    const hdr = RESIDUAL_QUANTILES;
     const w = Math.max(...qf.map((s) => s.length), ...hdr.map((s) => s.length));
     out.push("Scaled residuals: ");
     out.push(hdr.map((h) => h.padStart(w)).join(" ") + " ");
@@ -287,23 +375,14 @@ export class LmerSummary {
           ),
         );
       }
-      const p = rows.length;
-      if (p > 1 && p <= 12) {
+      const corr = this.#fixefCorrelation();
+      if (corr) {
         out.push("");
         out.push("Correlation of Fixed Effects:");
-        const v = m.vcov().matrix;
-        const rn = rows.map((x) => abbreviate(x.term, 11));
-        const cn = rows.map((x) => abbreviate(x.term, 6));
-        const cells = rows.slice(1).map((_, a) =>
-          rows.slice(0, p - 1).map((_, b) => {
-            const i = a + 1;
-            return b < i ? roundTo(v[i][b] / Math.sqrt(v[i][i] * v[b][b]), 3).toFixed(3) : "";
-          })
-        );
         // format(round(x, 3), nsmall = 3) pads to a common width.
-        const cw = Math.max(...cells.flat().map((s) => s.length));
-        const padded = cells.map((r) => r.map((s) => (s === "" ? "" : s.padStart(cw))));
-        out.push(printCharMatrix(rn.slice(1), cn.slice(0, p - 1), padded));
+        const cw = Math.max(...corr.cells.flat().map((s) => s.length));
+        const padded = corr.cells.map((r) => r.map((s) => (s === "" ? "" : s.padStart(cw))));
+        out.push(printCharMatrix(corr.rows, corr.columns, padded));
       }
       // p > 12: lme4 says on stderr that the correlation matrix is not shown; so do we (nothing).
     }
