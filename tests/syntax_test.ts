@@ -110,12 +110,18 @@ for (const c of fx.cases.filter((c) => c.kind === "lmer")) {
   });
 }
 
-Deno.test("syntax: an offset option still refuses predict on new data; offset() terms do not", () => {
+Deno.test("syntax: predict on new data with offsets given as options", () => {
   const d = fx.data.d;
-  const nd = { x: [1, 2], o: [0, 1], w2: [1, 1] };
-  assert.throws(() => lm("y ~ x", d, { offset: "w2" }).predict(nd), /offset option/);
+  const nd = { x: [1, 2], o: [0, 1], w2: [1, 1], g: ["g1", "g2"] };
+  // lm: a column name is read from the new data (R evaluates offset = w2 there); numbers cannot be
+  const a = lm("y ~ x", d, { offset: "w2" }), b = lm("y ~ x + offset(w2)", d);
+  assert.deepEqual(a.predict(nd), b.predict(nd));
+  const w2 = (d.w2 as number[]).slice();
+  assert.throws(() => lm("y ~ x", d, { offset: w2 }).predict(nd), /offset given as numbers/);
+  assert.throws(() => a.predict({ x: [1] }), /need a numeric column 'w2'/);
+  // lmer: lme4 leaves the option out of new-data predictions; we refuse
   assert.throws(() => lmer("y ~ x + (1 | g)", d, { offset: "w2" }).predict(nd), /offset option/);
-  assert.equal(lm("y ~ x + offset(o)", d).predict(nd).length, 2);
+  assert.equal(lmer("y ~ x + offset(o) + (1 | g)", d).predict(nd).length, 2);
 });
 
 Deno.test("syntax: parsing of R's operators, strings, named arguments and names", () => {

@@ -111,12 +111,18 @@ export class LinearModel {
   readonly #weights: Float64Array | undefined;
   readonly #offset: Float64Array | undefined;
   readonly #optionOffset: boolean; // an `offset` option (not only offset() in the formula)
+  readonly #offsetColumn: string | undefined; // the option as a column name
 
   /** Use {@link lm} to fit. */
   constructor(
     formula: string,
     mf: ModelFrame,
-    extra: { weights?: Float64Array; offset?: Float64Array; optionOffset?: boolean } = {},
+    extra: {
+      weights?: Float64Array;
+      offset?: Float64Array;
+      optionOffset?: boolean;
+      offsetColumn?: string;
+    } = {},
   ) {
     this.formula = formula;
     this.#mf = mf;
@@ -125,6 +131,7 @@ export class LinearModel {
     this.#weights = w;
     this.#offset = offset;
     this.#optionOffset = extra.optionOffset ?? (offset !== undefined && !mf.offset);
+    this.#offsetColumn = extra.offsetColumn;
     const n = x.n, p = x.p;
     // y − offset, and rows times √w (weighted least squares, as lm.wfit)
     const y = offset ? mf.y.map((v, i) => v - offset[i]) : mf.y;
@@ -323,22 +330,35 @@ export class LinearModel {
 
   /**
    * Predictions for new data (or the fitted values when none is given).
-   * Factor levels not seen in the fit are an error naming the level.
+   * Factor levels not seen in the fit are an error naming the level. As
+   * R's predict.lm, the offset is evaluated on the new data: the formula's
+   * `offset(...)` terms, and an `offset` option given as a column name
+   * (offsets given as numbers cannot be, and are refused).
    */
   predict(newdata?: DataLike): Float64Array {
     if (newdata === undefined) return this.fitted();
-    if (this.#optionOffset) {
+    if (this.#optionOffset && this.#offsetColumn === undefined) {
       throw new Error(
-        "predict: this model has an offset option; predictions for new data would need its " +
-          "values (write it in the formula as offset(column) to have it evaluated on new data, " +
-          "or add it to the predictions yourself)",
+        "predict: this model has an offset given as numbers; predictions for new data would " +
+          "need its values (give the offset as a column name or write offset(column) in the " +
+          "formula to have it read from the new data, or add it to the predictions yourself)",
       );
     }
     const mf = this.#mf;
-    const { cols, n } = newDataColumns(mf, mf.formula.fixed, mf.plan, newdata);
+    const { cols, n, frame } = newDataColumns(mf, mf.formula.fixed, mf.plan, newdata);
     const x = buildFixed(mf.plan, cols, n);
     // R's predict.lm: the formula's offset() terms evaluated on the new data
     const out = offsetValues(mf.formula.fixed, cols, n) ?? new Float64Array(n);
+    if (this.#optionOffset && this.#offsetColumn !== undefined) {
+      // … and the offset argument too (R evaluates `offset = o` in newdata)
+      const c = frame.columns.get(this.#offsetColumn);
+      if (!c || c.kind !== "numeric") {
+        throw new RangeError(
+          `predict: the new data need a numeric column '${this.#offsetColumn}' (the model's offset)`,
+        );
+      }
+      for (let i = 0; i < n; i++) out[i] += c.values[i];
+    }
     this.#qr.kept.forEach((j) => {
       const b = this.#beta[j];
       for (let i = 0; i < n; i++) out[i] += x[j * n + i] * b;
@@ -568,5 +588,10 @@ export function lm(formula: string, data: DataLike, options: LmOptions = {}): Li
   }
   const option = rowVector(options.offset, "offset", mf);
   const offset = combineOffsets(mf.offset, option);
-  return new LinearModel(formula, mf, { weights, offset, optionOffset: option !== undefined });
+  return new LinearModel(formula, mf, {
+    weights,
+    offset,
+    optionOffset: option !== undefined,
+    ...(typeof options.offset === "string" ? { offsetColumn: options.offset } : {}),
+  });
 }

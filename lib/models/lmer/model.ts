@@ -420,9 +420,9 @@ export class LinearMixedModel {
     }
     if (offset && (this.#frame.optionOffset ?? !mf.offset)) {
       throw new Error(
-        "predict: this model has an offset option; predictions for new data would need its " +
-          "values (write it in the formula as offset(column) to have it evaluated on new data, " +
-          "or add it to the predictions yourself)",
+        "predict: this model has an offset option, which lme4 leaves out of predictions for " +
+          "new data; write offset(column) in the formula to have it evaluated on the new data, " +
+          "or add it to the predictions yourself",
       );
     }
     const { cols, n, frame } = newDataColumns(mf, mf.formula.fixed, mf.plan, newdata);
