@@ -158,7 +158,11 @@ Deno.test("lmList, anova, emmeans, confint and simulate results display as text 
   const m0 = lmer("Reaction ~ Days + (1 | Subject)", d);
   const df = clusterTrial({ seed: 824523 });
   const results: [string, unknown, RegExp][] = [
-    ["lmList", lmList("Reaction ~ Days | Subject", d), /\(Intercept\)\s+Days/],
+    [
+      "lmList",
+      lmList("Reaction ~ Days | Subject", d),
+      /^Coefficients:\n {4}\(Intercept\) {6}Days\n308 {4}244\.1927 21\.764702\n/,
+    ],
     ["anova", anova(m0, m), /Chisq Df Pr\(>Chisq\)/],
     ["emmeans", emmeans(lm("dependent ~ predictor", df), "predictor"), /emmean/],
     ["confint", confint(m, { method: "Wald" }), /^\s+2\.5 %\s+97\.5 %\n/],

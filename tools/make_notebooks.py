@@ -113,7 +113,7 @@ const df = createData();
 const m = lmer("y ~ x + (x | cluster)", df, { dataName: "df" });
 m
 """),
-    md("The variance components as `as.data.frame(VarCorr(m))`, and the fixed effects:"),
+    md("The variance components as R prints `VarCorr(m)` (the table holds the columns of `as.data.frame(VarCorr(m))`), and the fixed effects:"),
     code("m.varCorr()"),
     code("m.fixef()"),
     md("""

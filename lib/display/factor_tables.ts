@@ -32,7 +32,7 @@ function cells(tab: FactorTable): string[][] {
 }
 
 /** R's print of one data.frame with the levels as row names (left-aligned), all rows. */
-function dataFrameText(tab: FactorTable): string {
+export function dataFrameText(tab: FactorTable): string {
   const body = cells(tab);
   const rw = Math.max(0, ...tab.levels.map((l) => l.length));
   const widths = tab.columns.map((h, j) => Math.max(h.length, ...body.map((r) => r[j].length)));
@@ -56,6 +56,14 @@ export function factorTablesText(
     parts.push(`attr(,"class")\n[1] "coef.mer"`);
   }
   return parts.join("\n");
+}
+
+/** One factor's HTML table (the levels as the first column), all rows, in a scrolling box. */
+export function factorTableHtml(group: string, tab: FactorTable): string {
+  const body = cells(tab).map((r, l) => [tab.levels[l], ...r]);
+  return `<div style="max-height:360px;overflow:auto;display:inline-block">${
+    htmlTable([group, ...tab.columns], body)
+  }</div>`;
 }
 
 /** The MIME bundle: R's text and one HTML table per factor (all rows, scrolling). */

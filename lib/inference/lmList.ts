@@ -31,6 +31,8 @@ import { Evaluator, newTransformState } from "../formula/evaluate.ts";
 import type { Expr } from "../formula/parse.ts";
 import { FormulaError } from "../formula/tokenize.ts";
 import { backsolve, householderQR, qty } from "../linalg/householder.ts";
+import { escapeHtml, JUPYTER_DISPLAY, type MimeBundle } from "../display/bundle.ts";
+import { dataFrameText, factorTableHtml } from "../display/factor_tables.ts";
 
 /** Options of {@link lmList}: how to read the data (factor levels, ordered factors). */
 export type LmListOptions = DataOptions;
@@ -187,7 +189,24 @@ export function lmListTable(fit: LmListFit): DataFrame {
       return Number.isNaN(v) ? null : v;
     });
   });
-  return dataFrame(cols);
+  // Displayed as R prints an lmList's coefficients (levels as row names, NA).
+  const tab = {
+    levels: fit.levels,
+    columns: fit.names,
+    values: fit.levels.map((_, l) => Array.from(fit.coef.subarray(l * p, (l + 1) * p))),
+  };
+  const df = dataFrame(cols);
+  Object.defineProperty(df, JUPYTER_DISPLAY, {
+    value: (): MimeBundle => ({
+      "text/plain": `Coefficients:\n${dataFrameText(tab)}`,
+      "text/html": `<div class="deno-lmer"><div style="font-family:system-ui,sans-serif;` +
+        `font-size:12px;color:#666">lmList(${escapeHtml(fit.formula)}): coefficients of ` +
+        `${fit.levels.length} per-group fits</div>${factorTableHtml(fit.group, tab)}</div>`,
+    }),
+    enumerable: false,
+    configurable: true,
+  });
+  return df;
 }
 
 /** The formula must be `response ~ terms | group`: one bar term and nothing else. */
