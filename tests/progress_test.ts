@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createData, lmer } from "../mod.ts";
 import { type FitProgress, progressLine } from "../advanced.ts";
-import { ProgressTracker } from "../lib/models/lmer/progress.ts";
+import { notebookSink, ProgressTracker } from "../lib/models/lmer/progress.ts";
 
 Deno.test("progress: a short fit reports nothing and the callback does not change the fit", () => {
   const d = createData({ nCluster: 30 });
@@ -28,13 +28,16 @@ Deno.test("progress: after 2 s, every 0.5 s, the best criterion so far, and a la
     tr.note(k === 40 ? 1e9 : f(k)); // a bad point does not raise the best
   }
   tr.finish();
-  // the clock is read every 8 evaluations: first report at evaluation 24
-  // (2.4 s), then every 0.5 s or more (32, 40, …), then the final one
-  assert.deepEqual(seen.map((p) => p.feval), [24, 32, 40, 48, 56, 64, 72, 80, 80]);
+  // first report at evaluation 20 (2.0 s), then every 0.5 s (25, 30, …),
+  // then the final one
+  assert.deepEqual(
+    seen.map((p) => p.feval),
+    [20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 80],
+  );
   assert.ok(seen.slice(0, -1).every((p) => !p.done) && seen.at(-1)!.done);
-  assert.equal(seen[2].fmin, f(39));
+  assert.equal(seen[4].fmin, f(39)); // evaluation 40 was a bad point
   assert.equal(seen.at(-1)!.fmin, f(80));
-  assert.equal(seen[0].elapsedMs, 2400);
+  assert.equal(seen[0].elapsedMs, 2000);
   assert.match(
     progressLine({ feval: 120, fmin: 1743.6283, elapsedMs: 3400, done: false }),
     /^lmer: 120 evaluations, criterion 1743\.628300, 3\.4 s$/,
@@ -47,4 +50,34 @@ Deno.test("progress: bad settings are named", () => {
     () => lmer("y ~ x + (1 | cluster)", d, { control: { progress: "yes" as never } }),
     /control 'progress' must be "auto", false or a function/,
   );
+});
+
+Deno.test("progress in a notebook: one output, updated in place, ending with the total", () => {
+  const sent: { type: string; content: Record<string, unknown> }[] = [];
+  const sink = notebookSink({
+    broadcast(type, content) {
+      sent.push({ type, content });
+      return undefined; // Deno 2.9's kernel returns nothing here
+    },
+  });
+  sink({ feval: 20, fmin: 12.5, elapsedMs: 2000, done: false });
+  sink({ feval: 25, fmin: 12.25, elapsedMs: 2500, done: false });
+  sink({ feval: 31, fmin: 12.125, elapsedMs: 3100, done: true });
+  assert.deepEqual(sent.map((s) => s.type), [
+    "display_data",
+    "update_display_data",
+    "update_display_data",
+  ]);
+  const ids = sent.map((s) => (s.content.transient as { display_id: string }).display_id);
+  assert.equal(new Set(ids).size, 1);
+  const text = (i: number) => (sent[i].content.data as Record<string, string>)["text/plain"];
+  assert.equal(text(0), "lmer: 20 evaluations, criterion 12.50000000, 2.0 s");
+  assert.equal(text(2), "lmer: 31 evaluations in 3.1 s, criterion 12.12500000");
+  // a kernel whose broadcast throws does not fail the fit
+  const bad = notebookSink({
+    broadcast: () => {
+      throw new Error("closed");
+    },
+  });
+  bad({ feval: 1, fmin: 1, elapsedMs: 1, done: false });
 });
