@@ -51,6 +51,9 @@ const LEVELS: readonly (readonly string[])[] = [
   [":"],
 ];
 
+/** The level of prefix `!` in {@link LEVELS}. */
+const NOT_LEVEL = LEVELS.findIndex((l) => l[0] === "!");
+
 /**
  * The deepest formula accepted: levels of nesting of the syntax tree, where
  * each parenthesis, function call, sign, `^` and each operator of a chain
@@ -144,6 +147,15 @@ class Parser {
 
   private unary(): Expr {
     const t = this.peek();
+    if (t.kind === "op" && t.text === "!") {
+      // R: a `!` where an operand stands takes the rest at its own (low)
+      // precedence: x + !b + z is x + !(b + z).
+      this.next();
+      this.enter(t.pos);
+      const arg = this.binary(NOT_LEVEL);
+      this.nest--;
+      return this.mk({ type: "unary", op: "!", arg, pos: t.pos }, [arg]);
+    }
     if (t.kind === "op" && (t.text === "-" || t.text === "+")) {
       this.next();
       this.enter(t.pos);
