@@ -1,12 +1,13 @@
 /**
  * Every notebook in notebooks/ executes headlessly with the Deno kernel
- * through Jupyter's own client (tests/notebooks/run_notebooks.py, which
- * works around the Deno 2.9.6 late-output defect), with no error output, no
- * code cell that lost its output, and the published numbers present
+ * through Jupyter's own client (tests/notebooks/run_notebooks.py, with the
+ * project's kernel: Deno's behind the proxy of tools/kernel/, so no output
+ * arrives after its cell's idle), with no error output, no code cell that
+ * lost its output, no result under another cell, and the published numbers present
  * (tests/notebooks/expected.json). The runner brings its own kernel spec for
  * the deno running these tests (NO_COLOR=1), so a stale or missing
  * user-installed Deno kernel cannot break the test. Needs a Python with
- * nbclient and nbformat (tools/python.ts finds one on PATH or in the system
+ * nbclient, nbformat and zmq (tools/python.ts finds one on PATH or in the system
  * locations; Debian: jupyter-client, python3-nbclient; .ci/run installs them);
  * skipped with a message otherwise.
  */
@@ -14,8 +15,8 @@ import assert from "node:assert/strict";
 import { findPython } from "../tools/python.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const PY = findPython(["nbclient", "nbformat"]);
-if (!PY) console.warn("notebooks_test: skipped (no Python with nbclient and nbformat)");
+const PY = findPython(["nbclient", "nbformat", "zmq"]);
+if (!PY) console.warn("notebooks_test: skipped (no Python with nbclient, nbformat and zmq)");
 
 const notebooks = [...Deno.readDirSync(new URL("notebooks/", ROOT))]
   .filter((e) => e.name.endsWith(".ipynb"))

@@ -1,7 +1,9 @@
 /**
  * `deno task notebooks`: regenerate the notebooks from tools/make_notebooks.py,
- * execute them with the Deno kernel of this very deno (a kernel spec of the
- * runner's own, NO_COLOR=1: no user-installed kernel involved), check their
+ * execute them with the project's kernel (the Deno kernel of this very deno
+ * behind the proxy of tools/kernel/, which keeps every output under its cell;
+ * a kernel spec of the runner's own, NO_COLOR=1: no user-installed kernel
+ * involved), check their
  * outputs (tests/notebooks/expected.json), and save each into notebooks/ only
  * when it passed every check. A failing notebook keeps its committed version.
  *
@@ -16,7 +18,7 @@ import { findPython, missingPythonHelp } from "./python.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const path = (p: string) => new URL(p, ROOT).pathname;
-const MODULES = ["nbformat", "nbclient"];
+const MODULES = ["nbformat", "nbclient", "zmq"];
 
 const python = findPython(MODULES);
 if (!python) {

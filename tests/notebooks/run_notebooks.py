@@ -1,22 +1,26 @@
 #!/usr/bin/env python3
 """Execute the Deno notebooks headlessly with Jupyter's own client.
 
-Works around the Deno 2.9.6 kernel's late-output defect (it can publish a
-cell's outputs after its `idle` status; nbclient stops reading at `idle` and
-drops them): after `idle`, keep reading iopub for a short grace period and
-process late messages of the same cell.
+The kernel is the project's "Deno (deno-lmer)" kernel (tools/kernel/): Deno's
+own kernel behind a message proxy that holds each cell's `idle` until the
+cell's outputs have gone out and sends the next cell only then. (The Deno
+2.9.6 kernel alone can publish a cell's outputs after its `idle`; nbclient
+stops reading at `idle` and drops them, or, cells queued back to back, they
+land under the next cell. tests/bench/kernel_runs.py measures both kernels.)
+So nbclient's own NotebookClient is used as is, with no grace period.
 
 Fails (exit 1) on any error output, on any code cell without output (a lost
-output), and on any expected string (from --expect FILE, JSON
+output), on an execute_result whose execution_count is not its cell's (a
+misplaced output), and on any expected string (from --expect FILE, JSON
 {notebook: [strings]}) missing from the outputs. A notebook is saved
 (--inplace, --save-to) only when every run of it passed every check.
 
 The kernel does not depend on the user's Jupyter setup: unless --kernel names
-an installed kernel spec, the runner writes a kernel spec of its own (in a
-temporary folder put first on JUPYTER_PATH) that runs `deno jupyter --kernel`
-with the deno given by --deno (default: $DENO, else `deno` on PATH) and
-NO_COLOR=1, so no ANSI colour codes end up in text outputs. NO_COLOR=1 is also
-set for an installed kernel (a spec from `deno jupyter --install` sets none).
+an installed kernel spec, the runner writes the kernel spec (in a temporary
+folder put first on JUPYTER_PATH, tools/kernel/kernelspec.py) with the deno
+given by --deno (default: $DENO, else `deno` on PATH) and NO_COLOR=1, so no
+ANSI colour codes end up in text outputs. NO_COLOR=1 is also set for an
+installed kernel (a spec from `deno jupyter --install` sets none).
 
 Saved notebooks are reproducible: no timing metadata, the notebook's own
 kernelspec metadata kept, cell ids kept.
@@ -25,18 +29,18 @@ usage: run_notebooks.py [--deno PATH | --kernel NAME] [--repeat N] [--out DIR]
                         [--inplace | --save-to DIR] [--cwd DIR] [--expect F] NB...
 """
 import argparse
-import asyncio
 import copy
 import json
 import os
-import queue
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
-REQUIRED = ("nbclient", "nbformat")
+REQUIRED = ("nbclient", "nbformat", "zmq")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                                "kernel"))
 
 
 def reexec_with_jupyter_python():
@@ -59,44 +63,12 @@ def reexec_with_jupyter_python():
 
 try:
     import nbformat
+    import zmq  # noqa: F401  (the kernel proxy runs with this Python)
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionComplete
+
+    import kernelspec
 except ImportError:
     reexec_with_jupyter_python()
-
-GRACE_SECONDS = 0.25
-
-
-class LateOutputClient(NotebookClient):
-    """NotebookClient that keeps reading iopub briefly after `idle`."""
-
-    async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
-        assert self.kc is not None
-        while True:
-            msg = await self.kc.iopub_channel.get_msg(timeout=None)
-            if msg["parent_header"].get("msg_id") != parent_msg_id:
-                continue
-            try:
-                self.process_message(msg, cell, cell_index)
-            except CellExecutionComplete:
-                deadline = time.monotonic() + GRACE_SECONDS
-                while True:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        return
-                    try:
-                        late = await self.kc.iopub_channel.get_msg(timeout=left)
-                    except (queue.Empty, asyncio.TimeoutError, TimeoutError):
-                        return
-                    if late["parent_header"].get("msg_id") != parent_msg_id:
-                        continue
-                    if late["msg_type"] == "status":
-                        continue
-                    try:
-                        self.process_message(late, cell, cell_index)
-                    except CellExecutionComplete:
-                        pass
-
 
 def text_of(output):
     parts = []
@@ -123,6 +95,11 @@ def check(nb, name, expected):
             if "\x1b[" in text:
                 problems.append(f"{name} cell {i}: ANSI colour codes in the output (kernel without NO_COLOR=1?)")
             all_text.append(text)
+        for o in outs:
+            n = o.get("execution_count")
+            if o.get("output_type") == "execute_result" and n != cell.get("execution_count"):
+                problems.append(f"{name} cell {i}: the result of execution {n} under execution "
+                                f"{cell.get('execution_count')} (misplaced)")
         # Every code cell in our notebooks ends with a value or prints: none may be empty.
         if not outs and not cell.source.rstrip().endswith(";"):
             problems.append(f"{name} cell {i}: no output (lost?)")
@@ -134,17 +111,9 @@ def check(nb, name, expected):
 
 
 def own_kernel_spec(deno, folder):
-    """Write a kernel spec running `deno` into folder/kernels/; return its name."""
+    """Write the deno-lmer kernel spec running `deno` into folder/kernels/; return its name."""
     name = "deno-lmer-run"
-    kdir = os.path.join(folder, "kernels", name)
-    os.makedirs(kdir, exist_ok=True)
-    with open(os.path.join(kdir, "kernel.json"), "w") as f:
-        json.dump({
-            "argv": [deno, "jupyter", "--kernel", "--conn", "{connection_file}"],
-            "display_name": "Deno (deno-lmer runner)",
-            "language": "typescript",
-            "env": {"NO_COLOR": "1"},
-        }, f)
+    kernelspec.write_spec(os.path.join(folder, "kernels"), deno, name, "Deno (deno-lmer runner)")
     return name
 
 
@@ -202,7 +171,7 @@ def main():
             for r in range(args.repeat):
                 nb = copy.deepcopy(original)
                 t0 = time.time()
-                client = LateOutputClient(
+                client = NotebookClient(
                     nb,
                     kernel_name=kernel,
                     timeout=args.timeout,
