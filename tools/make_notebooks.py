@@ -128,7 +128,7 @@ population average is the dark disc.
 Per-cluster coefficients (fixed effects plus conditional modes), and predictions for a known
 cluster and a new one (population level, `allow.new.levels = TRUE`):
 """),
-    code("m.coef().cluster"),
+    code("m.coef()"),
     code("Array.from(m.predict({ x: [0, 1], cluster: [1, 999] }, { allowNewLevels: true }))"),
     md("Ignoring the clusters (complete pooling) gives the same fixed effects here but smaller, wrong standard errors:"),
     code('lm("y ~ x", df).summary()'),
