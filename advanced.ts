@@ -195,6 +195,22 @@ export type {
 export type { RowVectorSpec } from "./lib/design/rowvector.ts";
 export type { LmConfintOptions } from "./lib/models/lm.ts";
 export type { TailMode } from "./lib/models/lmer/core.ts";
+
+// Generalized linear mixed models: glmer's stages, families, the PIRLS core
+export { glFormula } from "./lib/models/glmer/fit.ts";
+export type { GlmerControl, GlmerFrame, GlmerOptSummary } from "./lib/models/glmer/fit.ts";
+export { dbinomLog, dpoisLog, glmFamily } from "./lib/models/glmer/family.ts";
+export type { FamilyName, FamilySpec, GlmFamily, LinkName } from "./lib/models/glmer/family.ts";
+export { Glmm } from "./lib/models/glmer/pirls.ts";
+export type { GlmmData, PirlsResult } from "./lib/models/glmer/pirls.ts";
+export type {
+  GlmerParts,
+  GlmerPredictOptions,
+  GlmerResidualType,
+} from "./lib/models/glmer/model.ts";
+export { GlmerSummary } from "./lib/models/glmer/summary.ts";
+export { nelderMead } from "./lib/optim/nelder_mead.ts";
+export type { NelderMeadOptions, NelderMeadResult } from "./lib/optim/nelder_mead.ts";
 export { Explorer } from "./lib/plots/explorer.ts";
 export type {
   ExplorerData,

@@ -13,7 +13,9 @@
  *   {@link DatasetName}), {@link datasetNames}, {@link readCsv}, {@link parseCsv};
  *   result tables are polars DataFrames ({@link DataFrame}).
  * - **Models**: {@link lm} → {@link LinearModel}, {@link lmer} →
- *   {@link LinearMixedModel}, with {@link LmOptions}, {@link LmerOptions}.
+ *   {@link LinearMixedModel}, with {@link LmOptions}, {@link LmerOptions};
+ *   {@link glmer} → {@link GeneralizedLinearMixedModel} (binomial and
+ *   Poisson GLMMs, Laplace), with {@link GlmerOptions}.
  * - **Inference**: {@link emmeans}, {@link anova}, {@link lmList},
  *   {@link confint} / {@link confintAsync} (also `m.confint()`), the
  *   {@link DdfMethod} of `m.coefTable({ df })`, {@link poolingTable},
@@ -55,6 +57,9 @@ export type { LmOptions } from "./lib/models/lm.ts";
 export { lmer } from "./lib/models/lmer/fit.ts";
 export type { LmerOptions } from "./lib/models/lmer/fit.ts";
 export { LinearMixedModel } from "./lib/models/lmer/model.ts";
+export { glmer } from "./lib/models/glmer/fit.ts";
+export type { GlmerOptions } from "./lib/models/glmer/fit.ts";
+export { GeneralizedLinearMixedModel } from "./lib/models/glmer/model.ts";
 
 // Inference
 export { emmeans } from "./lib/inference/emmeans.ts";

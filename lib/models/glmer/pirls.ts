@@ -1,0 +1,300 @@
+/**
+ * The numerical core of `glmer`: penalized iteratively reweighted least
+ * squares (PIRLS) for the conditional modes u at (θ, β) — or for u and β
+ * together at θ (lme4's nAGQ = 0 stage) — and the Laplace approximation of
+ * the deviance,
+ *
+ *     −2 log L(θ, β) ≈ log|ΛᵀZᵀWZΛ + I| + ‖u‖² + Σ −2 log p(yᵢ | μᵢ)
+ *
+ * (lme4's `glmerLaplace`: `ldL2 + sqrL + aic`, the last the family's `aic`
+ * at the conditional modes, with W the GLM working weights at the mode).
+ *
+ * Each PIRLS step is a weighted penalized least-squares problem with the
+ * working response and weights, solved with lmer's blocked Cholesky
+ * ({@link WeightedSystem}): the block structure is analysed once, and each
+ * step refills the weighted cross-products from the rows (one O(n) pass).
+ * @module
+ */
+
+import type { FixedDesign, ReTerm } from "../../design/reterm.ts";
+import { buildLmm, type TermInfo } from "../lmer/core.ts";
+import { termInfo, thetaLower, thetaNames, thetaStart } from "../lmer/structure.ts";
+import type { GlmFamily } from "./family.ts";
+import { WeightedSystem } from "./wsystem.ts";
+
+/** The data of a generalized linear mixed model, after the model frame. */
+export interface GlmmData {
+  /** Fixed-effects design. */
+  readonly x: FixedDesign;
+  /** The response: 0/1 or proportions (binomial), counts (Poisson). */
+  readonly y: Float64Array;
+  /** Binomial sizes (1 for a 0/1 or proportion response and for Poisson). */
+  readonly size: Float64Array;
+  /** Prior weights as R's glm uses them (times the sizes for `cbind`). */
+  readonly weights: Float64Array;
+  /** Offset of the linear predictor (zeros without one). */
+  readonly offset: Float64Array;
+  /** Random-effects terms (any order; sorted as lme4 sorts them). */
+  readonly terms: readonly ReTerm[];
+  /** The family and link. */
+  readonly family: GlmFamily;
+}
+
+/** The state of PIRLS at convergence. */
+export interface PirlsResult {
+  /** Laplace deviance: ldL2 + ‖u‖² + aic. */
+  readonly deviance: number;
+  /** log|ΛᵀZᵀWZΛ + I| at the last weights. */
+  readonly ldL2: number;
+  /** ‖u‖². */
+  readonly sqrL: number;
+  /** The family's −2 Σ log density at μ. */
+  readonly aic: number;
+  /** Σ unit deviances at μ (lme4's resDev). */
+  readonly resDev: number;
+  /** Fixed effects (given, or from PIRLS). */
+  readonly beta: Float64Array;
+  /** Spherical random effects u, Z's column order (lme4's term order). */
+  readonly u: Float64Array;
+  /** b = Λu. */
+  readonly b: Float64Array;
+  /** Linear predictor η (with the offset). */
+  readonly eta: Float64Array;
+  /** Conditional mean μ. */
+  readonly mu: Float64Array;
+  /** PIRLS iterations. */
+  readonly iterations: number;
+  /**
+   * diag((R_XᵀR_X)⁻¹) of the last weighted least-squares step (lme4's
+   * `diag(pp$unsc())`), when β was estimated by PIRLS.
+   */
+  readonly unscDiag?: Float64Array;
+}
+
+/** Relative change of the penalized deviance at which PIRLS stops (lme4's tolPwrss). */
+const PIRLS_TOL = 1e-7;
+/** lme4's maximal number of PIRLS iterations. */
+const PIRLS_MAXIT = 30;
+
+/**
+ * A generalized linear mixed model ready for optimization: the Laplace
+ * deviance as a function of θ (β by PIRLS) or of (θ, β).
+ */
+export class Glmm {
+  /** Number of observations. */
+  readonly n: number;
+  /** Number of fixed effects. */
+  readonly p: number;
+  /** Number of random effects (columns of Z). */
+  readonly q: number;
+  /** Terms in lme4's order. */
+  readonly terms: readonly TermInfo[];
+  /** Length of θ. */
+  readonly thetaLength: number;
+  /** lme4's lower bounds of θ. */
+  readonly lower: Float64Array;
+  /** lme4's starting θ (identity factors). */
+  readonly thetaStart: Float64Array;
+  /** θ's names as `getME(m, "theta")`. */
+  readonly thetaNames: readonly string[];
+  /** The model's data. */
+  readonly data: GlmmData;
+  /** η from R's `family$initialize` (μ start), with the offset. */
+  readonly etaStart: Float64Array;
+  private readonly noX: FixedDesign;
+  private readonly sortedTerms: readonly ReTerm[];
+
+  /** Sort the terms as lme4 does and compute R's starting μ. */
+  constructor(data: GlmmData) {
+    this.data = data;
+    this.n = data.x.n;
+    this.p = data.x.p;
+    this.terms = termInfo(data.terms);
+    this.sortedTerms = this.terms.map((t) => t.term);
+    this.q = this.terms.reduce((s, t) => s + t.size, 0);
+    this.thetaLength = this.terms.reduce((s, t) => s + t.nTheta, 0);
+    this.lower = thetaLower(this.terms);
+    this.thetaStart = thetaStart(this.terms);
+    this.thetaNames = thetaNames(this.terms);
+    this.noX = { x: new Float64Array(0), n: this.n, p: 0, names: [] };
+    const { y, weights, family, offset } = data;
+    this.etaStart = new Float64Array(this.n);
+    for (let i = 0; i < this.n; i++) {
+      // binomial: (w y + 0.5)/(w + 1) with w the (size-scaled) weights; Poisson: y + 0.1
+      const mu = family.family === "binomial"
+        ? (weights[i] * y[i] + 0.5) / (weights[i] + 1)
+        : y[i] + 0.1;
+      this.etaStart[i] = family.linkfun(mu) + offset[i];
+    }
+  }
+
+  #systems: [WeightedSystem | undefined, WeightedSystem | undefined] = [undefined, undefined];
+
+  /** The weighted system with X (β by PIRLS) or without (u only), built on first use. */
+  private system(uOnly: boolean): WeightedSystem {
+    const k = uOnly ? 1 : 0;
+    return this.#systems[k] ??= new WeightedSystem(uOnly ? this.noX : this.data.x, this.terms);
+  }
+
+  /** Zb (b in Z's column order, terms in lme4's order). */
+  zb(b: Float64Array, out: Float64Array = new Float64Array(this.n)): Float64Array {
+    for (const t of this.terms) {
+      const { index, z } = t.term;
+      const q = t.q;
+      for (let i = 0; i < this.n; i++) {
+        const o = t.zOffset + index[i] * q;
+        let s = 0;
+        for (let r = 0; r < q; r++) s += z[i * q + r] * b[o + r];
+        out[i] += s;
+      }
+    }
+    return out;
+  }
+
+  /** Xβ + offset. */
+  xb(beta: ArrayLike<number>): Float64Array {
+    const { x, offset } = this.data;
+    const out = Float64Array.from(offset);
+    for (let j = 0; j < this.p; j++) {
+      const bj = beta[j], col = j * this.n;
+      if (bj === 0) continue;
+      for (let i = 0; i < this.n; i++) out[i] += x.x[col + i] * bj;
+    }
+    return out;
+  }
+
+  /** Σ unit deviances at η (and μ into `mu`). */
+  private resDev(eta: Float64Array, mu: Float64Array): number {
+    const { y, weights, family } = this.data;
+    let s = 0;
+    for (let i = 0; i < this.n; i++) {
+      mu[i] = family.linkinv(eta[i]);
+      s += family.devResid(y[i], mu[i], weights[i]);
+    }
+    return s;
+  }
+
+  /**
+   * PIRLS at θ as lme4's `pwrssUpdate`: for u with β fixed (`beta` given:
+   * lme4's nAGQ ≥ 1 stage), or for u and β together (`beta` undefined:
+   * lme4's nAGQ = 0 stage). Each evaluation starts, as lme4's deviance
+   * function does, from η = offset + `lp0` (lme4's `lp0`, a linear
+   * predictor without offset; default the one of R's `mustart`) and iterates
+   * until the penalized deviance changes by less than `tol` (lme4's
+   * tolPwrss, 1e-7) relative, halving steps that increase it; the
+   * log-determinant is the one of the last iteration's weights (as lme4's).
+   * Throws when step-halving fails or after `maxit` (30) iterations.
+   */
+  pirls(
+    theta: ArrayLike<number>,
+    beta?: ArrayLike<number>,
+    lp0?: Float64Array,
+    tol = PIRLS_TOL,
+  ): PirlsResult {
+    const { n } = this;
+    const { y, weights, family, offset } = this.data;
+    const uOnly = beta !== undefined;
+    const base = uOnly ? this.xb(beta) : Float64Array.from(offset);
+    const eta = new Float64Array(n);
+    // lme4 sets μ from offset + lp0 and only then the offset with Xβ, so
+    // the first working response carries lp0 − Xβ
+    for (let i = 0; i < n; i++) eta[i] = lp0 ? offset[i] + lp0[i] : this.etaStart[i];
+    const mu = new Float64Array(n);
+    const w = new Float64Array(n), z = new Float64Array(n);
+    let u: Float64Array = new Float64Array(this.q), b: Float64Array = new Float64Array(this.q);
+    let be: Float64Array = uOnly ? Float64Array.from(beta) : new Float64Array(this.p);
+    let oldPdev = Number.MAX_VALUE;
+    let ldL2 = NaN;
+    let unscDiag: Float64Array | undefined;
+    let pdev = NaN, rdev = NaN;
+    let it = 0, converged = false;
+    for (; it < PIRLS_MAXIT; it++) {
+      for (let i = 0; i < n; i++) {
+        mu[i] = family.linkinv(eta[i]);
+        const me = family.muEta(eta[i]);
+        w[i] = (weights[i] * me * me) / family.variance(mu[i]);
+        z[i] = eta[i] - base[i] + (y[i] - mu[i]) / me;
+      }
+      const sol = this.system(uOnly).solve(theta, w, z);
+      ldL2 = sol.ldL2;
+      if (!uOnly) unscDiag = sol.unscDiag;
+      let uNew = sol.u, bNew = sol.b, beNew = uOnly ? be : sol.beta;
+      const next = (uu: Float64Array, bb: Float64Array, bbe: Float64Array) => {
+        const e = uOnly ? Float64Array.from(base) : this.xb(bbe);
+        this.zb(bb, e);
+        let s = 0;
+        for (let k = 0; k < uu.length; k++) s += uu[k] * uu[k];
+        const rd = this.resDev(e, mu);
+        return { e, rd, pd: rd + s };
+      };
+      let r = next(uNew, bNew, beNew);
+      pdev = r.pd;
+      if (Math.abs((oldPdev - pdev) / pdev) < tol) {
+        (u = uNew, b = bNew, be = beNew, eta.set(r.e), rdev = r.rd);
+        converged = true;
+        break;
+      }
+      if (Number.isNaN(pdev) || pdev > oldPdev) {
+        // step halving towards the previous iterate (lme4: up to 10 times)
+        for (let k = 0; k < 10 && (Number.isNaN(r.pd) || r.pd > oldPdev); k++) {
+          uNew = mid(u, uNew);
+          bNew = mid(b, bNew);
+          if (!uOnly) beNew = mid(be, beNew);
+          r = next(uNew, bNew, beNew);
+        }
+        pdev = r.pd;
+        if (Number.isNaN(pdev) || pdev - oldPdev > tol) {
+          throw new Error(
+            "(maxstephalfit) PIRLS step-halvings failed to reduce deviance in pwrssUpdate",
+          );
+        }
+      }
+      u = uNew, b = bNew, be = beNew;
+      eta.set(r.e);
+      rdev = r.rd;
+      oldPdev = pdev;
+    }
+    if (!converged) throw new Error("pwrssUpdate did not converge in (maxit) iterations");
+    let sqrL = 0;
+    for (let k = 0; k < u.length; k++) sqrL += u[k] * u[k];
+    const aic = family.aic(y, this.data.size, mu, weights);
+    return {
+      deviance: ldL2 + sqrL + aic,
+      ldL2,
+      sqrL,
+      aic,
+      resDev: rdev,
+      beta: be,
+      u,
+      b,
+      eta,
+      mu,
+      iterations: it + 1,
+      ...(unscDiag ? { unscDiag } : {}),
+    };
+  }
+
+  /**
+   * (R_XᵀR_X)⁻¹ of the weighted least-squares problem at the fit's weights
+   * (lme4's `pp$unsc()`, vcov's fallback when the Hessian is not usable);
+   * p × p column-major.
+   */
+  unscaledVcov(theta: ArrayLike<number>, fit: PirlsResult): Float64Array {
+    const { y, weights, family } = this.data;
+    const w = new Float64Array(this.n), z = new Float64Array(this.n);
+    for (let i = 0; i < this.n; i++) {
+      const me = family.muEta(fit.eta[i]);
+      w[i] = (weights[i] * me * me) / family.variance(fit.mu[i]);
+      z[i] = fit.eta[i] - this.data.offset[i] + (y[i] - fit.mu[i]) / me;
+    }
+    const sol = buildLmm(this.data.x, z, this.sortedTerms, { weights: w }).solve(theta, false);
+    const s2 = sol.sigma * sol.sigma;
+    return sol.vcov.map((v) => v / s2);
+  }
+}
+
+function mid(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = (a[i] + b[i]) / 2;
+  return out;
+}

@@ -1,0 +1,241 @@
+/**
+ * lme4's printed summary of a generalized linear mixed model
+ * (print.summary.merMod for a glmerMod): title, family, formula, the
+ * AIC/BIC/logLik/deviance/df.resid line, scaled (Pearson) residuals, random
+ * effects, group counts, the z table, the correlation of fixed effects and
+ * the convergence messages.
+ * @module
+ */
+import { coefmatCells, formatReal, printCoefmat, roundTo } from "../../display/rformat.ts";
+import {
+  htmlBlock,
+  htmlHeader,
+  htmlMessages,
+  htmlTable,
+  JUPYTER_DISPLAY,
+  type MimeBundle,
+} from "../../display/bundle.ts";
+import { quantile7 } from "../lm.ts";
+import { abbreviate } from "../lmer/summary.ts";
+import type { GeneralizedLinearMixedModel } from "./model.ts";
+
+/** Print a character matrix as R does with quote = FALSE (left-aligned). */
+function printCharMatrix(rowNames: string[], colNames: string[], cells: string[][]): string {
+  const rw = Math.max(0, ...rowNames.map((r) => r.length));
+  const cw = colNames.map((c, j) => Math.max(c.length, ...cells.map((r) => r[j].length)));
+  const lines = [" ".repeat(rw) + colNames.map((c, j) => " " + c.padEnd(cw[j])).join("")];
+  cells.forEach((r, i) =>
+    lines.push(rowNames[i].padEnd(rw) + r.map((c, j) => " " + c.padEnd(cw[j])).join(""))
+  );
+  return lines.join("\n");
+}
+
+/** R 4.2's zapsmall(x, digits). */
+function zapsmall(x: number[], digits: number): number[] {
+  const mx = Math.max(...x.map(Math.abs));
+  const d = mx > 0 ? Math.max(0, Math.floor(digits - Math.log10(mx) + 0.5)) : digits;
+  return x.map((v) => roundTo(v, d));
+}
+
+/** lme4's summary of a fitted GLMM. */
+export class GlmerSummary {
+  /** The model summarised. */
+  readonly model: GeneralizedLinearMixedModel;
+  /** Wrap a model; use `m.summary()`. */
+  constructor(model: GeneralizedLinearMixedModel) {
+    this.model = model;
+  }
+
+  /** The title: "Generalized linear mixed model fit by maximum likelihood (Laplace …". */
+  title(): string {
+    const m = this.model;
+    const how = m.nAGQ === 1
+      ? "Laplace\n  Approximation"
+      : m.nAGQ === 0
+      ? "Laplace\n  Approximation"
+      : `Adaptive\n  Gauss-Hermite Quadrature, nAGQ = ${m.nAGQ}`;
+    return `Generalized linear mixed model fit by maximum likelihood (${how}) [glmerMod]`;
+  }
+
+  /** The random-effects table (lme4's formatVC, no residual row) as text lines. */
+  randomEffectsText(digits = 4): string {
+    const terms = this.model.varCorrTerms();
+    const sds: number[] = [], groups: string[] = [], names: string[] = [];
+    for (const t of terms) {
+      t.names.forEach((nm, i) => {
+        groups.push(i === 0 ? t.grp.replace(/\.\d+$/, "") : "");
+        names.push(nm);
+        sds.push(Math.sqrt(t.cov[i][i]));
+      });
+    }
+    const variance = formatReal(sds.map((s) => s * s), digits);
+    const stddev = formatReal(sds, digits);
+    const maxq = Math.max(...terms.map((t) => t.names.length));
+    const header = ["Groups", "Name", "Variance", "Std.Dev."];
+    const rows = groups.map((g, i) => [g, names[i], variance[i], stddev[i]]);
+    if (maxq > 1) {
+      const dig = Math.max(2, digits - 3);
+      const corr: string[][] = [];
+      for (const t of terms) {
+        const q = t.names.length;
+        for (let i = 0; i < q; i++) {
+          const row: string[] = [];
+          for (let j = 0; j < maxq - 1; j++) {
+            row.push(
+              j < i
+                ? roundTo(t.cov[i][j] / Math.sqrt(t.cov[i][i] * t.cov[j][j]), dig).toFixed(dig)
+                : "",
+            );
+          }
+          corr.push(row);
+        }
+      }
+      for (let j = 0; j < maxq - 1; j++) {
+        const w = Math.max(...corr.map((r) => r[j].length));
+        corr.forEach((r) => (r[j] = r[j] === "" ? "" : r[j].padStart(w)));
+      }
+      header.push("Corr", ...new Array(maxq - 2).fill(""));
+      rows.forEach((r, i) => r.push(...corr[i]));
+    }
+    return printCharMatrix(rows.map(() => ""), header, rows);
+  }
+
+  /** Notebook display: lme4's text and an HTML rendering. */
+  [JUPYTER_DISPLAY](): MimeBundle {
+    const m = this.model;
+    const fam = m.family;
+    const facts: [string, string][] = [
+      ["Family:", `${fam.family} (${fam.link})`],
+      ["Formula:", m.formula],
+    ];
+    if (m.dataName) facts.push(["Data:", m.dataName]);
+    facts.push(
+      [
+        "AIC, BIC, logLik, deviance, df.resid:",
+        [m.AIC(), m.BIC(), m.logLik(), m.deviance()].map((v) => roundTo(v, 1).toFixed(1)).join(
+          ", ",
+        ) + `, ${m.dfResidual}`,
+      ],
+      [
+        "Observations:",
+        `${m.nobs}; groups: ${Object.entries(m.ngrps()).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+      ],
+    );
+    const terms = m.varCorrTerms();
+    const sds: number[] = [];
+    for (const t of terms) t.names.forEach((_, i) => sds.push(Math.sqrt(t.cov[i][i])));
+    const variance = formatReal(sds.map((s) => s * s), 4), stddev = formatReal(sds, 4);
+    const reRows: string[][] = [];
+    let k = 0;
+    for (const t of terms) {
+      t.names.forEach((nm, i) => {
+        const corr = t.names.slice(0, i).map((_, j) =>
+          roundTo(t.cov[i][j] / Math.sqrt(t.cov[i][i] * t.cov[j][j]), 2).toFixed(2)
+        ).join(" ");
+        reRows.push([i === 0 ? t.grp : "", nm, variance[k], stddev[k], corr]);
+        k++;
+      });
+    }
+    const rows = m.coefRows();
+    const cols = ["Estimate", "Std. Error", "z value", "Pr(>|z|)"];
+    const { cells } = coefmatCells(
+      cols,
+      rows.map((x) => [x.estimate, x.stdError, x.statistic, x.pValue]),
+      { digits: 4, pColumn: 3 },
+    );
+    const html = htmlBlock([
+      htmlHeader(
+        "Generalized linear mixed model fit by maximum likelihood (" +
+          (m.nAGQ > 1 ? `adaptive Gauss-Hermite quadrature, nAGQ = ${m.nAGQ}` : "Laplace") + ")",
+        facts,
+      ),
+      htmlTable(["Groups", "Name", "Variance", "Std.Dev.", "Corr"], reRows, {
+        caption: "Random effects",
+        numeric: [false, false, true, true, true],
+      }),
+      htmlTable(["", ...cols], rows.map((x, i) => [x.term, ...cells[i]]), {
+        caption: "Fixed effects",
+      }),
+      htmlMessages([...m.frame.messages, ...m.messages]),
+    ]);
+    return { "text/plain": this.toString(), "text/html": html };
+  }
+
+  /** lme4's print(summary(m)) text. */
+  toString(): string {
+    const m = this.model;
+    const out: string[] = [];
+    out.push(this.title());
+    out.push(` Family: ${m.family.family}  ( ${m.family.link} )`);
+    out.push(`Formula: ${m.formula}`);
+    if (m.dataName) out.push(`   Data: ${m.dataName}`);
+    if (m.frame.weightsLabel) out.push(`Weights: ${m.frame.weightsLabel}`);
+    if (m.frame.offsetLabel) out.push(` Offset: ${m.frame.offsetLabel}`);
+    out.push("");
+    const names = ["AIC", "BIC", "logLik", "deviance", "df.resid"];
+    const vals = formatReal(
+      [m.AIC(), m.BIC(), m.logLik(), m.deviance()].map((v) => roundTo(v, 1)),
+      7,
+    ).map((s) => s.trim());
+    vals.push(String(m.dfResidual));
+    const w = Math.max(...names.map((s) => s.length), ...vals.map((s) => s.length));
+    out.push(names.map((s) => s.padStart(w)).join(" ") + " ");
+    out.push(vals.map((s) => s.padStart(w)).join(" ") + " ");
+    out.push("");
+    const r = Float64Array.from(m.residuals("pearson")).sort();
+    const q = zapsmall([0, 0.25, 0.5, 0.75, 1].map((p) => quantile7(r, p)), 5);
+    const qf = formatReal(q, 4);
+    const hdr = ["Min", "1Q", "Median", "3Q", "Max"];
+    const wq = Math.max(...qf.map((s) => s.length), ...hdr.map((s) => s.length));
+    out.push("Scaled residuals: ");
+    out.push(hdr.map((h) => h.padStart(wq)).join(" ") + " ");
+    out.push(qf.map((s) => s.padStart(wq)).join(" ") + " ");
+    out.push("");
+    out.push("Random effects:");
+    out.push(this.randomEffectsText());
+    const g = m.ngrps();
+    out.push(
+      `Number of obs: ${m.nobs}, groups:  ${
+        Object.entries(g).map(([k, v]) => `${k}, ${v}`).join("; ")
+      }`,
+    );
+    out.push("");
+    const rows = m.coefRows();
+    if (rows.length) {
+      out.push("Fixed effects:");
+      out.push(
+        printCoefmat(
+          rows.map((x) => x.term),
+          ["Estimate", "Std. Error", "z value", "Pr(>|z|)"],
+          rows.map((x) => [x.estimate, x.stdError, x.statistic, x.pValue]),
+          { digits: 4, pColumn: 3 },
+        ),
+      );
+      const p = rows.length;
+      if (p > 1 && p <= 12) {
+        out.push("");
+        out.push("Correlation of Fixed Effects:");
+        const v = m.vcov().matrix;
+        const rn = rows.map((x) => abbreviate(x.term, 11));
+        const cn = rows.map((x) => abbreviate(x.term, 6));
+        const cells = rows.slice(1).map((_, a) =>
+          rows.slice(0, p - 1).map((_, b) => {
+            const i = a + 1;
+            return b < i ? roundTo(v[i][b] / Math.sqrt(v[i][i] * v[b][b]), 3).toFixed(3) : "";
+          })
+        );
+        const cw = Math.max(...cells.flat().map((s) => s.length));
+        const padded = cells.map((r) => r.map((s) => (s === "" ? "" : s.padStart(cw))));
+        out.push(printCharMatrix(rn.slice(1), cn.slice(0, p - 1), padded));
+      }
+    }
+    if (m.messages.length) {
+      out.push(
+        `optimizer (Nelder_Mead) convergence code: 0 (OK)`,
+      );
+    }
+    for (const msg of [...m.frame.messages, ...m.messages]) out.push(msg);
+    out.push("");
+    return out.join("\n");
+  }
+}

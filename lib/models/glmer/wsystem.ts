@@ -1,0 +1,147 @@
+/**
+ * The weighted penalized least-squares system of one PIRLS step, built
+ * once per model: lmer's blocked cross-products of [Z X y] with row
+ * weights, A(w) = [Z X y]ᵀ W [Z X y], and lmer's blocked Cholesky factor
+ * over them. The block structure (which levels meet, the factor's symbolic
+ * analysis and tail plan) does not depend on the weights, so each PIRLS
+ * step only refills A's numbers from the rows (one O(n (p + q)²) pass, no
+ * allocation) and refactors for θ.
+ * @module
+ */
+
+import type { FixedDesign } from "../../design/reterm.ts";
+import { BlockedFactor, findBlock } from "../lmer/cholesky.ts";
+import { type CrossProducts, crossProducts } from "../lmer/crossprod.ts";
+import { devianceParts } from "../lmer/deviance.ts";
+import { solve } from "../lmer/solution.ts";
+import type { TermInfo } from "../lmer/structure.ts";
+
+/** What one weighted solve gives PIRLS. */
+export interface WeightedSolution {
+  /** log|ΛᵀZᵀWZΛ + I|. */
+  readonly ldL2: number;
+  /** Spherical random effects u (Z order). */
+  readonly u: Float64Array;
+  /** b = Λu. */
+  readonly b: Float64Array;
+  /** β (length p; empty for a system without X). */
+  readonly beta: Float64Array;
+  /** diag((R_XᵀR_X)⁻¹) (length p). */
+  readonly unscDiag: Float64Array;
+}
+
+/**
+ * A reusable weighted system for a fixed design (X, possibly with no
+ * columns, and the random-effects terms in lme4's order).
+ */
+export class WeightedSystem {
+  /** The blocked factor (its cross-products are refilled in place). */
+  readonly factor: BlockedFactor;
+  private readonly a: CrossProducts;
+  private readonly x: FixedDesign;
+  private readonly terms: readonly TermInfo[];
+  /** pos[i][j][r]: block of observation r in A's off-diagonal block (i, j), i > j. */
+  private readonly pos: Int32Array[][];
+  private readonly xtxDiag: Float64Array;
+
+  /** Symbolic work, once: the cross-products' pattern and the factor's analysis. */
+  constructor(x: FixedDesign, terms: readonly TermInfo[]) {
+    this.x = x;
+    this.terms = terms;
+    this.a = crossProducts(x, new Float64Array(x.n), terms);
+    this.factor = new BlockedFactor(this.a, terms, false, "auto");
+    const K = terms.length;
+    this.pos = terms.map(() => []);
+    for (let i = 1; i < K; i++) {
+      for (let j = 0; j < i; j++) {
+        const blk = this.a.off[i][j];
+        const ri = terms[i].term.index, cj = terms[j].term.index;
+        const p = new Int32Array(x.n);
+        for (let r = 0; r < x.n; r++) p[r] = findBlock(blk, cj[r], ri[r]);
+        this.pos[i][j] = p;
+      }
+    }
+    this.xtxDiag = new Float64Array(x.p);
+  }
+
+  /** Refill A with weights w and response z (F = [X z]). */
+  private refill(w: Float64Array, z: Float64Array): void {
+    const { a, x, terms } = this;
+    const { n, p } = x;
+    const nf = p + 1;
+    const xv = x.x;
+    for (const d of a.diag) d.fill(0);
+    for (const f of a.fz) f.fill(0);
+    a.ff.fill(0);
+    for (let i = 1; i < terms.length; i++) {
+      for (let j = 0; j < i; j++) a.off[i][j].values.fill(0);
+    }
+    const frow = new Float64Array(nf);
+    for (let r = 0; r < n; r++) {
+      const wr = w[r];
+      for (let j = 0; j < p; j++) frow[j] = xv[j * n + r];
+      frow[p] = z[r];
+      // FᵀWF (lower triangle, mirrored below)
+      for (let c = 0; c < nf; c++) {
+        const fc = frow[c] * wr;
+        if (fc === 0) continue;
+        for (let rr = c; rr < nf; rr++) a.ff[c * nf + rr] += frow[rr] * fc;
+      }
+      for (let k = 0; k < terms.length; k++) {
+        const t = terms[k];
+        const q = t.q;
+        const zk = t.term.z;
+        const lvl = t.term.index[r];
+        const d = a.diag[k];
+        const fz = a.fz[k];
+        for (let c = 0; c < q; c++) {
+          const zc = zk[r * q + c] * wr;
+          if (zc === 0) continue;
+          const base = lvl * q * q + c * q;
+          for (let rr = 0; rr < q; rr++) d[base + rr] += zk[r * q + rr] * zc;
+          const col = (lvl * q + c) * nf;
+          for (let f = 0; f < nf; f++) fz[col + f] += frow[f] * zc;
+        }
+        for (let j = 0; j < k; j++) {
+          const blk = a.off[k][j];
+          const tj = terms[j];
+          const qj = tj.q, zj = tj.term.z;
+          const o = this.pos[k][j][r] * q * qj;
+          const v = blk.values;
+          for (let c = 0; c < qj; c++) {
+            const zc = zj[r * qj + c] * wr;
+            if (zc === 0) continue;
+            for (let rr = 0; rr < q; rr++) v[o + c * q + rr] += zk[r * q + rr] * zc;
+          }
+        }
+      }
+    }
+    for (let c = 0; c < nf; c++) {
+      for (let rr = c + 1; rr < nf; rr++) a.ff[rr * nf + c] = a.ff[c * nf + rr];
+    }
+    for (let j = 0; j < p; j++) this.xtxDiag[j] = a.ff[j * nf + j];
+  }
+
+  /** Solve the penalized weighted least-squares problem at θ. */
+  solve(theta: ArrayLike<number>, w: Float64Array, z: Float64Array): WeightedSolution {
+    this.refill(w, z);
+    const info = this.factor.update(theta);
+    const parts = devianceParts(this.factor, info, this.xtxDiag);
+    const p = this.x.p;
+    // one dummy row: solve() forms fitted values and σ from the rows given,
+    // which PIRLS does not use; vcov / σ² is (R_XᵀR_X)⁻¹ whatever σ is
+    const sol = solve({
+      factor: this.factor,
+      parts,
+      theta: Float64Array.from(theta),
+      reml: false,
+      objective: 0,
+      x: { x: new Float64Array(p), n: 1, p, names: this.x.names },
+      y: Float64Array.of(1),
+    });
+    const s2 = sol.sigma * sol.sigma;
+    const unscDiag = new Float64Array(p);
+    for (let j = 0; j < p; j++) unscDiag[j] = sol.vcov[j * p + j] / s2;
+    return { ldL2: parts.ldL2, u: sol.u, b: sol.b, beta: sol.beta, unscDiag };
+  }
+}
