@@ -30,6 +30,7 @@ interface Case {
   sigma?: number;
   criterion?: number;
   messages?: string[];
+  groups?: string[];
   warnings: string[];
   fitted: number[];
   newdata?: Columns;
@@ -87,6 +88,7 @@ for (const c of fx.cases.filter((c) => c.kind === "lmer")) {
     const data = fx.data[c.data];
     const m = lmer(c.formula, data, c.offset ? { offset: c.offset } : {});
     assert.deepEqual(Object.keys(m.fixef()), c.colnames, "X column names");
+    assert.deepEqual(Object.keys(m.ranef()), c.groups, "grouping factor names");
     // lme4's warning while building X (check.scaleX; lme4 prints it under
     // "fit warnings"), among the messages from building the model
     assert.equal(

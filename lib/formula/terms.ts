@@ -642,7 +642,8 @@ export function expandFormula(f: ParsedFormula): ModelFormula {
     const lhs = expandParts(f.text, [{ sign: 1, expr: bar.left }], null);
     const text = `(${deparse(bar.left)} ${bar.op} ${deparse(bar.right)})`;
     for (const set of groupingSets(bar.right, f.text)) {
-      const groupLabel = set.map(deparse).join(":");
+      // lme4 names a grouping factor `my group` without its backquotes
+      const groupLabel = set.map((g) => (g.type === "name" ? g.name : deparse(g))).join(":");
       const group = set;
       if (bar.op === "||") {
         // lme4: (1 + x || g) = (1 | g) + (0 + x | g): one term per column group.
