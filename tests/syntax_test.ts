@@ -164,3 +164,13 @@ for (const c of fx.emmeans) {
     closeAll(t.getColumn("df").toArray() as number[], c.df, 1e-4, "df");
   });
 }
+
+Deno.test("syntax: a logical column as R: bTRUE even when every value is TRUE; as a grouping factor", () => {
+  const d = fx.data.d;
+  const sub = { y: d.y.slice(0, 10), x: d.x.slice(0, 10), b: new Array(10).fill(true) };
+  // R: coef(lm(y ~ x + b)) has bTRUE = NA (aliased with the intercept)
+  assert.deepEqual(Object.keys(lm("y ~ x + b", sub).coef()), ["(Intercept)", "x", "bTRUE"]);
+  assert.equal(lm("y ~ x + b", sub).coef().bTRUE, null);
+  // lme4: REMLcrit(lmer(y ~ x + (1 | b), d)) = 118.9225 (singular)
+  assertClose(lmer("y ~ x + (1 | b)", d).REMLcrit(), 118.9225, 1e-6, "REMLcrit");
+});

@@ -243,7 +243,8 @@ function subsetColumn(c: VarColumn, keep: Int32Array, dropLevels: boolean): VarC
 export function groupingFactor(ev: Evaluator, group: readonly Expr[], n: number): FactorColumn {
   const parts = group.map((g) => {
     const c = ev.column(g);
-    if (c.kind === "factor") return c;
+    // a logical grouping factor keeps only the values that occur (lme4's factor())
+    if (c.kind === "factor") return c.logical ? { ...c, logical: false } : c;
     const { levels, codes } = numericLevels(c.values);
     return { kind: "factor" as const, levels, codes, ordered: false };
   });
