@@ -163,5 +163,8 @@ Deno.test("fuzz: 3,000 random and malformed formulas parse or throw FormulaError
       `slowest ${slowest.toFixed(1)} ms (${JSON.stringify(slowestInput)}…)`,
   );
   assert.deepEqual(other, []);
-  assert.ok(slowest < 1000, `an input took ${slowest.toFixed(0)} ms: ${slowestInput}`);
+  // A guard against hangs only (the slowest input takes ~0.2 s on a quiet
+  // machine; the number is printed above): tests never assert on speed,
+  // which depends on the machine's load.
+  assert.ok(slowest < 10_000, `an input took ${slowest.toFixed(0)} ms: ${slowestInput}`);
 });
