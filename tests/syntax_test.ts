@@ -8,7 +8,7 @@
  * and lme4's "very different scales" warning.
  */
 import assert from "node:assert/strict";
-import { emmeans, lm, lmer } from "../mod.ts";
+import { emmeans, lm, lmer, lmList } from "../mod.ts";
 import type { Cell } from "../lib/data/frame.ts";
 import { expandFormula } from "../lib/formula/terms.ts";
 import { parseFormula } from "../lib/formula/parse.ts";
@@ -173,4 +173,8 @@ Deno.test("syntax: a logical column as R: bTRUE even when every value is TRUE; a
   assert.equal(lm("y ~ x + b", sub).coef().bTRUE, null);
   // lme4: REMLcrit(lmer(y ~ x + (1 | b), d)) = 118.9225 (singular)
   assertClose(lmer("y ~ x + (1 | b)", d).REMLcrit(), 118.9225, 1e-6, "REMLcrit");
+});
+
+Deno.test("syntax: lmList refuses offset() rather than leaving it out", () => {
+  assert.throws(() => lmList("y ~ x + offset(o) | g", fx.data.d), /lmList: offset\(\) terms/);
 });

@@ -81,6 +81,12 @@ export function lmListFit(
   const mf = modelFrame(formula, data, options);
   const term = checkLmListFormula(formula, mf);
   const spec = term.spec;
+  if (spec.lhs.offsets?.length) {
+    throw new RangeError(
+      "lmList: offset() terms are not supported yet (R's lmList passes them to each group's lm); " +
+        "subtract the offset from the response instead",
+    );
+  }
   const frame = mf.frame;
   const nrow = frame.nrow;
   const ev = new Evaluator(frame, formula, newTransformState(), true);
