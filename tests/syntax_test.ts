@@ -153,7 +153,7 @@ Deno.test("syntax: parsing of R's operators, strings, named arguments and names"
 });
 
 for (const c of fx.emmeans) {
-  Deno.test(`syntax: emmeans of ${c.kind}(${c.formula}) adds the offset as R's emmeans`, () => {
+  Deno.test(`syntax: emmeans of ${c.kind}(${c.formula}) as R's emmeans`, () => {
     const data = fx.data[c.data];
     const opts = c.offset ? { offset: c.offset } : {};
     const m = c.kind === "lm" ? lm(c.formula, data, opts) : lmer(c.formula, data, opts);

@@ -302,10 +302,18 @@ export function emmGrid(
   const newdata: Record<string, Cell[]> = {};
   for (const v of ordered) newdata[v.name] = new Array<Cell>(N);
   for (const v of meanVars) newdata[v.name] = new Array<Cell>(N).fill(v.value);
+  const logicalVars = new Set(
+    ordered.filter((v) => {
+      const c = mf.frame.columns.get(v.name);
+      return c?.kind === "factor" && c.logical === true;
+    }).map((v) => v.name),
+  );
   for (let r = 0; r < N; r++) {
     let rest = r;
     ordered.forEach((v, k) => {
-      newdata[v.name][r] = v.values[rest % sizes[k]];
+      const value = v.values[rest % sizes[k]];
+      // a logical column stays logical in the grid (R: TRUE/FALSE, usable in I(!b))
+      newdata[v.name][r] = logicalVars.has(v.name) ? value === "TRUE" : value;
       rest = Math.floor(rest / sizes[k]);
     });
   }
