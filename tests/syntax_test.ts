@@ -178,3 +178,13 @@ Deno.test("syntax: a logical column as R: bTRUE even when every value is TRUE; a
 Deno.test("syntax: lmList refuses offset() rather than leaving it out", () => {
   assert.throws(() => lmList("y ~ x + offset(o) | g", fx.data.d), /lmList: offset\(\) terms/);
 });
+
+Deno.test("syntax: a logical response is fitted as 0/1 (R's lm)", () => {
+  const d = { b: [true, false, true, true, false], x: [1, 2, 3, 4, 5] };
+  // R: coef(lm(b ~ x)) = 0.9, -0.1; coef(lm(I(x > 2) ~ x)) = -0.3, 0.3
+  const a = lm("b ~ x", d).coef(), c = lm("I(x > 2) ~ x", d).coef();
+  assertClose(a["(Intercept)"]!, 0.9, 1e-12, "b ~ x intercept");
+  assertClose(a.x!, -0.1, 1e-12, "b ~ x slope");
+  assertClose(c["(Intercept)"]!, -0.3, 1e-12, "I(x > 2) ~ x intercept");
+  assertClose(c.x!, 0.3, 1e-12, "I(x > 2) ~ x slope");
+});

@@ -351,7 +351,13 @@ export function modelFrame(
   const ev = new Evaluator(frame, formula, state, true);
   const n0 = frame.nrow;
 
-  const yCol = ev.column(parsed.response);
+  let yCol = ev.column(parsed.response);
+  if (yCol.kind === "factor" && yCol.logical) {
+    // R's lm: a logical response is fitted as 0/1
+    const codes = yCol.codes, levels = yCol.levels;
+    const values = Float64Array.from(codes, (k) => (k < 0 ? NaN : levels[k] === "TRUE" ? 1 : 0));
+    yCol = { kind: "numeric", values };
+  }
   if (yCol.kind !== "numeric") {
     throw new FormulaError(
       `response '${parsed.responseLabel}' is not numeric (it is a factor with levels ${
