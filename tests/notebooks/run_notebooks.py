@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in tools/kernel/
 REQUIRED = ("nbclient", "nbformat", "zmq")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
                                 "kernel"))
