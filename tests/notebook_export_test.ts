@@ -48,16 +48,22 @@ Deno.test({
         profileDir: `${dir}/profile`,
       });
       const img = decodePng(await Deno.readFile(shot));
-      // The figures' blue points (the mixed-model estimates): measured 11,700
-      // blue pixels with the figures and 2,200 (code highlighting) without.
-      let blue = 0, nonWhite = 0;
+      // The figures' points: blue (mixed-model estimates) and orange (the
+      // per-cluster OLS estimates, where an animation starts). Code
+      // highlighting alone gives ~2,200 blue and almost no orange pixels.
+      let coloured = 0, nonWhite = 0;
       for (let i = 0; i < img.rgba.length; i += 4) {
         const [r, g, b] = [img.rgba[i], img.rgba[i + 1], img.rgba[i + 2]];
-        if (b > r + 50 && b > g + 20) blue++;
+        if (b > r + 50 && b > g + 20) coloured++;
+        else if (r > 200 && g > 110 && g < 200 && b < 110) coloured++;
         if (r + g + b < 3 * 245) nonWhite++;
       }
+      console.log(`notebook 03 export: ${coloured} blue or orange pixels`);
       assert.ok(nonWhite > 100_000, `screenshot nearly blank (${nonWhite} non-white pixels)`);
-      assert.ok(blue > 6_000, `figures not visible (${blue} blue pixels; ~2,200 without figures)`);
+      assert.ok(
+        coloured > 8_000,
+        `figures not visible (${coloured} blue or orange pixels; ~2,300 without figures)`,
+      );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
