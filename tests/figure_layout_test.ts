@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * No two text labels of a figure overlap: every figure the demo makes
  * (demo/main.ts: the three seed-003 scenarios' pooling and weight plots,

@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+/// <reference lib="dom" />
 /**
  * The committed notebooks, opened **untrusted** (as anyone who clones the
  * repository opens them) in the classic Jupyter Notebook served locally,

@@ -20,7 +20,7 @@
  * @module
  */
 import { loadResvg, type Markish, type PlotOptions } from "../deps.ts";
-import { parseHTML, Plot, Resvg } from "./plot.ts";
+import { parseHTML, Plot, Resvg, type ResvgClass } from "./plot.ts";
 import { encodePalettePng } from "./png.ts";
 import { escapeHtml, JUPYTER_DISPLAY, type MimeBundle } from "../display/bundle.ts";
 
@@ -459,7 +459,7 @@ export class Figure {
    */
   async toPNG(options: PngOptions = {}): Promise<Uint8Array> {
     const svg = this.#stillSVG();
-    return rasterize(Resvg ?? (await loadResvg()).Resvg, svg, options);
+    return rasterize(Resvg ?? (await loadResvg()).Resvg as unknown as ResvgClass, svg, options);
   }
 
   /**
@@ -760,8 +760,6 @@ function roundCoordinates(markup: string): string {
       }"`,
   );
 }
-
-type ResvgClass = typeof import("npm:@resvg/resvg-js@2.6.2").Resvg;
 
 function rasterize(resvg: ResvgClass, svg: string, options: PngOptions): Uint8Array {
   return render(resvg, svg, options).asPng();

@@ -39,9 +39,22 @@ export const Plot: PlotModule = plotModule;
 export const parseHTML: typeof linkedom.parseHTML = linkedom.parseHTML;
 
 /**
+ * The part of resvg's `Resvg` class the figures use (declared here so that
+ * deno doc does not walk resvg's declarations).
+ * @ignore
+ */
+export interface ResvgClass {
+  /** Parse an SVG with resvg's options. */
+  new (svg: string, options: Record<string, unknown>): {
+    render(): { pixels: Uint8Array; width: number; height: number; asPng(): Uint8Array };
+  };
+}
+
+/**
  * resvg's `Resvg` class, loaded with the figures; undefined where its native
  * binary is unavailable.
  * @ignore
  */
-export const Resvg: typeof import("npm:@resvg/resvg-js@2.6.2").Resvg | undefined = resvgModule
-  ?.Resvg;
+export const Resvg: ResvgClass | undefined = resvgModule?.Resvg as unknown as
+  | ResvgClass
+  | undefined;
