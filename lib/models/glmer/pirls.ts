@@ -209,8 +209,9 @@ export class Glmm {
     let pdev = NaN, rdev = NaN;
     let it = 0, converged = false;
     for (; it < PIRLS_MAXIT; it++) {
+      // μ at η (after the first iteration it is the accepted step's, from next())
       for (let i = 0; i < n; i++) {
-        mu[i] = family.linkinv(eta[i]);
+        if (it === 0) mu[i] = family.linkinv(eta[i]);
         const me = family.muEta(eta[i]);
         w[i] = (weights[i] * me * me) / family.variance(mu[i]);
         z[i] = eta[i] - base[i] + (y[i] - mu[i]) / me;

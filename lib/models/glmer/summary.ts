@@ -51,8 +51,6 @@ export class GlmerSummary {
     const m = this.model;
     const how = m.nAGQ === 1
       ? "Laplace\n  Approximation"
-      : m.nAGQ === 0
-      ? "Laplace\n  Approximation"
       : `Adaptive\n  Gauss-Hermite Quadrature, nAGQ = ${m.nAGQ}`;
     return `Generalized linear mixed model fit by maximum likelihood (${how}) [glmerMod]`;
   }
@@ -146,7 +144,7 @@ export class GlmerSummary {
     const html = htmlBlock([
       htmlHeader(
         "Generalized linear mixed model fit by maximum likelihood (" +
-          (m.nAGQ > 1 ? `adaptive Gauss-Hermite quadrature, nAGQ = ${m.nAGQ}` : "Laplace") + ")",
+          (m.nAGQ === 1 ? "Laplace" : `adaptive Gauss-Hermite quadrature, nAGQ = ${m.nAGQ}`) + ")",
         facts,
       ),
       htmlTable(["Groups", "Name", "Variance", "Std.Dev.", "Corr"], reRows, {
