@@ -71,12 +71,15 @@ export function suggestName(name: string, names: readonly string[]): string | nu
 
 /** Error for a name that is not a column of the data. */
 export function unknownColumn(name: string, frame: Frame, src: string, pos: number): never {
-  const hint = suggestName(name, frame.names);
+  // the response is no suggestion for a term on the right-hand side
+  const lhs = src.includes("~") ? src.slice(0, src.indexOf("~")).trim() : "";
+  const hint = suggestName(name, frame.names.filter((n) => n !== lhs));
   const known = frame.names.length > 8
     ? `${frame.names.slice(0, 8).join(", ")}, …`
     : frame.names.join(", ");
+  const shown = name.length > 40 ? `${name.slice(0, 37)}…` : name;
   throw new FormulaError(
-    `unknown column '${name}'` +
+    `unknown column '${shown}'` +
       (hint ? ` (did you mean '${hint}'?)` : ` (columns are: ${known})`),
     src,
     pos,

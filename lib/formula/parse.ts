@@ -241,8 +241,21 @@ class Parser {
         }
         return this.mk({ type: "paren", expr: inner, pos: t.pos }, [inner]);
       }
-      case "rparen":
+      case "rparen": {
+        // say what is missing before this ')' when the previous token shows it
+        const prev = this.toks[this.i - 2];
+        if (prev?.kind === "op") {
+          return this.fail(
+            `nothing after '${prev.text}'` +
+              (prev.text === "|" || prev.text === "||"
+                ? " (a random-effects term needs a grouping factor, as in (1 | g))"
+                : ""),
+            t.pos,
+          );
+        }
+        if (prev?.kind === "comma") return this.fail("empty argument after ','", t.pos);
         return this.fail("unbalanced parenthesis", t.pos);
+      }
       case "end":
         return this.fail("formula ends too early", t.pos);
       default:
@@ -328,6 +341,9 @@ export function deparseName(name: string): string {
 
 /** R's deparse of a numeric constant: 15 significant digits, R's exponent style. */
 export function deparseNumber(v: number): string {
+  if (v === Infinity) return "Inf";
+  if (v === -Infinity) return "-Inf";
+  if (Number.isNaN(v)) return "NaN";
   if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
   const s = String(Number(v.toPrecision(15)));
   return s.replace(/e([+-])(\d)$/, "e$10$2");

@@ -31,8 +31,11 @@ export class FormulaError extends Error {
   /** An error about `formula`, pointing at column `pos` when it is positive. */
   constructor(message: string, formula: string, pos = 0) {
     const where = pos > 0 ? ` at ${pos}` : "";
-    // A long formula is shown as a window of 30 characters either side.
-    const from = Math.max(0, pos - 31), to = Math.min(formula.length, pos + 30);
+    // A long formula is shown as a window of 30 characters either side,
+    // never cutting a character of two UTF-16 code units in half.
+    let from = Math.max(0, pos - 31), to = Math.min(formula.length, pos + 30);
+    if (from > 0 && isLowSurrogate(formula.charCodeAt(from))) from--;
+    if (to < formula.length && isLowSurrogate(formula.charCodeAt(to))) to++;
     const head = from > 0 ? "…" : "", tail = to < formula.length ? "…" : "";
     const caret = pos > 0
       ? `\n  ${head}${formula.slice(from, to)}${tail}\n  ${
@@ -44,6 +47,10 @@ export class FormulaError extends Error {
     this.pos = pos;
     this.formula = formula;
   }
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
 }
 
 const OPERATORS = [
@@ -140,7 +147,9 @@ export function tokenize(src: string): Token[] {
       i += name[0].length;
       continue;
     }
-    throw new FormulaError(`unexpected character '${ch}'`, src, pos);
+    // a whole character (an emoji is two UTF-16 code units), never half of one
+    const whole = String.fromCodePoint(src.codePointAt(i) ?? 0xfffd);
+    throw new FormulaError(`unexpected character '${whole}'`, src, pos);
   }
   out.push({ kind: "end", text: "", pos: src.length + 1 });
   return out;
