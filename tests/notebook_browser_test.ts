@@ -206,3 +206,57 @@ Deno.test({
     }
   },
 });
+
+const PY = (await import("../tools/python.ts")).findPython(["nbconvert"]);
+if (!PY || !CHROMIUM) {
+  console.warn("notebook_browser_test: export test skipped (needs nbconvert, chromium)");
+}
+
+Deno.test({
+  name: "where scripts run (nbconvert's HTML export), figures become inline SVG with hover titles",
+  ignore: !PY || !CHROMIUM,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const { default: puppeteer } = await import("npm:puppeteer-core@25.16.0");
+    const tmp = await Deno.makeTempDir({ prefix: "deno-lmer-export-" });
+    const browser = await puppeteer.launch({
+      executablePath: CHROMIUM!,
+      headless: true,
+      userDataDir: `${tmp}/profile`,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+    });
+    try {
+      const page = await browser.newPage();
+      for (const name of notebooks) {
+        const conv = await new Deno.Command(PY!, {
+          args: ["-m", "nbconvert", "--to", "html", "--output-dir", tmp, `notebooks/${name}`],
+          cwd: ROOT,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.ok(conv.success, new TextDecoder().decode(conv.stderr));
+        await page.goto(`file://${tmp}/${name.replace(/\.ipynb$/, ".html")}`, {
+          waitUntil: "load",
+        });
+        await page.waitForFunction(
+          () => document.querySelectorAll("img.deno-lmer-figure").length === 0,
+          { timeout: 10_000 },
+        );
+        const svgs = await page.evaluate(() =>
+          [...document.querySelectorAll("svg[role=img]")].map((s) => {
+            const r = s.getBoundingClientRect();
+            return { w: r.width, h: r.height, titles: s.querySelectorAll("title").length };
+          })
+        );
+        assert.equal(svgs.length, figureOutputs(name).length, `${name}: one inline SVG per figure`);
+        for (const s of svgs) assert.ok(s.w > 100 && s.h > 100 && s.titles >= 1, JSON.stringify(s));
+        // Hover tooltips (<title> on points) in most figures.
+        assert.ok(svgs.some((s) => s.titles > 1), `${name}: no figure with point tooltips`);
+      }
+    } finally {
+      await browser.close();
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
