@@ -1,5 +1,4 @@
 /// <reference lib="dom" />
-/// <reference lib="dom" />
 /**
  * The committed notebooks, opened **untrusted** (as anyone who clones the
  * repository opens them) in the classic Jupyter Notebook served locally,
@@ -11,7 +10,9 @@
  * temporary HOME and Jupyter folders (an empty trust database: every
  * notebook untrusted), on a copy of notebooks/. Needs `jupyter-notebook`
  * (Debian package) and chromium (.ci/run installs both); skipped with a
- * message otherwise.
+ * message otherwise. A second test opens the notebooks' nbconvert HTML
+ * exports, where scripts run: there every figure's `<img>` has become its
+ * inline SVG (hover tooltips).
  */
 import assert from "node:assert/strict";
 import { findChromium } from "./helpers/chromium.ts";
