@@ -3,8 +3,9 @@
  * shows its figures in headless Chromium: the screenshot holds the orange
  * per-cluster points of the shrinkage figures, not blank boxes (bare
  * image/svg+xml outputs export blank; our figures carry the SVG as an
- * `<img>` in text/html, which a script swaps for the inline SVG). Needs a Python with nbconvert (tools/python.ts finds one on
- * PATH or in the system locations; Debian: jupyter-nbconvert) and chromium
+ * `<img>` in text/html, which a script swaps for the inline SVG). Needs a
+ * Python with nbconvert (tools/python.ts finds one on PATH or in the
+ * system locations; Debian: jupyter-nbconvert) and chromium
  * (.ci/run installs them); skipped with a message otherwise.
  */
 import assert from "node:assert/strict";
