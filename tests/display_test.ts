@@ -166,7 +166,12 @@ Deno.test("lmList, anova, emmeans, confint and simulate results display as text 
     ["anova", anova(m0, m), /Chisq Df Pr\(>Chisq\)/],
     ["emmeans", emmeans(lm("dependent ~ predictor", df), "predictor"), /emmean/],
     ["confint", confint(m, { method: "Wald" }), /^\s+2\.5 %\s+97\.5 %\n/],
-    ["confint lm", lm("Reaction ~ Days", d).confint(), /2\.5 %\s+97\.5 %/],
+    [
+      "confint lm",
+      lm("Reaction ~ Days", d).confint(),
+      // R: print(confint(lm(Reaction ~ Days, sleepstudy))).
+      /^ {17}2\.5 % {4}97\.5 %\n\(Intercept\) 238\.360753 264\.44946\nDays {10}8\.023855 {2}12\.91072$/,
+    ],
     ["simulate", simulate(m, { nsim: 2, seed: 1 }), /sim_1/],
   ];
   for (const [name, x, text] of results) {

@@ -7,7 +7,7 @@
  * @module
  */
 import { htmlTable, JUPYTER_DISPLAY, type MimeBundle } from "./bundle.ts";
-import { formatReal } from "./rformat.ts";
+import { alignTable, formatReal } from "./rformat.ts";
 
 /** Plain columns of a table. */
 export type Columns = Record<string, ArrayLike<number | string | null>>;
@@ -68,6 +68,31 @@ export function tableBundle(columns: Columns, caption?: string): MimeBundle {
 export function withTableDisplay<T extends object>(df: T, columns: Columns, caption?: string): T {
   Object.defineProperty(df, JUPYTER_DISPLAY, {
     value: () => tableBundle(columns, caption),
+    enumerable: false,
+    configurable: true,
+  });
+  return df;
+}
+
+/**
+ * Give a DataFrame the display of an R numeric matrix with row names (as R
+ * prints `confint(fit)`): `rowNames` down the side, each column formatted
+ * with 7 significant digits, NA for null; an HTML table with `caption`.
+ */
+export function withMatrixDisplay<T extends object>(
+  df: T,
+  rowNames: readonly string[],
+  columns: Record<string, readonly (number | null)[]>,
+  caption?: string,
+): T {
+  const names = Object.keys(columns);
+  const formatted = names.map((k) => formatReal(columns[k].map((v) => v ?? NaN)));
+  const rows = rowNames.map((r, i) => [r, ...formatted.map((c) => c[i])]);
+  Object.defineProperty(df, JUPYTER_DISPLAY, {
+    value: (): MimeBundle => ({
+      "text/plain": alignTable(["", ...names], rows),
+      "text/html": htmlTable(["", ...names], rows, { caption }),
+    }),
     enumerable: false,
     configurable: true,
   });

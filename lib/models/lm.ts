@@ -6,6 +6,7 @@
  */
 import type { DataFrame } from "../data/table.ts";
 import { dataFrame, type DataLike, rowsFrame } from "../data/frame.ts";
+import { withMatrixDisplay } from "../display/table.ts";
 import { buildFixed } from "../design/fixed.ts";
 import {
   type DataOptions,
@@ -418,7 +419,13 @@ export class LinearModel {
       lower.push(na ? null : b + se * fac[0]);
       upper.push(na ? null : b + se * fac[1]);
     }
-    return dataFrame({ parameter: [...parm], [lo]: lower, [hi]: upper });
+    // Displayed as R prints confint(fit): a matrix with the coefficients as row names.
+    return withMatrixDisplay(
+      dataFrame({ parameter: [...parm], [lo]: lower, [hi]: upper }),
+      parm,
+      { [lo]: lower, [hi]: upper },
+      `t confidence intervals (level ${level})`,
+    );
   }
 
   /** R's `summary(lm)` printed text. */
