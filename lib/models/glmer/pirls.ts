@@ -151,10 +151,11 @@ export class Glmm {
     return out;
   }
 
-  /** Xβ + offset. */
-  xb(beta: ArrayLike<number>): Float64Array {
+  /** Xβ + offset (into `out` when given). */
+  xb(beta: ArrayLike<number>, out?: Float64Array): Float64Array {
     const { x, offset } = this.data;
-    const out = Float64Array.from(offset);
+    if (out) out.set(offset);
+    else out = Float64Array.from(offset);
     for (let j = 0; j < this.p; j++) {
       const bj = beta[j], col = j * this.n;
       if (bj === 0) continue;
@@ -200,7 +201,7 @@ export class Glmm {
     // the first working response carries lp0 − Xβ
     for (let i = 0; i < n; i++) eta[i] = lp0 ? offset[i] + lp0[i] : this.etaStart[i];
     const mu = new Float64Array(n);
-    const w = new Float64Array(n), z = new Float64Array(n);
+    const w = new Float64Array(n), z = new Float64Array(n), ebuf = new Float64Array(n);
     let u: Float64Array = new Float64Array(this.q), b: Float64Array = new Float64Array(this.q);
     let be: Float64Array = uOnly ? Float64Array.from(beta) : new Float64Array(this.p);
     let oldPdev = Number.MAX_VALUE;
@@ -221,7 +222,9 @@ export class Glmm {
       if (!uOnly) unscDiag = sol.unscDiag;
       let uNew = sol.u, bNew = sol.b, beNew = uOnly ? be : sol.beta;
       const next = (uu: Float64Array, bb: Float64Array, bbe: Float64Array) => {
-        const e = uOnly ? Float64Array.from(base) : this.xb(bbe);
+        const e = ebuf;
+        if (uOnly) e.set(base);
+        else this.xb(bbe, e);
         this.zb(bb, e);
         let s = 0;
         for (let k = 0; k < uu.length; k++) s += uu[k] * uu[k];

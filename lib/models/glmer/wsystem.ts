@@ -64,50 +64,79 @@ export class WeightedSystem {
     this.xtxDiag = new Float64Array(x.p);
   }
 
-  /** Refill A with weights w and response z (F = [X z]). */
+  /** Weighted columns w ∘ F_f (F = [X z]), n per column. */
+  #wf: Float64Array | undefined;
+
+  /**
+   * Refill A with weights w and response z (F = [X z]): FᵀWF by weighted
+   * column dot products; scalar terms (q = 1) by column passes; wider terms
+   * row by row.
+   */
   private refill(w: Float64Array, z: Float64Array): void {
     const { a, x, terms } = this;
     const { n, p } = x;
     const nf = p + 1;
     const xv = x.x;
-    for (const d of a.diag) d.fill(0);
-    for (const f of a.fz) f.fill(0);
-    a.ff.fill(0);
-    for (let i = 1; i < terms.length; i++) {
-      for (let j = 0; j < i; j++) a.off[i][j].values.fill(0);
+    const wf = this.#wf ??= new Float64Array(nf * n);
+    for (let f = 0; f < p; f++) {
+      const o = f * n;
+      for (let r = 0; r < n; r++) wf[o + r] = w[r] * xv[o + r];
     }
-    const frow = new Float64Array(nf);
-    for (let r = 0; r < n; r++) {
-      const wr = w[r];
-      for (let j = 0; j < p; j++) frow[j] = xv[j * n + r];
-      frow[p] = z[r];
-      // FᵀWF (lower triangle, mirrored below)
-      for (let c = 0; c < nf; c++) {
-        const fc = frow[c] * wr;
-        if (fc === 0) continue;
-        for (let rr = c; rr < nf; rr++) a.ff[c * nf + rr] += frow[rr] * fc;
+    for (let r = 0; r < n; r++) wf[p * n + r] = w[r] * z[r];
+    const col = (f: number) => (f < p ? xv.subarray(f * n, f * n + n) : z);
+    for (let c = 0; c < nf; c++) {
+      const fc = col(c);
+      for (let rr = c; rr < nf; rr++) {
+        const o = rr * n;
+        let s = 0;
+        for (let r = 0; r < n; r++) s += wf[o + r] * fc[r];
+        a.ff[c * nf + rr] = s;
+        a.ff[rr * nf + c] = s;
       }
-      for (let k = 0; k < terms.length; k++) {
-        const t = terms[k];
-        const q = t.q;
-        const zk = t.term.z;
-        const lvl = t.term.index[r];
-        const d = a.diag[k];
-        const fz = a.fz[k];
-        for (let c = 0; c < q; c++) {
-          const zc = zk[r * q + c] * wr;
-          if (zc === 0) continue;
-          const base = lvl * q * q + c * q;
-          for (let rr = 0; rr < q; rr++) d[base + rr] += zk[r * q + rr] * zc;
-          const col = (lvl * q + c) * nf;
-          for (let f = 0; f < nf; f++) fz[col + f] += frow[f] * zc;
+    }
+    for (let k = 0; k < terms.length; k++) {
+      const t = terms[k];
+      const q = t.q;
+      const zk = t.term.z;
+      const idx = t.term.index;
+      const d = a.diag[k];
+      const fz = a.fz[k];
+      d.fill(0);
+      fz.fill(0);
+      for (let j = 0; j < k; j++) a.off[k][j].values.fill(0);
+      if (q === 1) {
+        for (let r = 0; r < n; r++) d[idx[r]] += w[r] * zk[r] * zk[r];
+        for (let f = 0; f < nf; f++) {
+          const o = f * n;
+          for (let r = 0; r < n; r++) fz[idx[r] * nf + f] += wf[o + r] * zk[r];
         }
         for (let j = 0; j < k; j++) {
-          const blk = a.off[k][j];
+          if (terms[j].q !== 1) continue;
+          const v = a.off[k][j].values, pos = this.pos[k][j], zj = terms[j].term.z;
+          for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r] * zj[r];
+        }
+      }
+      for (let r = 0; r < n; r++) {
+        const wr = w[r];
+        if (q !== 1) {
+          const lvl = idx[r];
+          for (let c = 0; c < q; c++) {
+            const zc = zk[r * q + c] * wr;
+            if (zc === 0) continue;
+            const base = lvl * q * q + c * q;
+            for (let rr = 0; rr < q; rr++) d[base + rr] += zk[r * q + rr] * zc;
+            const cl = (lvl * q + c) * nf;
+            for (let f = 0; f < p; f++) fz[cl + f] += xv[f * n + r] * zc;
+            fz[cl + p] += z[r] * zc;
+          }
+        }
+        for (let j = 0; j < k; j++) {
           const tj = terms[j];
-          const qj = tj.q, zj = tj.term.z;
+          const qj = tj.q;
+          if (q === 1 && qj === 1) continue;
+          const zj = tj.term.z;
           const o = this.pos[k][j][r] * q * qj;
-          const v = blk.values;
+          const v = a.off[k][j].values;
           for (let c = 0; c < qj; c++) {
             const zc = zj[r * qj + c] * wr;
             if (zc === 0) continue;
@@ -115,9 +144,6 @@ export class WeightedSystem {
           }
         }
       }
-    }
-    for (let c = 0; c < nf; c++) {
-      for (let rr = c + 1; rr < nf; rr++) a.ff[rr * nf + c] = a.ff[c * nf + rr];
     }
     for (let j = 0; j < p; j++) this.xtxDiag[j] = a.ff[j * nf + j];
   }
