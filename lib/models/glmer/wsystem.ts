@@ -15,6 +15,7 @@ import { type CrossProducts, crossProducts } from "../lmer/crossprod.ts";
 import { devianceParts } from "../lmer/deviance.ts";
 import { solve } from "../lmer/solution.ts";
 import type { TermInfo } from "../lmer/structure.ts";
+import { trsvLowerTrans } from "../../linalg/triangular.ts";
 
 /** What one weighted solve gives PIRLS. */
 export interface WeightedSolution {
@@ -154,6 +155,17 @@ export class WeightedSystem {
     const info = this.factor.update(theta);
     const parts = devianceParts(this.factor, info, this.xtxDiag);
     const p = this.x.p;
+    if (p === 0) {
+      // u only (β fixed): back substitution through L and b = Λu, nothing else
+      const u = backSolveU(this.factor);
+      return {
+        ldL2: parts.ldL2,
+        u,
+        b: lambdaTimes(this.factor, u),
+        beta: new Float64Array(0),
+        unscDiag: new Float64Array(0),
+      };
+    }
     // one dummy row: solve() forms fitted values and σ from the rows given,
     // which PIRLS does not use; vcov / σ² is (R_XᵀR_X)⁻¹ whatever σ is
     const sol = solve({
@@ -170,4 +182,79 @@ export class WeightedSystem {
     for (let j = 0; j < p; j++) unscDiag[j] = sol.vcov[j * p + j] / s2;
     return { ldL2: parts.ldL2, u: sol.u, b: sol.b, beta: sol.beta, unscDiag };
   }
+}
+
+/**
+ * u from Lᵀ u = c for a factor without X columns (c: the response's row of
+ * L): the dense tail first, then the head terms from the last back (as
+ * lmer's back substitution, without β).
+ */
+function backSolveU(f: BlockedFactor): Float64Array {
+  const { tailZ, terms } = f;
+  const qTotal = terms.reduce((s, t) => s + t.size, 0);
+  const headZ = qTotal - tailZ;
+  const out = new Float64Array(qTotal);
+  const xd = f.solveTail();
+  out.set(xd.subarray(0, tailZ), headZ);
+  for (let j = f.nHead - 1; j >= 0; j--) {
+    const t = terms[j];
+    const q = t.q;
+    const fj = f.headF[j];
+    const zo = t.zOffset;
+    // F = [y] only: column col of L[F, j] is c_j
+    for (let col = 0; col < t.size; col++) out[zo + col] = fj[col];
+    for (let i = j + 1; i < terms.length; i++) {
+      const blk = f.headOff[i][j];
+      const qi = terms[i].q;
+      const io = terms[i].zOffset;
+      const { colPtr, rowLevel, values } = blk;
+      if (q === 1 && qi === 1) {
+        for (let bl = 0; bl < t.nLevels; bl++) {
+          let s = 0;
+          for (let pos = colPtr[bl]; pos < colPtr[bl + 1]; pos++) {
+            s += values[pos] * out[io + rowLevel[pos]];
+          }
+          out[zo + bl] -= s;
+        }
+        continue;
+      }
+      for (let bl = 0; bl < t.nLevels; bl++) {
+        for (let pos = colPtr[bl]; pos < colPtr[bl + 1]; pos++) {
+          const a = rowLevel[pos];
+          const vo = pos * qi * q;
+          for (let c = 0; c < q; c++) {
+            let s = 0;
+            for (let r = 0; r < qi; r++) s += values[vo + c * qi + r] * out[io + a * qi + r];
+            out[zo + bl * q + c] -= s;
+          }
+        }
+      }
+    }
+    const d = f.headDiag[j];
+    if (q === 1) {
+      for (let bl = 0; bl < t.nLevels; bl++) out[zo + bl] /= d[bl];
+    } else {
+      for (let bl = 0; bl < t.nLevels; bl++) trsvLowerTrans(d, q, bl * q * q, q, out, zo + bl * q);
+    }
+  }
+  return out;
+}
+
+/** b = Λu: each term's T times each level's q-vector. */
+function lambdaTimes(f: BlockedFactor, u: Float64Array): Float64Array {
+  const b = new Float64Array(u.length);
+  for (let k = 0; k < f.terms.length; k++) {
+    const t = f.terms[k];
+    const T = f.lambda[k];
+    const q = t.q;
+    for (let l = 0; l < t.nLevels; l++) {
+      const o = t.zOffset + l * q;
+      for (let r = 0; r < q; r++) {
+        let s = 0;
+        for (let c = 0; c <= r; c++) s += T[c * q + r] * u[o + c];
+        b[o + r] = s;
+      }
+    }
+  }
+  return b;
 }
