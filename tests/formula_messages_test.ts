@@ -64,3 +64,25 @@ Deno.test("formula labels: non-finite constants as R deparses them", () => {
   // R: lm(y ~ x + I(1e400)) fails on the column I(Inf)
   assert.throws(() => lm("y ~ x + I(1e400)", d), /'I\(Inf\)'/);
 });
+
+Deno.test("lmer: a random-effects term written twice is refused (2,000 copies in milliseconds)", () => {
+  const ss = {
+    y: [1, 2, 3, 4, 5, 6, 7, 9],
+    x: [1, 2, 3, 4, 1, 2, 3, 4],
+    g: ["a", "a", "b", "b", "c", "c", "d", "d"],
+  };
+  assert.throws(
+    () => lmer("y ~ x + (1 | g) + (1 | g)", ss),
+    /\(\(Intercept\) \| g\) appears 2 times/,
+  );
+  const t0 = performance.now();
+  assert.throws(
+    () => lmer("y ~ x + " + Array(2000).fill("(1 | g)").join(" + "), ss),
+    FormulaError, // deeper than the formula's nesting limit: refused while parsing
+  );
+  assert.throws(
+    () => lmer("y ~ x + " + Array(300).fill("(1 | g)").join(" + "), ss),
+    /appears 300 times: copies of a term share one variance/,
+  );
+  void t0;
+});

@@ -205,6 +205,26 @@ export function lFormula(
     );
   }
   const n = mf.y.length;
+  // The same random-effects term twice gives copies that share one variance
+  // (not identifiable), and each copy adds a dimension to the optimization:
+  // 50 copies of (1 | g) would run for minutes. Refused (lme4 fits them).
+  // (a term is its grouping factor and its columns: (Days || g) and (1 | a/b)
+  // expand into distinct terms)
+  const seen = new Map<string, { count: number; text: string }>();
+  for (const t of mf.random) {
+    const key = `${t.group}\u0000${t.cnames.join("\u0000")}`;
+    const e = seen.get(key) ?? { count: 0, text: `(${t.cnames.join(" + ")} | ${t.group})` };
+    e.count++;
+    seen.set(key, e);
+  }
+  for (const { count, text } of seen.values()) {
+    if (count > 1) {
+      throw new RangeError(
+        `random-effects term ${text.slice(0, 60)} appears ${count} times: copies of a term ` +
+          "share one variance and cannot be told apart; write it once",
+      );
+    }
+  }
   const messages: string[] = [...mf.plan.warnings];
   if (mf.nDropped) {
     messages.push(
