@@ -33,6 +33,7 @@ interface FixtureModel {
   beta: Record<string, number>;
   se: Record<string, number>;
   ranef: Record<string, { levels: string[]; columns: string[]; values: Record<string, number[]> }>;
+  ranef_condsd: Record<string, number[]>;
   fitted: number[];
   residuals: number[];
   pearson: number[];
@@ -164,6 +165,9 @@ for (const r of fixture.models) {
       assert.deepEqual([...re[g].levels], tab.levels, g);
       assert.deepEqual(re[g].columns, tab.columns, g);
       tab.columns.forEach((c, k) => close(re[g].values.map((row) => row[k]), tab.values[c], g));
+      // conditional sds (lme4's postVar), column after column
+      const sd = tab.columns.flatMap((_, k) => re[g].condSd.map((row) => row[k]));
+      close(sd, r.ranef_condsd[g], `${g} condSd`);
     }
   });
 }

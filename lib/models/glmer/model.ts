@@ -74,6 +74,7 @@ export class GeneralizedLinearMixedModel {
   readonly nAGQ: number;
   readonly #fit: PirlsResult;
   #vcov: Float64Array | undefined;
+  #condVar: Float64Array[] | undefined;
 
   /** Use {@link glmer}. */
   constructor(parts: GlmerParts) {
@@ -271,25 +272,36 @@ export class GeneralizedLinearMixedModel {
     return dataFrame({ grp, var1, var2, vcov: vc, sdcor });
   }
 
-  /** The conditional modes per grouping factor as plain tables. */
+  /**
+   * The conditional modes per grouping factor as plain tables, with their
+   * conditional sds (lme4's `ranef(m, condVar = TRUE)`).
+   */
   ranefTables(): Record<
     string,
-    { levels: readonly string[]; columns: string[]; values: number[][] }
+    { levels: readonly string[]; columns: string[]; values: number[][]; condSd: number[][] }
   > {
     const out: Record<
       string,
-      { levels: readonly string[]; columns: string[]; values: number[][] }
+      { levels: readonly string[]; columns: string[]; values: number[][]; condSd: number[][] }
     > = {};
-    for (const t of this.glmm.terms) {
+    const cv = this.#condVar ??= this.glmm.condVar(this.theta, this.#fit);
+    this.glmm.terms.forEach((t, k) => {
       const levels = t.term.levels;
-      const tab = out[t.group] ??= { levels, columns: [], values: levels.map(() => []) };
-      for (let c = 0; c < t.q; c++) {
+      const tab = out[t.group] ??= {
+        levels,
+        columns: [],
+        values: levels.map(() => []),
+        condSd: levels.map(() => []),
+      };
+      const q = t.q;
+      for (let c = 0; c < q; c++) {
         tab.columns.push(t.cnames[c]);
         for (let l = 0; l < levels.length; l++) {
-          tab.values[l].push(this.#fit.b[t.zOffset + l * t.q + c]);
+          tab.values[l].push(this.#fit.b[t.zOffset + l * q + c]);
+          tab.condSd[l].push(Math.sqrt(cv[k][l * q * q + c * q + c]));
         }
       }
-    }
+    });
     return out;
   }
 

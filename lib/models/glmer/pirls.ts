@@ -64,6 +64,8 @@ export interface PirlsResult {
   readonly mu: Float64Array;
   /** PIRLS iterations. */
   readonly iterations: number;
+  /** The working weights of the last PIRLS step (those of its factor L). */
+  readonly weights: Float64Array;
   /**
    * diag((R_XᵀR_X)⁻¹) of the last weighted least-squares step (lme4's
    * `diag(pp$unsc())`), when β was estimated by PIRLS.
@@ -274,8 +276,19 @@ export class Glmm {
       eta,
       mu,
       iterations: it + 1,
+      weights: Float64Array.from(w),
       ...(unscDiag ? { unscDiag } : {}),
     };
+  }
+
+  /**
+   * lme4's conditional variances of the modes (`ranef(m, condVar = TRUE)`'s
+   * postVar): the diagonal blocks of Λ (ΛᵀZᵀWZΛ + I)⁻¹ Λᵀ with the weights
+   * of the fit's last PIRLS step; per term, level l's q × q block
+   * (column-major) at `l*q*q`.
+   */
+  condVar(theta: ArrayLike<number>, fit: PirlsResult): Float64Array[] {
+    return new WeightedSystem(this.noX, this.terms).condVar(theta, fit.weights);
   }
 
   /**

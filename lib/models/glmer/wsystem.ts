@@ -149,6 +149,29 @@ export class WeightedSystem {
     for (let j = 0; j < p; j++) this.xtxDiag[j] = a.ff[j * nf + j];
   }
 
+  /**
+   * Conditional variances of b at weights w (σ = 1): per term, level l's
+   * q × q block at `l*q*q`, from lmer's conditional-variance code.
+   */
+  condVar(theta: ArrayLike<number>, w: Float64Array): Float64Array[] {
+    this.refill(w, new Float64Array(this.x.n));
+    const info = this.factor.update(theta);
+    const parts = devianceParts(this.factor, info, this.xtxDiag);
+    const p = this.x.p;
+    // response 0, so b = 0 and the one dummy row (y = 1) gives σ = 1
+    const sol = solve({
+      factor: this.factor,
+      parts,
+      theta: Float64Array.from(theta),
+      reml: false,
+      objective: 0,
+      x: { x: new Float64Array(p), n: 1, p, names: this.x.names },
+      y: Float64Array.of(1),
+    });
+    const s2 = sol.sigma * sol.sigma;
+    return sol.ranef.map((r) => r.condVar.map((v) => v / s2));
+  }
+
   /** Solve the penalized weighted least-squares problem at θ. */
   solve(theta: ArrayLike<number>, w: Float64Array, z: Float64Array): WeightedSolution {
     this.refill(w, z);
