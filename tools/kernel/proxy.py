@@ -151,7 +151,11 @@ class Proxy:
         self.c_stdin = bind(zmq.ROUTER, c["stdin_port"])
         self.c_iopub = bind(zmq.PUB, c["iopub_port"])
         self.c_hb = bind(zmq.ROUTER, c["hb_port"])
+        self.start_kernel()
 
+    def start_kernel(self):
+        """Pick ports for Deno's kernel, connect to them and start it."""
+        c = self.conn
         kip = "127.0.0.1"
         inner = {"transport": "tcp", "ip": kip, "key": c.get("key", ""),
                  "signature_scheme": c.get("signature_scheme", "hmac-sha256"),
@@ -342,29 +346,53 @@ class Proxy:
             self.send_next_execute()
 
     # -- main loop ------------------------------------------------------------
+    def kernel_sockets(self):
+        return (self.k_shell, self.k_control, self.k_stdin, self.k_iopub, self.k_hb)
+
     def run(self):
         self.setup()
         poller = zmq.Poller()
-        for s in (self.c_shell, self.c_control, self.c_stdin, self.c_hb, self.k_shell,
-                  self.k_control, self.k_stdin, self.k_iopub, self.k_hb):
+        for s in (self.c_shell, self.c_control, self.c_stdin, self.c_hb) + self.kernel_sockets():
             poller.register(s, zmq.POLLIN)
+        starts = 1
         # Wait for the kernel's iopub to reach us before letting execute
         # requests through (a PUB drops what it sends before the SUB joined):
         # probe with kernel_info_request until its status arrives.
         next_probe = 0.0
-        handlers = {
-            self.c_shell: self.on_client_shell,
-            self.k_shell: self.on_kernel_shell,
-            self.k_iopub: self.on_kernel_iopub,
-            self.c_control: self.on_client_control,
-            self.k_control: self.on_kernel_control,
-            self.k_stdin: self.on_kernel_stdin,
-            self.c_stdin: self.on_client_stdin,
-            self.c_hb: lambda m: self.k_hb.send_multipart(m),
-            self.k_hb: lambda m: self.c_hb.send_multipart(m),
-        }
+        def make_handlers():
+            return {
+                self.c_shell: self.on_client_shell,
+                self.k_shell: self.on_kernel_shell,
+                self.k_iopub: self.on_kernel_iopub,
+                self.c_control: self.on_client_control,
+                self.k_control: self.on_kernel_control,
+                self.k_stdin: self.on_kernel_stdin,
+                self.c_stdin: self.on_client_stdin,
+                self.c_hb: lambda m: self.k_hb.send_multipart(m),
+                self.k_hb: lambda m: self.c_hb.send_multipart(m),
+            }
+        handlers = make_handlers()
         while True:
             code = self.child.poll()
+            if code is not None and not self.ready and starts < 5:
+                # Deno's kernel could not start, most likely because another
+                # process took one of the ports picked for it in between
+                # (AddrInUse): pick new ports and start it again.
+                self.log("kernel exited during start-up with", code, "- restarting")
+                for s in self.kernel_sockets():
+                    poller.unregister(s)
+                    s.close()
+                try:
+                    os.unlink(self.inner_file)
+                except OSError:
+                    pass
+                self.start_kernel()
+                starts += 1
+                for s in self.kernel_sockets():
+                    poller.register(s, zmq.POLLIN)
+                handlers = make_handlers()
+                next_probe = 0.0
+                continue
             if code is not None:
                 self.exit_code = code
                 return
