@@ -93,6 +93,10 @@ nb("notebooks/00-quickstart.ipynb", [
 Simulate clustered data with R-identical random numbers, fit a linear mixed
 model exactly as R's lme4 would, look at it, and predict. Every value shown
 below is what R prints for the same code.
+
+*The first run in a new environment downloads about 250 MB (nodejs-polars'
+native binaries) and shows nothing for 3–10 s while it does; later runs start
+at once.*
 """),
     code("""
 import { caterpillarPlot, createData, lm, lmer, rng, shrinkagePlot } from "../mod.ts";
@@ -226,6 +230,19 @@ new Figure({
   }],
 })
 """),
+    md("""
+**Explore it.** The same closed form with sliders, computed in your browser
+(no kernel needed, also in the HTML export): change σ_a²/σ², the cluster size
+and the number of clusters, and watch the weight w and the estimates move
+between each cluster's own mean (open circles) and μ (dashed). Where scripts
+do not run (a notebook that is not trusted) the figure shows as a picture.
+"""),
+    code("""
+import { poolingExplorer, shrinkageExplorer } from "../mod.ts";
+poolingExplorer({ nPerCluster: 10, sigma: 1, sigmaA: 0.5 })
+"""),
+    md("The fitted model's own clusters: slide the group-level standard deviation from complete pooling (0) to almost none (×16):"),
+    code("shrinkageExplorer(m)"),
 ])
 
 nb("notebooks/02-small-clusters.ipynb", [
@@ -343,6 +360,15 @@ in one fixed window, `shrinkagePlot(mod, { zoom: { intercept: 0.5, slope: 0.25 }
 which leaves most clusters of the larger-variance settings outside.
 """),
     code("shrinkagePlot(mod, { animate: true })"),
+    md("""
+**Explore it**: the same clusters with a slider for the group-level standard
+deviations (θ scaled from complete pooling, 0, to ×16), computed in the kernel
+once and redrawn in your browser:
+"""),
+    code("""
+import { shrinkageExplorer } from "../mod.ts";
+shrinkageExplorer(mod)
+"""),
 ]
 for title, opts in CLARK[1:]:
     cells.append(md(f"## {title}"))
