@@ -244,6 +244,18 @@ Deno.test("glmer: predict on new data, link and response scale", () => {
   assert.ok(Math.abs(pop[1] - (fe["(Intercept)"] + fe.period4)) < 1e-12);
 });
 
+Deno.test("glmer: coef() is fixef plus the modes, as lme4's coef", () => {
+  const m = fit(fixture.models.find((x) => x.id === "contraception")!);
+  const c = m.coef().district;
+  const fe = m.fixef(), re = m.ranefTables().district;
+  assert.deepEqual(c.columns.slice(0, 2), ["district", "(Intercept)"]);
+  const urban = c.getColumn("urbanY").toArray() as number[];
+  re.levels.forEach((_, l) => {
+    assert.ok(Math.abs(urban[l] - (fe.urbanY + re.values[l][1])) < 1e-14);
+  });
+  assert.ok((c.getColumn("age").toArray() as number[]).every((v) => v === fe.age));
+});
+
 Deno.test("glmer: bad input errors", () => {
   const cbpp = dataset("cbpp");
   const f = "cbind(incidence, size - incidence) ~ period + (1 | herd)";

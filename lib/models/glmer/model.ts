@@ -316,6 +316,26 @@ export class GeneralizedLinearMixedModel {
     return out;
   }
 
+  /**
+   * lme4's coef(m): per grouping factor, each level's coefficients (fixed
+   * effect plus the level's mode; random-only columns first, then the fixed
+   * effects in fixef order).
+   */
+  coef(): Record<string, DataFrame> {
+    const fe = this.fixef();
+    const out: Record<string, DataFrame> = {};
+    for (const [g, tab] of Object.entries(this.ranefTables())) {
+      const columns = [...tab.columns.filter((c) => !(c in fe)), ...Object.keys(fe)];
+      const cols: Record<string, (string | number)[]> = { [g]: [...tab.levels] };
+      for (const c of columns) {
+        const k = tab.columns.indexOf(c);
+        cols[c] = tab.levels.map((_, l) => (fe[c] ?? 0) + (k >= 0 ? tab.values[l][k] : 0));
+      }
+      out[g] = dataFrame(cols);
+    }
+    return out;
+  }
+
   /** Number of levels per grouping factor. */
   ngrps(): Record<string, number> {
     const out: Record<string, number> = {};
