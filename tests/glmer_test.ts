@@ -172,13 +172,9 @@ for (const r of fixture.models) {
   });
 }
 
-/**
- * Summary texts compared with ASCII quotes (as the fixture), without trailing
- * blanks, and with R's deparse line breaks of a long formula joined (ours
- * prints the formula on one line).
- */
+/** Summary texts compared with ASCII quotes (as the fixture), without trailing blanks. */
 function normalize(s: string): string {
-  return s.replace(/[‘’]/g, "'").replace(/[ \t]+$/gm, "").replace(/\n {4}/g, " ").trim();
+  return s.replace(/[‘’]/g, "'").replace(/[ \t]+$/gm, "").trim();
 }
 
 // grouseticks: the same up to the residuals (lme4's own result moves a

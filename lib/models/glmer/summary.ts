@@ -37,6 +37,40 @@ function zapsmall(x: number[], digits: number): number[] {
   return x.map((v) => roundTo(v, d));
 }
 
+/**
+ * R's deparse line breaking of a formula (width.cutoff 60): after a binary
+ * operator written with spaces (" ~ ", " + ", " | ", …), once the line is
+ * longer than 60 characters, the rest goes on a new line indented by four
+ * spaces.
+ *
+ * @example
+ * ```ts
+ * import { deparseLines } from "./summary.ts";
+ * deparseLines("y ~ x").length; // 1
+ * ```
+ */
+export function deparseLines(formula: string, cutoff = 60): string[] {
+  const lines: string[] = [];
+  const ops = [" ~ ", " + ", " - ", " * ", " / ", " || ", " | ", " %in% "];
+  let line = "";
+  let i = 0;
+  while (i < formula.length) {
+    const op = ops.find((o) => formula.startsWith(o, i));
+    if (op) {
+      line += op;
+      i += op.length;
+      if (line.length > cutoff && i < formula.length) {
+        lines.push(line);
+        line = "    ";
+      }
+    } else {
+      line += formula[i++];
+    }
+  }
+  lines.push(line);
+  return lines;
+}
+
 /** lme4's summary of a fitted GLMM. */
 export class GlmerSummary {
   /** The model summarised. */
@@ -165,7 +199,7 @@ export class GlmerSummary {
     const out: string[] = [];
     out.push(this.title());
     out.push(` Family: ${m.family.family}  ( ${m.family.link} )`);
-    out.push(`Formula: ${m.formula}`);
+    out.push(`Formula: ${deparseLines(m.formula).join("\n")}`);
     if (m.dataName) out.push(`   Data: ${m.dataName}`);
     if (m.frame.weightsLabel) out.push(`Weights: ${m.frame.weightsLabel}`);
     if (m.frame.offsetLabel) out.push(` Offset: ${m.frame.offsetLabel}`);
