@@ -360,9 +360,8 @@ export function parallelHelper(kernels: DenseKernels, n: number): DenseHelper | 
   const memory = kernels.memory;
   if (!isShared(memory)) return undefined;
   if (status === "idle") {
-    // "auto" waits until single-thread work shows a helper would pay off;
-    // an explicit setDenseThreads(2) starts it at once
-    if (threads === 2 || serialMs >= START_AFTER_MS) start(kernels.module);
+    // the helper starts once single-thread work shows it would pay off
+    if (serialMs >= START_AFTER_MS) start(kernels.module);
     return undefined;
   }
   if (status === "starting") {
