@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createData, dataset, lmer, poolingExplorer, shrinkageExplorer } from "../mod.ts";
-import { findChromium } from "./helpers/chromium.ts";
+import { dumpDom, findChromium } from "./helpers/chromium.ts";
 import { assertClose } from "./helpers/datasets.ts";
 
 const clark = lmer("y ~ x + (x | cluster)", createData({ nCluster: 30 }));
@@ -97,24 +97,9 @@ Deno.test("explorers in headless Chromium: a slider moves the points", async () 
         file,
         `<!doctype html><html><body>${ex.toHTML()}${probe}</body></html>`,
       );
-      const out = await new Deno.Command(chromium, {
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-          `--user-data-dir=${dir}/profile-${name}`,
-          "--virtual-time-budget=3000",
-          "--dump-dom",
-          `file://${file}`,
-        ],
-        stdout: "piped",
-        stderr: "null",
-      }).output();
-      const dom = new TextDecoder().decode(out.stdout);
+      const dom = await dumpDom(chromium, `file://${file}`, {
+        profileDir: `${dir}/profile-${name}`,
+      });
       const m = dom.match(/<pre id="probe">([^<]*)<\/pre>/);
       assert.ok(m, `${name}: the probe ran`);
       const r = JSON.parse(m[1].replaceAll("&quot;", '"'));

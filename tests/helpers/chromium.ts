@@ -17,6 +17,21 @@ export function findChromium(): string | undefined {
   return undefined;
 }
 
+/** The flags this machine kind needs, and a fresh profile in `profileDir`. */
+function baseArgs(profileDir: string, budgetMs: number): string[] {
+  return [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    `--user-data-dir=${profileDir}`,
+    `--virtual-time-budget=${budgetMs}`,
+  ];
+}
+
 /** Screenshot `url` into `png` (a window of width × height, after `budgetMs` of virtual time). */
 export async function screenshot(
   chromium: string,
@@ -26,15 +41,7 @@ export async function screenshot(
 ): Promise<void> {
   const out = await new Deno.Command(chromium, {
     args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      `--user-data-dir=${opts.profileDir}`,
-      `--virtual-time-budget=${opts.budgetMs ?? 2000}`,
+      ...baseArgs(opts.profileDir, opts.budgetMs ?? 2000),
       `--screenshot=${png}`,
       `--window-size=${opts.width},${opts.height}`,
       url,
@@ -45,4 +52,18 @@ export async function screenshot(
   if (!out.success) {
     throw new Error(`chromium failed: ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
   }
+}
+
+/** The DOM of `url` after its scripts ran (`budgetMs` of virtual time), as HTML text. */
+export async function dumpDom(
+  chromium: string,
+  url: string,
+  opts: { budgetMs?: number; profileDir: string },
+): Promise<string> {
+  const out = await new Deno.Command(chromium, {
+    args: [...baseArgs(opts.profileDir, opts.budgetMs ?? 3000), "--dump-dom", url],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(out.stdout);
 }

@@ -19,7 +19,7 @@ import { BlockedFactor, type TailMode } from "./cholesky.ts";
 import { type CrossProducts, crossProducts, fixedByTerm, fixedCrossprod } from "./crossprod.ts";
 import { centerDesign, type Centering, uncenterBeta, uncenterVcov } from "./centering.ts";
 import { type DevianceParts, devianceParts, profiledCriterion } from "./deviance.ts";
-import { type LmmSolution, solve } from "./solution.ts";
+import { fittedValues, type LmmSolution, solve } from "./solution.ts";
 import { type TermInfo, termInfo, thetaLower, thetaNames, thetaStart } from "./structure.ts";
 
 export type { FixedDesign, ReTerm } from "../../design/reterm.ts";
@@ -257,7 +257,7 @@ export class Lmm implements LmmStructure {
     // with weights or an offset: fitted values on the response's scale
     // (Xβ + Zb + offset), response residuals y − fitted, and Pearson
     // residuals √w (y − fitted)
-    const fitted = linearPredictor(this.input.x, beta, this.terms, sol.b);
+    const fitted = fittedValues(this.input.x, beta, this.terms, sol.b); // Xβ + Zb
     const { offset, weights } = this;
     const residuals = new Float64Array(this.n), pearson = new Float64Array(this.n);
     for (let i = 0; i < this.n; i++) {
@@ -280,32 +280,6 @@ export class Lmm implements LmmStructure {
       }
     }
   }
-}
-
-/** Xβ + Σ_k Z_k b_k (without offset). */
-function linearPredictor(
-  x: FixedDesign,
-  beta: Float64Array,
-  terms: readonly TermInfo[],
-  b: Float64Array,
-): Float64Array {
-  const { n, p } = x;
-  const out = new Float64Array(n);
-  for (let j = 0; j < p; j++) {
-    const bj = beta[j], col = j * n;
-    for (let i = 0; i < n; i++) out[i] += x.x[col + i] * bj;
-  }
-  for (const t of terms) {
-    const { index, z } = t.term;
-    const q = t.q;
-    for (let i = 0; i < n; i++) {
-      const o = t.zOffset + index[i] * q;
-      let s = 0;
-      for (let r = 0; r < q; r++) s += z[i * q + r] * b[o + r];
-      out[i] += s;
-    }
-  }
-  return out;
 }
 
 /** Weights (positive) or an offset: finite, one per observation. */

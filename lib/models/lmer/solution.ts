@@ -271,7 +271,7 @@ function scaleByLambda(f: BlockedFactor, u: Float64Array): Float64Array {
 }
 
 /** Xβ + Σ_k Z_k b_k, reading Z from the terms' level index and value rows. */
-function fittedValues(
+export function fittedValues(
   x: FixedDesign,
   beta: Float64Array,
   terms: readonly TermInfo[],
