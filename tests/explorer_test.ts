@@ -58,6 +58,41 @@ Deno.test("shrinkageExplorer: random intercepts (estimate against cluster size);
   assert.throws(() => poolingExplorer({ sigma: -1 }), /'sigma' must be > 0/);
 });
 
+/** Load `html` with a probe that moves the first slider; what the probe saw. */
+async function moveSlider(
+  chromium: string,
+  dir: string,
+  name: string,
+  html: string,
+): Promise<{ before: string; after: string; live: boolean; hidden: string }> {
+  // after load: record the pooled points, move the first slider to its first
+  // position (complete pooling / the smallest ratio), record again
+  const probe = `<script>
+    window.addEventListener("load", function () {
+      var pts = function () {
+        return Array.prototype.map.call(document.querySelectorAll("circle.pooled"),
+          function (c) { return c.getAttribute("cx") + "," + c.getAttribute("cy"); }).join(" ");
+      };
+      var before = pts();
+      var s = document.querySelector("input.lmer-explorer-slider");
+      s.value = "0";
+      s.dispatchEvent(new Event("input"));
+      var out = document.createElement("pre");
+      out.id = "probe";
+      out.textContent = JSON.stringify({ before: before, after: pts(),
+        live: !!document.querySelector("[data-live]"),
+        hidden: document.querySelector(".lmer-explorer-static").style.display });
+      document.body.appendChild(out);
+    });
+  </script>`;
+  const file = `${dir}/${name}.html`;
+  await Deno.writeTextFile(file, `<!doctype html><html><body>${html}${probe}</body></html>`);
+  const dom = await dumpDom(chromium, `file://${file}`, { profileDir: `${dir}/profile-${name}` });
+  const m = dom.match(/<pre id="probe">([^<]*)<\/pre>/);
+  assert.ok(m, `${name}: the probe ran`);
+  return JSON.parse(m[1].replaceAll("&quot;", '"'));
+}
+
 Deno.test("explorers in headless Chromium: a slider moves the points", async () => {
   const chromium = findChromium();
   if (!chromium) {
@@ -66,48 +101,47 @@ Deno.test("explorers in headless Chromium: a slider moves the points", async () 
   }
   const dir = await Deno.makeTempDir();
   try {
-    for (
-      const [name, ex] of [["shrinkage", shrinkageExplorer(clark)], [
-        "pooling",
-        poolingExplorer(),
-      ]] as const
-    ) {
-      // after load: record the pooled points, move the first slider to its
-      // first position (complete pooling / the smallest ratio), record again
-      const probe = `<script>
-        window.addEventListener("load", function () {
-          var pts = function () {
-            return Array.prototype.map.call(document.querySelectorAll("circle.pooled"),
-              function (c) { return c.getAttribute("cx") + "," + c.getAttribute("cy"); }).join(" ");
-          };
-          var before = pts();
-          var s = document.querySelector("input.lmer-explorer-slider");
-          s.value = "0";
-          s.dispatchEvent(new Event("input"));
-          var out = document.createElement("pre");
-          out.id = "probe";
-          out.textContent = JSON.stringify({ before: before, after: pts(),
-            live: !!document.querySelector("[data-live]"),
-            hidden: document.querySelector(".lmer-explorer-static").style.display });
-          document.body.appendChild(out);
-        });
-      </script>`;
-      const file = `${dir}/${name}.html`;
-      await Deno.writeTextFile(
-        file,
-        `<!doctype html><html><body>${ex.toHTML()}${probe}</body></html>`,
-      );
-      const dom = await dumpDom(chromium, `file://${file}`, {
-        profileDir: `${dir}/profile-${name}`,
-      });
-      const m = dom.match(/<pre id="probe">([^<]*)<\/pre>/);
-      assert.ok(m, `${name}: the probe ran`);
-      const r = JSON.parse(m[1].replaceAll("&quot;", '"'));
+    const cases = [["shrinkage", shrinkageExplorer(clark)], [
+      "pooling",
+      poolingExplorer(),
+    ]] as const;
+    for (const [name, ex] of cases) {
+      const r = await moveSlider(chromium, dir, name, ex.toHTML());
       assert.equal(r.live, true, `${name}: the live figure replaced the picture`);
       assert.equal(r.hidden, "none");
       assert.ok(r.before.length > 0);
       assert.notEqual(r.after, r.before, `${name}: the points moved`);
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the explorers committed in notebooks 01 and 03 work in headless Chromium", async () => {
+  const chromium = findChromium();
+  if (!chromium) {
+    console.log("skipped: no Chromium (apt-get install chromium)");
+    return;
+  }
+  const dir = await Deno.makeTempDir();
+  try {
+    let found = 0;
+    for (const nb of ["01-partial-pooling-formula.ipynb", "03-clark-shrinkage.ipynb"]) {
+      const book = JSON.parse(
+        await Deno.readTextFile(new URL(`../notebooks/${nb}`, import.meta.url)),
+      ) as { cells: { outputs?: { data?: Record<string, string | string[]> }[] }[] };
+      for (const cell of book.cells) {
+        for (const out of cell.outputs ?? []) {
+          const h = out.data?.["text/html"];
+          const html = Array.isArray(h) ? h.join("") : h;
+          if (!html || !html.includes("lmer-explorer")) continue;
+          const r = await moveSlider(chromium, dir, `${nb}-${found++}`, html);
+          assert.equal(r.live, true, `${nb}: live`);
+          assert.notEqual(r.after, r.before, `${nb}: the points moved`);
+        }
+      }
+    }
+    assert.equal(found, 3, "two explorers in notebook 01, one in 03");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
