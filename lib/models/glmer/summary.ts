@@ -15,27 +15,15 @@ import {
   JUPYTER_DISPLAY,
   type MimeBundle,
 } from "../../display/bundle.ts";
-import { quantile7 } from "../lm.ts";
-import { abbreviate } from "../lmer/summary.ts";
+import {
+  abbreviate,
+  formatVC,
+  groupsLine,
+  printCharMatrix,
+  residualQuantiles,
+  scaledResidualLines,
+} from "../lmer/summary.ts";
 import type { GeneralizedLinearMixedModel } from "./model.ts";
-
-/** Print a character matrix as R does with quote = FALSE (left-aligned). */
-function printCharMatrix(rowNames: string[], colNames: string[], cells: string[][]): string {
-  const rw = Math.max(0, ...rowNames.map((r) => r.length));
-  const cw = colNames.map((c, j) => Math.max(c.length, ...cells.map((r) => r[j].length)));
-  const lines = [" ".repeat(rw) + colNames.map((c, j) => " " + c.padEnd(cw[j])).join("")];
-  cells.forEach((r, i) =>
-    lines.push(rowNames[i].padEnd(rw) + r.map((c, j) => " " + c.padEnd(cw[j])).join(""))
-  );
-  return lines.join("\n");
-}
-
-/** R 4.2's zapsmall(x, digits). */
-function zapsmall(x: number[], digits: number): number[] {
-  const mx = Math.max(...x.map(Math.abs));
-  const d = mx > 0 ? Math.max(0, Math.floor(digits - Math.log10(mx) + 0.5)) : digits;
-  return x.map((v) => roundTo(v, d));
-}
 
 /**
  * R's deparse line breaking of a formula (width.cutoff 60): after a binary
@@ -91,45 +79,13 @@ export class GlmerSummary {
 
   /** The random-effects table (lme4's formatVC, no residual row) as text lines. */
   randomEffectsText(digits = 4): string {
-    const terms = this.model.varCorrTerms();
-    const sds: number[] = [], groups: string[] = [], names: string[] = [];
-    for (const t of terms) {
-      t.names.forEach((nm, i) => {
-        groups.push(i === 0 ? t.grp.replace(/\.\d+$/, "") : "");
-        names.push(nm);
-        sds.push(Math.sqrt(t.cov[i][i]));
-      });
-    }
-    const variance = formatReal(sds.map((s) => s * s), digits);
-    const stddev = formatReal(sds, digits);
-    const maxq = Math.max(...terms.map((t) => t.names.length));
-    const header = ["Groups", "Name", "Variance", "Std.Dev."];
-    const rows = groups.map((g, i) => [g, names[i], variance[i], stddev[i]]);
-    if (maxq > 1) {
-      const dig = Math.max(2, digits - 3);
-      const corr: string[][] = [];
-      for (const t of terms) {
-        const q = t.names.length;
-        for (let i = 0; i < q; i++) {
-          const row: string[] = [];
-          for (let j = 0; j < maxq - 1; j++) {
-            row.push(
-              j < i
-                ? roundTo(t.cov[i][j] / Math.sqrt(t.cov[i][i] * t.cov[j][j]), dig).toFixed(dig)
-                : "",
-            );
-          }
-          corr.push(row);
-        }
-      }
-      for (let j = 0; j < maxq - 1; j++) {
-        const w = Math.max(...corr.map((r) => r[j].length));
-        corr.forEach((r) => (r[j] = r[j] === "" ? "" : r[j].padStart(w)));
-      }
-      header.push("Corr", ...new Array(maxq - 2).fill(""));
-      rows.forEach((r, i) => r.push(...corr[i]));
-    }
-    return printCharMatrix(rows.map(() => ""), header, rows);
+    // as lme4 prints GLMM summaries: correlations with max(2, digits - 3)
+    // decimals, group labels without the ".1" of repeated factors
+    return formatVC(this.model.varCorrTerms(), {
+      digits,
+      corrDigits: Math.max(2, digits - 3),
+      groupLabel: (g) => g.replace(/\.\d+$/, ""),
+    });
   }
 
   /** Notebook display: lme4's text and an HTML rendering. */
@@ -214,23 +170,11 @@ export class GlmerSummary {
     out.push(names.map((s) => s.padStart(w)).join(" ") + " ");
     out.push(vals.map((s) => s.padStart(w)).join(" ") + " ");
     out.push("");
-    const r = Float64Array.from(m.residuals("pearson")).sort();
-    const q = zapsmall([0, 0.25, 0.5, 0.75, 1].map((p) => quantile7(r, p)), 5);
-    const qf = formatReal(q, 4);
-    const hdr = ["Min", "1Q", "Median", "3Q", "Max"];
-    const wq = Math.max(...qf.map((s) => s.length), ...hdr.map((s) => s.length));
-    out.push("Scaled residuals: ");
-    out.push(hdr.map((h) => h.padStart(wq)).join(" ") + " ");
-    out.push(qf.map((s) => s.padStart(wq)).join(" ") + " ");
+    out.push(...scaledResidualLines(residualQuantiles(m.residuals("pearson"))));
     out.push("");
     out.push("Random effects:");
     out.push(this.randomEffectsText());
-    const g = m.ngrps();
-    out.push(
-      `Number of obs: ${m.nobs}, groups:  ${
-        Object.entries(g).map(([k, v]) => `${k}, ${v}`).join("; ")
-      }`,
-    );
+    out.push(groupsLine(m.nobs, m.ngrps()));
     out.push("");
     const rows = m.coefRows();
     if (rows.length) {

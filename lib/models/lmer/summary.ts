@@ -87,7 +87,7 @@ export function abbreviate(s: string, minlength: number): string {
 }
 
 /** Print a character matrix as R does with quote = FALSE (left-aligned). */
-function printCharMatrix(rowNames: string[], colNames: string[], cells: string[][]): string {
+export function printCharMatrix(rowNames: string[], colNames: string[], cells: string[][]): string {
   const rw = Math.max(0, ...rowNames.map((r) => r.length));
   const cw = colNames.map((c, j) => Math.max(c.length, ...cells.map((r) => r[j].length)));
   const lines = [" ".repeat(rw) + colNames.map((c, j) => " " + c.padEnd(cw[j])).join("")];
@@ -101,13 +101,116 @@ function printCharMatrix(rowNames: string[], colNames: string[], cells: string[]
  * R 4.2's zapsmall(x, digits): round to `digits - log10(max|x|)` decimals,
  * a non-integer that R's round() takes to the nearest integer.
  */
-function zapsmall(x: number[], digits: number): number[] {
+export function zapsmall(x: number[], digits: number): number[] {
   const mx = Math.max(...x.map(Math.abs));
   const d = mx > 0 ? Math.max(0, Math.floor(digits - Math.log10(mx) + 0.5)) : digits;
   return x.map((v) => roundTo(v, d));
 }
 
 const RESIDUAL_QUANTILES = ["Min", "1Q", "Median", "3Q", "Max"];
+
+/** Quantiles (Min, 1Q, Median, 3Q, Max) of residuals as lme4's summary prints them. */
+export function residualQuantiles(residuals: ArrayLike<number>): string[] {
+  const r = Float64Array.from(residuals).sort();
+  const q = zapsmall([0, 0.25, 0.5, 0.75, 1].map((p) => quantile7(r, p)), 5);
+  return formatReal(q, 4);
+}
+
+/** lme4's "Scaled residuals:" block (three lines) from the formatted quantiles. */
+export function scaledResidualLines(qf: readonly string[]): string[] {
+  const w = Math.max(...qf.map((s) => s.length), ...RESIDUAL_QUANTILES.map((s) => s.length));
+  return [
+    "Scaled residuals: ",
+    RESIDUAL_QUANTILES.map((h) => h.padStart(w)).join(" ") + " ",
+    qf.map((s) => s.padStart(w)).join(" ") + " ",
+  ];
+}
+
+/** lme4's "Number of obs: n, groups:  g, k; …" line. */
+export function groupsLine(nobs: number, ngrps: Record<string, number>): string {
+  return `Number of obs: ${nobs}, groups:  ${
+    Object.entries(ngrps).map(([k, v]) => `${k}, ${v}`).join("; ")
+  }`;
+}
+
+/** One random-effects term as the variance tables print it. */
+export interface VarCorrTerm {
+  /** Its group label. */
+  readonly grp: string;
+  /** Its columns' names. */
+  readonly names: readonly string[];
+  /** Its covariance matrix (q × q, rows). */
+  readonly cov: readonly (readonly number[])[];
+}
+
+/**
+ * lme4's formatVC as text: one row per random-effects column (and a
+ * "Residual" row when `residualSd` is given) with the `comp` columns, and the
+ * lower triangle of each term's correlations with `corrDigits` decimals.
+ */
+export function formatVC(
+  terms: readonly VarCorrTerm[],
+  options: {
+    digits: number;
+    corrDigits: number;
+    residualSd?: number;
+    comp?: readonly ("Variance" | "Std.Dev.")[];
+    groupLabel?: (grp: string) => string;
+  },
+): string {
+  const { digits, corrDigits: dig, residualSd } = options;
+  const comp = options.comp ?? ["Variance", "Std.Dev."];
+  const label = options.groupLabel ?? ((g: string) => g);
+  const sds: number[] = [], groups: string[] = [], names: string[] = [];
+  for (const t of terms) {
+    t.names.forEach((nm, i) => {
+      groups.push(i === 0 ? label(t.grp) : "");
+      names.push(nm);
+      sds.push(Math.sqrt(t.cov[i][i]));
+    });
+  }
+  if (residualSd !== undefined) {
+    groups.push("Residual");
+    names.push("");
+    sds.push(residualSd);
+  }
+  const variance = formatReal(sds.map((s) => s * s), digits);
+  const stddev = formatReal(sds, digits);
+  const maxq = Math.max(...terms.map((t) => t.names.length));
+  const header = ["Groups", "Name", ...comp];
+  const rows = groups.map((g, i) => [
+    g,
+    names[i],
+    ...comp.map((c) => (c === "Variance" ? variance[i] : stddev[i])),
+  ]);
+  if (maxq > 1) {
+    // Correlations: lower triangle, columns 1..maxq-1.
+    const corr: string[][] = [];
+    for (const t of terms) {
+      const q = t.names.length;
+      for (let i = 0; i < q; i++) {
+        const row: string[] = [];
+        for (let j = 0; j < maxq - 1; j++) {
+          row.push(
+            j < i
+              ? roundTo(t.cov[i][j] / Math.sqrt(t.cov[i][i] * t.cov[j][j]), dig).toFixed(dig)
+              : "",
+          );
+        }
+        corr.push(row);
+      }
+    }
+    if (residualSd !== undefined) corr.push(new Array(maxq - 1).fill(""));
+    // format() pads each correlation column to a common width (right-aligned numbers).
+    for (let j = 0; j < maxq - 1; j++) {
+      const w = Math.max(...corr.map((r) => r[j].length));
+      corr.forEach((r) => (r[j] = r[j] === "" ? "" : r[j].padStart(w)));
+    }
+    header.push("Corr", ...new Array(maxq - 2).fill(""));
+    rows.forEach((r, i) => r.push(...corr[i]));
+  }
+  return printCharMatrix(rows.map(() => ""), header, rows);
+}
 
 /** lme4's summary of a fitted linear mixed model. */
 export class LmerSummary {
@@ -130,56 +233,13 @@ export class LmerSummary {
     digits = 4,
     comp: readonly ("Variance" | "Std.Dev.")[] = ["Variance", "Std.Dev."],
   ): string {
-    const m = this.model;
-    const terms = m.varCorrTerms();
-    const sds: number[] = [], groups: string[] = [], names: string[] = [];
-    for (const t of terms) {
-      t.names.forEach((nm, i) => {
-        groups.push(i === 0 ? t.grp : "");
-        names.push(nm);
-        sds.push(Math.sqrt(t.cov[i][i]));
-      });
-    }
-    groups.push("Residual");
-    names.push("");
-    sds.push(m.sigma);
-    const variance = formatReal(sds.map((s) => s * s), digits);
-    const stddev = formatReal(sds, digits);
-    const maxq = Math.max(...terms.map((t) => t.names.length));
-    const header = ["Groups", "Name", ...comp];
-    const rows = groups.map((g, i) => [
-      g,
-      names[i],
-      ...comp.map((c) => (c === "Variance" ? variance[i] : stddev[i])),
-    ]);
-    if (maxq > 1) {
-      // Correlations: lower triangle, max(2, digits - 2) decimals, columns 1..maxq-1.
-      const dig = Math.max(2, digits - 2);
-      const corr: string[][] = [];
-      for (const t of terms) {
-        const q = t.names.length;
-        for (let i = 0; i < q; i++) {
-          const row: string[] = [];
-          for (let j = 0; j < maxq - 1; j++) {
-            row.push(
-              j < i
-                ? roundTo(t.cov[i][j] / Math.sqrt(t.cov[i][i] * t.cov[j][j]), dig).toFixed(dig)
-                : "",
-            );
-          }
-          corr.push(row);
-        }
-      }
-      corr.push(new Array(maxq - 1).fill(""));
-      // format() pads each correlation column to a common width (right-aligned numbers).
-      for (let j = 0; j < maxq - 1; j++) {
-        const w = Math.max(...corr.map((r) => r[j].length));
-        corr.forEach((r) => (r[j] = r[j] === "" ? "" : r[j].padStart(w)));
-      }
-      header.push("Corr", ...new Array(maxq - 2).fill(""));
-      rows.forEach((r, i) => r.push(...corr[i]));
-    }
-    return printCharMatrix(rows.map(() => ""), header, rows);
+    // lme4's formatVC: correlations with max(2, digits - 2) decimals
+    return formatVC(this.model.varCorrTerms(), {
+      digits,
+      corrDigits: Math.max(2, digits - 2),
+      residualSd: this.model.sigma,
+      comp,
+    });
   }
 
   /**
@@ -218,9 +278,7 @@ export class LmerSummary {
 
   /** The scaled residuals' quantiles (Min, 1Q, Median, 3Q, Max) as lme4 prints them. */
   #scaledResidualQuantiles(): string[] {
-    const r = Float64Array.from(this.model.residuals({ scaled: true })).sort();
-    const q = zapsmall([0, 0.25, 0.5, 0.75, 1].map((p) => quantile7(r, p)), 5);
-    return formatReal(q, 4);
+    return residualQuantiles(this.model.residuals({ scaled: true }));
   }
 
   /**
@@ -345,21 +403,11 @@ export class LmerSummary {
       out.push(vals.map((s) => s.padStart(w)).join(" ") + " ");
     }
     out.push("");
-    const qf = this.#scaledResidualQuantiles();
-    const hdr = RESIDUAL_QUANTILES;
-    const w = Math.max(...qf.map((s) => s.length), ...hdr.map((s) => s.length));
-    out.push("Scaled residuals: ");
-    out.push(hdr.map((h) => h.padStart(w)).join(" ") + " ");
-    out.push(qf.map((s) => s.padStart(w)).join(" ") + " ");
+    out.push(...scaledResidualLines(this.#scaledResidualQuantiles()));
     out.push("");
     out.push("Random effects:");
     out.push(this.randomEffectsText());
-    const g = m.ngrps();
-    out.push(
-      `Number of obs: ${m.nobs}, groups:  ${
-        Object.entries(g).map(([k, v]) => `${k}, ${v}`).join("; ")
-      }`,
-    );
+    out.push(groupsLine(m.nobs, m.ngrps()));
     out.push("");
     const rows = m.coefRows();
     if (rows.length) {
