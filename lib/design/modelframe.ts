@@ -507,3 +507,62 @@ function applyFactorSpecsLike(frame: Frame, train: Frame): Frame {
 }
 
 export { rLevelOrder };
+
+/** A fitted random-effects term, as {@link addRandomEffects} reads it. */
+export interface FittedReTerm {
+  /** Position of the term in the formula (`mf.random`). */
+  readonly formulaIndex: number;
+  /** The grouping factor's name (for messages). */
+  readonly group: string;
+  /** Columns per level. */
+  readonly q: number;
+  /** The fitted levels. */
+  readonly levels: readonly string[];
+  /** The term's random effects b, level by level (q per level). */
+  readonly b: ArrayLike<number>;
+}
+
+/**
+ * Add Z b for new data to `out` (lme4's predict with re.form = NULL): each
+ * term's columns and grouping factor rebuilt on `newdata`; a missing
+ * grouping value gives NaN; a level the fit did not see contributes 0 when
+ * `allowNewLevels`, and is an error naming it otherwise.
+ */
+export function addRandomEffects(
+  mf: ModelFrame,
+  frame: Frame,
+  newdata: DataLike,
+  n: number,
+  terms: readonly FittedReTerm[],
+  out: Float64Array,
+  allowNewLevels: boolean,
+): void {
+  const ev = new Evaluator(frame, mf.formula.text, mf.state, false);
+  for (const t of terms) {
+    const spec = mf.random[t.formulaIndex];
+    const lhs = newDataColumns(mf, spec.spec.lhs, spec.plan, newdata).cols;
+    const z = buildFixed(spec.plan, lhs, n);
+    const g = groupingFactor(ev, spec.spec.group, n);
+    const pos = new Map(t.levels.map((l, i) => [l, i]));
+    const unseen = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const code = g.codes[i];
+      if (code < 0) {
+        out[i] = NaN;
+        continue;
+      }
+      const l = pos.get(g.levels[code]);
+      if (l === undefined) {
+        unseen.add(g.levels[code]);
+        continue;
+      }
+      for (let c = 0; c < t.q; c++) out[i] += z[c * n + i] * t.b[l * t.q + c];
+    }
+    if (unseen.size && !allowNewLevels) {
+      throw new RangeError(
+        `new levels detected in newdata for '${t.group}': ${[...unseen].join(", ")} ` +
+          "(use { allowNewLevels: true } to predict them at the population level)",
+      );
+    }
+  }
+}

@@ -9,9 +9,8 @@ import { checkOptions, describeValue } from "../../data/options.ts";
 import type { DataLike } from "../../data/frame.ts";
 import { dataFrame } from "../../data/frame.ts";
 import type { DataFrame } from "../../data/table.ts";
-import { Evaluator } from "../../formula/evaluate.ts";
 import { buildFixed } from "../../design/fixed.ts";
-import { groupingFactor, newDataColumns, offsetValues } from "../../design/modelframe.ts";
+import { addRandomEffects, newDataColumns, offsetValues } from "../../design/modelframe.ts";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../../display/bundle.ts";
 import { pnorm } from "../../stats/distributions.ts";
 import type { Convergence } from "../lmer/convergence.ts";
@@ -444,34 +443,20 @@ export class GeneralizedLinearMixedModel {
       for (let i = 0; i < n; i++) out[i] += x[j * n + i] * this.#fit.beta[k];
     });
     if (reForm === "none") return out;
-    const ev = new Evaluator(frame, mf.formula.text, mf.state, false);
-    for (const t of this.glmm.terms) {
-      const spec = mf.random[t.formulaIndex];
-      const lhs = newDataColumns(mf, spec.spec.lhs, spec.plan, newdata).cols;
-      const z = buildFixed(spec.plan, lhs, n);
-      const g = groupingFactor(ev, spec.spec.group, n);
-      const pos = new Map(t.term.levels.map((l, i) => [l, i]));
-      const unseen = new Set<string>();
-      for (let i = 0; i < n; i++) {
-        const code = g.codes[i];
-        if (code < 0) {
-          out[i] = NaN;
-          continue;
-        }
-        const l = pos.get(g.levels[code]);
-        if (l === undefined) {
-          unseen.add(g.levels[code]);
-          continue;
-        }
-        for (let c = 0; c < t.q; c++) out[i] += z[c * n + i] * this.#fit.b[t.zOffset + l * t.q + c];
-      }
-      if (unseen.size && !allowNew) {
-        throw new RangeError(
-          `new levels detected in newdata for '${t.group}': ${[...unseen].join(", ")} ` +
-            "(use { allowNewLevels: true } to predict them at the population level)",
-        );
-      }
-    }
+    const b = this.#fit.b;
+    addRandomEffects(
+      mf,
+      frame,
+      newdata,
+      n,
+      this.glmm.terms.map((t) => ({
+        ...t,
+        levels: t.term.levels,
+        b: b.subarray(t.zOffset, t.zOffset + t.size),
+      })),
+      out,
+      allowNew,
+    );
     return out;
   }
 

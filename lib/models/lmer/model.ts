@@ -9,9 +9,8 @@ import type { DataLike } from "../../data/frame.ts";
 import { dataFrame, rowsFrame } from "../../data/frame.ts";
 import { type FactorTablesKind, withFactorTablesDisplay } from "../../display/factor_tables.ts";
 import type { DataFrame } from "../../data/table.ts";
-import { Evaluator } from "../../formula/evaluate.ts";
 import { buildFixed } from "../../design/fixed.ts";
-import { groupingFactor, newDataColumns, offsetValues } from "../../design/modelframe.ts";
+import { addRandomEffects, newDataColumns, offsetValues } from "../../design/modelframe.ts";
 import type { Lmm, LmmSolution } from "./core.ts";
 import type { Convergence } from "./convergence.ts";
 import type { LmerDevfun, LmerFrame, OptSummary } from "./fit.ts";
@@ -433,35 +432,15 @@ export class LinearMixedModel {
       for (let i = 0; i < n; i++) out[i] += x[j * n + i] * beta[k];
     });
     if (reForm === "none") return out;
-    const ev = new Evaluator(frame, mf.formula.text, mf.state, false);
-    for (const r of this.#sol.ranef) {
-      const t = r.info;
-      const spec = mf.random[t.formulaIndex];
-      const lhs = newDataColumns(mf, spec.spec.lhs, spec.plan, newdata).cols;
-      const z = buildFixed(spec.plan, lhs, n);
-      const g = groupingFactor(ev, spec.spec.group, n);
-      const pos = new Map(t.term.levels.map((l, i) => [l, i]));
-      const unseen = new Set<string>();
-      for (let i = 0; i < n; i++) {
-        const code = g.codes[i];
-        if (code < 0) {
-          out[i] = NaN;
-          continue;
-        }
-        const l = pos.get(g.levels[code]);
-        if (l === undefined) {
-          unseen.add(g.levels[code]);
-          continue;
-        }
-        for (let c = 0; c < t.q; c++) out[i] += z[c * n + i] * r.b[l * t.q + c];
-      }
-      if (unseen.size && !options.allowNewLevels) {
-        throw new RangeError(
-          `new levels detected in newdata for '${t.group}': ${[...unseen].join(", ")} ` +
-            "(use { allowNewLevels: true } to predict them at the population level)",
-        );
-      }
-    }
+    addRandomEffects(
+      mf,
+      frame,
+      newdata,
+      n,
+      this.#sol.ranef.map((r) => ({ ...r.info, levels: r.info.term.levels, b: r.b })),
+      out,
+      options.allowNewLevels ?? false,
+    );
     return out;
   }
 
