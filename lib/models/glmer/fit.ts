@@ -11,7 +11,7 @@ import type { DataLike } from "../../data/frame.ts";
 import { type DataOptions, type ModelFrame, modelFrame } from "../../design/modelframe.ts";
 import type { FixedDesign } from "../../design/reterm.ts";
 import { rowVector, type RowVectorSpec } from "../../design/rowvector.ts";
-import { householderQR } from "../../linalg/householder.ts";
+import { dropAliasedColumns } from "../../design/rank.ts";
 import { bobyqa } from "../../optim/mod.ts";
 import { checkOptions, describeValue } from "../../data/options.ts";
 import { checkConvergence, type Convergence } from "../lmer/convergence.ts";
@@ -232,19 +232,8 @@ export function glFormula(formula: string, data: DataLike, options: GlmerOptions
       `${mf.nDropped} observation${mf.nDropped > 1 ? "s" : ""} deleted due to missingness`,
     );
   }
-  const qr = householderQR(mf.x.x, n, mf.x.p);
-  let x = mf.x;
-  if (qr.aliased.length) {
-    const k = qr.aliased.length;
-    messages.push(
-      `fixed-effect model matrix is rank deficient so dropping ${k} column${
-        k > 1 ? "s" : ""
-      } / coefficient${k > 1 ? "s" : ""} (${qr.aliased.map((j) => mf.x.names[j]).join(", ")})`,
-    );
-    const xs = new Float64Array(n * qr.kept.length);
-    qr.kept.forEach((j, c) => xs.set(mf.x.x.subarray(j * n, j * n + n), c * n));
-    x = { x: xs, n, p: qr.kept.length, names: qr.kept.map((j) => mf.x.names[j]) };
-  }
+  const { x, kept, message: rankMsg } = dropAliasedColumns(mf.x);
+  if (rankMsg) messages.push(rankMsg);
   return {
     mf,
     x,

@@ -13,7 +13,7 @@ import type { FixedDesign } from "../../design/reterm.ts";
 import { BlockedFactor, findBlock } from "../lmer/cholesky.ts";
 import { type CrossProducts, crossProducts } from "../lmer/crossprod.ts";
 import { devianceParts } from "../lmer/deviance.ts";
-import { solve } from "../lmer/solution.ts";
+import { scaleByLambda, solve } from "../lmer/solution.ts";
 import type { TermInfo } from "../lmer/structure.ts";
 import { trsvLowerTrans } from "../../linalg/triangular.ts";
 
@@ -184,7 +184,7 @@ export class WeightedSystem {
       return {
         ldL2: parts.ldL2,
         u,
-        b: lambdaTimes(this.factor, u),
+        b: scaleByLambda(this.factor, u),
         beta: new Float64Array(0),
         unscDiag: new Float64Array(0),
       };
@@ -261,23 +261,4 @@ function backSolveU(f: BlockedFactor): Float64Array {
     }
   }
   return out;
-}
-
-/** b = Λu: each term's T times each level's q-vector. */
-function lambdaTimes(f: BlockedFactor, u: Float64Array): Float64Array {
-  const b = new Float64Array(u.length);
-  for (let k = 0; k < f.terms.length; k++) {
-    const t = f.terms[k];
-    const T = f.lambda[k];
-    const q = t.q;
-    for (let l = 0; l < t.nLevels; l++) {
-      const o = t.zOffset + l * q;
-      for (let r = 0; r < q; r++) {
-        let s = 0;
-        for (let c = 0; c <= r; c++) s += T[c * q + r] * u[o + c];
-        b[o + r] = s;
-      }
-    }
-  }
-  return b;
 }

@@ -9,7 +9,7 @@
 import type { DataLike } from "../../data/frame.ts";
 import { type DataOptions, type ModelFrame, modelFrame } from "../../design/modelframe.ts";
 import type { FixedDesign } from "../../design/reterm.ts";
-import { householderQR } from "../../linalg/householder.ts";
+import { dropAliasedColumns } from "../../design/rank.ts";
 import { bobyqa } from "../../optim/mod.ts";
 import type { OptimResult } from "../../optim/mod.ts";
 import { buildLmm, type Lmm } from "./core.ts";
@@ -267,25 +267,14 @@ export function lFormula(
     );
   }
   // lme4's check.rankX = "message+drop.cols".
-  const qr = householderQR(mf.x.x, n, mf.x.p);
-  let x = mf.x;
-  if (qr.aliased.length) {
-    const k = qr.aliased.length;
-    messages.push(
-      `fixed-effect model matrix is rank deficient so dropping ${k} column${
-        k > 1 ? "s" : ""
-      } / coefficient${k > 1 ? "s" : ""} (${qr.aliased.map((j) => mf.x.names[j]).join(", ")})`,
-    );
-    const xs = new Float64Array(n * qr.kept.length);
-    qr.kept.forEach((j, c) => xs.set(mf.x.x.subarray(j * n, j * n + n), c * n));
-    x = { x: xs, n, p: qr.kept.length, names: qr.kept.map((j) => mf.x.names[j]) };
-  }
+  const { x, kept, message: rankMsg } = dropAliasedColumns(mf.x);
+  if (rankMsg) messages.push(rankMsg);
   const scaleMsg = checkScaleX(x);
   if (scaleMsg) messages.push(scaleMsg);
   return {
     mf,
     x,
-    keptColumns: qr.kept,
+    keptColumns: kept,
     messages,
     weights,
     offset,

@@ -252,7 +252,7 @@ function backSubstitute(f: BlockedFactor, qTotal: number): Float64Array {
 }
 
 /** b = Λu: T_k times each level's q-vector. */
-function scaleByLambda(f: BlockedFactor, u: Float64Array): Float64Array {
+export function scaleByLambda(f: BlockedFactor, u: Float64Array): Float64Array {
   const b = new Float64Array(u.length);
   for (let k = 0; k < f.terms.length; k++) {
     const t = f.terms[k];
