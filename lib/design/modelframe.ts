@@ -19,7 +19,7 @@ import {
   type TransformState,
   type VarColumn,
 } from "../formula/evaluate.ts";
-import { type Expr, type ParsedFormula, parseFormula } from "../formula/parse.ts";
+import { type Expr, exprNames, type ParsedFormula, parseFormula } from "../formula/parse.ts";
 import {
   expandDot,
   expandFormula,
@@ -180,26 +180,8 @@ class LazyColumns extends Map<string, Column> {
 /** The data columns a formula refers to (every name in it; a few are functions' constants). */
 function formulaColumns(f: ParsedFormula): Set<string> {
   const out = new Set<string>();
-  const walk = (e: Expr): void => {
-    switch (e.type) {
-      case "name":
-        out.add(e.name);
-        return;
-      case "number":
-        return;
-      case "paren":
-        return walk(e.expr);
-      case "unary":
-        return walk(e.arg);
-      case "binary":
-        return (walk(e.left), walk(e.right));
-      case "call":
-        return e.args.forEach(walk);
-    }
-  };
-  if (f.lhs) walk(f.lhs);
-  walk(f.rhs);
-  return out;
+  if (f.lhs) exprNames(f.lhs, out);
+  return exprNames(f.rhs, out);
 }
 
 /**

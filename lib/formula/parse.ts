@@ -339,6 +339,29 @@ export function deparseName(name: string): string {
   return ok ? name : `\`${name}\``;
 }
 
+/** Add every name an expression refers to (variables and constants like `pi`) to `into`. */
+export function exprNames(e: Expr, into: Set<string>): Set<string> {
+  switch (e.type) {
+    case "name":
+      into.add(e.name);
+      break;
+    case "paren":
+      exprNames(e.expr, into);
+      break;
+    case "unary":
+      exprNames(e.arg, into);
+      break;
+    case "binary":
+      exprNames(e.left, into);
+      exprNames(e.right, into);
+      break;
+    case "call":
+      for (const a of e.args) exprNames(a, into);
+      break;
+  }
+  return into;
+}
+
 /** R's deparse of a numeric constant: 15 significant digits, R's exponent style. */
 export function deparseNumber(v: number): string {
   if (v === Infinity) return "Inf";

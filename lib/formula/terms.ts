@@ -8,7 +8,7 @@
  * off first (lme4's `findbars`), with `g1/g2` expanded to `g1 + g1:g2`.
  * @module
  */
-import { deparse, type Expr, type ParsedFormula, unparen } from "./parse.ts";
+import { deparse, type Expr, exprNames, type ParsedFormula, unparen } from "./parse.ts";
 import { FormulaError } from "./tokenize.ts";
 
 /** A model variable: a column name or an expression such as `I(Days^2)`. */
@@ -503,23 +503,7 @@ function isOffset(e: Expr): boolean {
  * ```
  */
 export function expandDot(f: ParsedFormula, columns: readonly string[]): ParsedFormula {
-  const lhsVars = new Set<string>();
-  const walk = (e: Expr): void => {
-    switch (e.type) {
-      case "name":
-        lhsVars.add(e.name);
-        return;
-      case "paren":
-        return walk(e.expr);
-      case "unary":
-        return walk(e.arg);
-      case "binary":
-        return (walk(e.left), walk(e.right));
-      case "call":
-        return e.args.forEach(walk);
-    }
-  };
-  if (f.lhs) walk(f.lhs);
+  const lhsVars = f.lhs ? exprNames(f.lhs, new Set<string>()) : new Set<string>();
   const rest = columns.filter((c) => !lhsVars.has(c));
   let found = false;
   const sub = (e: Expr): Expr => {

@@ -232,7 +232,7 @@ export function glFormula(formula: string, data: DataLike, options: GlmerOptions
       `${mf.nDropped} observation${mf.nDropped > 1 ? "s" : ""} deleted due to missingness`,
     );
   }
-  const { x, kept, message: rankMsg } = dropAliasedColumns(mf.x);
+  const { x, message: rankMsg } = dropAliasedColumns(mf.x);
   if (rankMsg) messages.push(rankMsg);
   return {
     mf,

@@ -13,7 +13,7 @@ import { buildFixed } from "../../design/fixed.ts";
 import { addRandomEffects, newDataColumns, offsetValues } from "../../design/modelframe.ts";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../../display/bundle.ts";
 import { pnorm } from "../../stats/distributions.ts";
-import type { Convergence } from "../lmer/convergence.ts";
+import { choleskyRows, type Convergence } from "../lmer/convergence.ts";
 import type { GlmerFrame, GlmerOptSummary } from "./fit.ts";
 import type { Glmm, PirlsResult } from "./pirls.ts";
 import { GlmerSummary } from "./summary.ts";
@@ -483,18 +483,8 @@ function toRows(v: Float64Array, p: number): number[][] {
 /** Inverse of a symmetric positive definite matrix (null if not PD). */
 function invertSym(a: number[][]): number[][] | null {
   const n = a.length;
-  const l = a.map((r) => r.slice());
-  for (let j = 0; j < n; j++) {
-    let d = l[j][j];
-    for (let k = 0; k < j; k++) d -= l[j][k] * l[j][k];
-    if (!(d > 0)) return null;
-    l[j][j] = Math.sqrt(d);
-    for (let i = j + 1; i < n; i++) {
-      let s = l[i][j];
-      for (let k = 0; k < j; k++) s -= l[i][k] * l[j][k];
-      l[i][j] = s / l[j][j];
-    }
-  }
+  const l = choleskyRows(a);
+  if (!l) return null;
   // inverse of L, then L⁻ᵀ L⁻¹
   const li = Array.from({ length: n }, () => new Array<number>(n).fill(0));
   for (let j = 0; j < n; j++) {

@@ -52,9 +52,13 @@ export function deriv12(
   return { gradient: g, hessian: h };
 }
 
-/** Solve Hx = g via Cholesky of H; null when H is not positive definite. */
-function cholSolve(h: number[][], g: Float64Array): Float64Array | null {
-  const n = g.length;
+/**
+ * The lower Cholesky factor L of a symmetric matrix given as rows (H = L Lᵀ;
+ * only the lower triangle is read and written), or null when H is not
+ * positive definite.
+ */
+export function choleskyRows(h: readonly (readonly number[])[]): number[][] | null {
+  const n = h.length;
   const l = h.map((r) => r.slice());
   for (let j = 0; j < n; j++) {
     let d = l[j][j];
@@ -67,6 +71,14 @@ function cholSolve(h: number[][], g: Float64Array): Float64Array | null {
       l[i][j] = s / l[j][j];
     }
   }
+  return l;
+}
+
+/** Solve Hx = g via Cholesky of H; null when H is not positive definite. */
+function cholSolve(h: number[][], g: Float64Array): Float64Array | null {
+  const n = g.length;
+  const l = choleskyRows(h);
+  if (!l) return null;
   // lme4 uses solve(chol(H), g): R = chol(H) is upper (= Lᵀ); solve Lᵀ x = g.
   const x = Float64Array.from(g);
   for (let i = n - 1; i >= 0; i--) {
