@@ -96,6 +96,8 @@ export type {
   OptimStatus,
 } from "./lib/optim/mod.ts";
 export type { DenseThreads, HelperStatus, ParallelStatus } from "./lib/linalg/parallel.ts";
+export { NATIVE_MIN_ORDER, nativeLapack, setNativeLapack } from "./lib/linalg/native.ts";
+export type { NativeLapack } from "./lib/linalg/native.ts";
 
 // Random numbers and simulation
 export { getLogSource, Rng, setLogSource } from "./lib/rng/mod.ts";
