@@ -1,10 +1,12 @@
 /**
  * Fitting a generalized linear mixed model as lme4's `glmer` (Laplace
- * approximation, nAGQ = 1): `glFormula` (model frame, response as the
- * family accepts it) → {@link Glmm} (PIRLS and the Laplace deviance) →
- * lme4's two optimization stages (stage 1: θ with β from PIRLS, nAGQ = 0;
- * stage 2: (θ, β) from stage 1's optimum) → lme4's boundary check and its
- * finite-difference gradient and Hessian (convergence checks and vcov).
+ * approximation, nAGQ = 1, or adaptive Gauss-Hermite quadrature, nAGQ > 1):
+ * `glFormula` (model frame, response as the family accepts it) → {@link Glmm}
+ * (PIRLS and the Laplace deviance; agq.ts for the AGQ deviance) → lme4's two
+ * optimization stages (stage 1: θ with β from PIRLS, nAGQ = 0; stage 2:
+ * (θ, β) from stage 1's optimum, with the Laplace or AGQ deviance) → lme4's
+ * boundary check and its finite-difference gradient and Hessian
+ * (convergence checks and vcov).
  * @module
  */
 import type { DataLike } from "../../data/frame.ts";
@@ -20,6 +22,7 @@ import { type FamilySpec, type GlmFamily, glmFamily } from "./family.ts";
 import { Glmm, type GlmmData, type PirlsResult } from "./pirls.ts";
 import { nelderMead } from "../../optim/nelder_mead.ts";
 import { GeneralizedLinearMixedModel } from "./model.ts";
+import { agqDeviance, checkAgqTerms, ghRule, MAX_NAGQ } from "./agq.ts";
 
 /** Optimizer and check settings, as lme4's `glmerControl()`. */
 export interface GlmerControl {
@@ -38,7 +41,12 @@ export interface GlmerOptions extends DataOptions {
    * `{ family: "binomial", link: "probit" | "cloglog" }`.
    */
   readonly family: FamilySpec;
-  /** Points of adaptive Gauss-Hermite quadrature: 0 or 1 (Laplace, the default). */
+  /**
+   * Points of adaptive Gauss-Hermite quadrature per random effect, an
+   * integer from 0 to 25: 1 the Laplace approximation (the default), 0
+   * lme4's faster stage 1 only (β from PIRLS), > 1 AGQ (only for a single
+   * scalar random-effects term such as `(1 | herd)`).
+   */
   readonly nAGQ?: number;
   /** Prior weights: a numeric column's name or one number per row (trials for a proportion). */
   readonly weights?: RowVectorSpec;
@@ -288,13 +296,20 @@ function checkGlmerOptions(options: GlmerOptions): void {
       `glmer: the 'family' option is required ("binomial", "poisson" or { family, link })`,
     );
   }
+  // lme4 states 0L <= nAGQ, nAGQ <= 25L (mkGlmerDevfun); it truncates a
+  // fraction silently, which we refuse
   const nAGQ = options.nAGQ ?? 1;
-  if (nAGQ !== 0 && nAGQ !== 1) {
-    if (typeof nAGQ !== "number" || !Number.isInteger(nAGQ) || nAGQ < 0 || nAGQ > 25) {
-      throw new RangeError(
-        `glmer: 'nAGQ' must be an integer from 0 to 25, got ${describeValue(nAGQ)}`,
-      );
-    }
+  if (typeof nAGQ !== "number" || !Number.isInteger(nAGQ) || nAGQ < 0 || nAGQ > MAX_NAGQ) {
+    const why = typeof nAGQ !== "number" || !Number.isInteger(nAGQ)
+      ? "is not an integer"
+      : nAGQ < 0
+      ? "is negative (0L <= nAGQ is not TRUE)"
+      : `is above ${MAX_NAGQ} (nAGQ <= 25L is not TRUE)`;
+    throw new RangeError(
+      `glmer: 'nAGQ' must be an integer from 0 to ${MAX_NAGQ} (0: nAGQ = 0 stage only, 1: Laplace, > 1: adaptive Gauss-Hermite quadrature); ${
+        describeValue(nAGQ)
+      } ${why}`,
+    );
   }
 }
 
@@ -321,16 +336,6 @@ export function glmer(
   const t0 = performance.now();
   const frame = glFormula(formula, data, options);
   const nAGQ = options.nAGQ ?? 1;
-  if (nAGQ > 1) {
-    if (frame.mf.random.length !== 1 || frame.mf.random[0].cnames.length !== 1) {
-      throw new RangeError(
-        "nAGQ > 1 is only available for models with a single, scalar random-effects term",
-      );
-    }
-    throw new RangeError(
-      "glmer: adaptive Gauss-Hermite quadrature (nAGQ > 1) is not implemented yet; use nAGQ = 1 (Laplace) or 0",
-    );
-  }
   const data0: GlmmData = {
     x: frame.x,
     y: frame.y,
@@ -341,6 +346,9 @@ export function glmer(
     family: frame.family,
   };
   const glmm = new Glmm(data0);
+  // lme4 checks the terms when stage 2 starts; nothing of stage 1 is kept
+  // when they fail, so check before it
+  if (nAGQ > 1) checkAgqTerms(glmm.terms);
   const control = options.control ?? {};
   const maxeval = control.maxeval ?? 1e5;
   const nth = glmm.thetaLength, p = glmm.p;
@@ -416,11 +424,17 @@ export function glmer(
   // stage 1's final linear predictor (lme4's updateGlmerDevfun: lp0)
   const eta1 = lpOf(fit1);
   const beta1 = fixefStart ?? fit1.beta;
+  // stage 2's deviance: Laplace (PIRLS's) or lme4's glmerAGQ on PIRLS's state
+  const rule = nAGQ > 1 ? ghRule(nAGQ) : undefined;
+  const stage2 = (par: Float64Array): { fit: PirlsResult; deviance: number } => {
+    const fit = glmm.pirls(par.subarray(0, nth), par.subarray(nth), eta1);
+    return { fit, deviance: rule ? agqDeviance(glmm, par[0], fit, rule) : fit.deviance };
+  };
   let f2count = 0;
   const dev1 = (par: Float64Array) => {
     f2count++;
     try {
-      return glmm.pirls(par.subarray(0, nth), par.subarray(nth), eta1).deviance;
+      return stage2(par).deviance;
     } catch {
       return Infinity;
     }
@@ -446,7 +460,9 @@ export function glmer(
   let fmin = nm.fval;
   fmin = boundary(par, dev1, fmin);
   theta1 = par.slice(0, nth);
-  const fit = glmm.pirls(par.subarray(0, nth), par.subarray(nth), eta1);
+  const at = stage2(par);
+  // the model's deviance (logLik, AIC, BIC) is the optimized one: AGQ's for nAGQ > 1
+  const fit: PirlsResult = rule ? { ...at.fit, deviance: at.deviance } : at.fit;
   par = Float64Array.from(par);
   return finish(
     glmm,
