@@ -300,15 +300,13 @@ function checkGlmerOptions(options: GlmerOptions): void {
   // fraction silently, which we refuse
   const nAGQ = options.nAGQ ?? 1;
   if (typeof nAGQ !== "number" || !Number.isInteger(nAGQ) || nAGQ < 0 || nAGQ > MAX_NAGQ) {
-    const why = typeof nAGQ !== "number" || !Number.isInteger(nAGQ)
-      ? "is not an integer"
+    const lme4 = typeof nAGQ !== "number" || !Number.isInteger(nAGQ)
+      ? ""
       : nAGQ < 0
-      ? "is negative (0L <= nAGQ is not TRUE)"
-      : `is above ${MAX_NAGQ} (nAGQ <= 25L is not TRUE)`;
+      ? ": 0L <= nAGQ is not TRUE"
+      : ": nAGQ <= 25L is not TRUE";
     throw new RangeError(
-      `glmer: 'nAGQ' must be an integer from 0 to ${MAX_NAGQ} (0: nAGQ = 0 stage only, 1: Laplace, > 1: adaptive Gauss-Hermite quadrature); ${
-        describeValue(nAGQ)
-      } ${why}`,
+      `glmer: 'nAGQ' must be an integer from 0 to ${MAX_NAGQ}, got ${describeValue(nAGQ)}${lme4}`,
     );
   }
 }
