@@ -268,7 +268,7 @@ export interface GlmerOptSummary {
   readonly optimizer: readonly string[];
   /** θ and β at the optimum (stage 2), or θ (nAGQ = 0). */
   readonly par: Float64Array;
-  /** Laplace deviance at the optimum. */
+  /** The optimized deviance at the optimum (Laplace, or AGQ for nAGQ > 1). */
   readonly fmin: number;
   /** Evaluations of each stage. */
   readonly feval: readonly number[];
