@@ -282,6 +282,17 @@ Deno.test("glmer: bad nAGQ and models AGQ does not apply to, as lme4", () => {
     RangeError,
     "nAGQ > 1 is only available for models with a single, scalar random-effects term",
   );
+  // lme4's glFormula check comes first: 4 × 15 random effects for 56 rows
+  throwsWith(
+    () =>
+      glmer("cbind(incidence, size - incidence) ~ period + (period | herd)", cbpp, {
+        family: "binomial",
+        nAGQ: 5,
+      }),
+    RangeError,
+    "number of observations (=56) < number of random effects (=60) for term (period | herd); " +
+      "the random-effects parameters are probably unidentifiable",
+  );
   // lme4's C++ check: one factor but two terms, the first scalar
   throwsWith(
     () =>

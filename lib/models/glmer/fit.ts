@@ -233,6 +233,17 @@ export function glFormula(formula: string, data: DataLike, options: GlmerOptions
       );
     }
   }
+  // lme4's check.nobs.vs.nRE as glFormula applies it (allow.n: more random
+  // effects than observations; a GLMM has no residual variance to identify)
+  for (const t of mf.random) {
+    const nre = t.levels.length * t.cnames.length;
+    if (n < nre) {
+      throw new RangeError(
+        `number of observations (=${n}) < number of random effects (=${nre}) for term ${t.spec.text}; ` +
+          "the random-effects parameters are probably unidentifiable",
+      );
+    }
+  }
   if (new Set(y).size < 2) throw new RangeError("glmer: the response is constant");
   const messages: string[] = [...mf.plan.warnings];
   if (mf.nDropped) {
