@@ -15,7 +15,7 @@ import type { LinkName } from "../advanced.ts";
 import { pl } from "../lib/deps.ts";
 import type { DataFrame } from "../lib/deps.ts";
 import type { DataLike } from "../lib/data/frame.ts";
-import { agqDevfun, ghRule } from "../lib/models/glmer/agq.ts";
+import { agqDevfun, agqDeviance, ghRule } from "../lib/models/glmer/agq.ts";
 
 interface FixtureModel {
   id: string;
@@ -240,6 +240,20 @@ Deno.test("glmer nAGQ = 25: summary header and display as lme4's", () => {
     Symbol.for("Jupyter.display")
   ]();
   assert.ok(b["text/html"].includes("adaptive Gauss-Hermite quadrature, nAGQ = 25"));
+});
+
+Deno.test("agqDeviance: one node is Laplace on the unit-deviance scale; more nodes converge", () => {
+  const m = fit(fixture.models.find((x) => x.id === "cbpp_agq25")!);
+  const th = m.theta, nth = th.length;
+  const f = m.glmm.pirls(th, m.beta, m.opt.lp0);
+  // the 1-point rule (z = 0, w = 1) leaves Σ devc(û) + log|L|²
+  const one = agqDeviance(m.glmm, th[0], f, ghRule(1));
+  assert.ok(rel(one, f.resDev + f.sqrL + f.ldL2) < 1e-13, `${one}`);
+  // successive rules approach the integral: 15 and 25 points agree to 1e-10
+  const d15 = agqDeviance(m.glmm, th[0], f, ghRule(15));
+  const d25 = agqDeviance(m.glmm, th[0], f, ghRule(25));
+  assert.ok(Math.abs(d15 - d25) < 1e-10 * d25 && Math.abs(one - d25) > 1e-3, `${d15} ${d25}`);
+  assert.deepEqual(nth, 1);
 });
 
 Deno.test("glmer nAGQ > 1: predict on new data uses the AGQ fit's modes", () => {
