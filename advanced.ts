@@ -101,11 +101,18 @@ export type { DenseThreads, HelperStatus, ParallelStatus } from "./lib/linalg/pa
 export { getLogSource, Rng, setLogSource } from "./lib/rng/mod.ts";
 export type { LogSource } from "./lib/rng/mod.ts";
 export {
+  GlmerSimulations,
   MAX_SIMULATION_DOUBLES,
+  simulateGlmer,
   simulateMatrix,
   simulateResponses,
 } from "./lib/simulate/simulateMerMod.ts";
-export type { NewParams } from "./lib/simulate/simulateMerMod.ts";
+export type {
+  GlmerNewParams,
+  GlmerSimulateOptions,
+  GlmerSimulationKind,
+  NewParams,
+} from "./lib/simulate/simulateMerMod.ts";
 
 // Degrees of freedom: Satterthwaite, Kenward-Roger
 export {
