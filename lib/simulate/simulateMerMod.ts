@@ -277,10 +277,27 @@ export function simulate(
   model: GeneralizedLinearMixedModel,
   options?: GlmerSimulateOptions,
 ): GlmerSimulations;
+/**
+ * lme4's `simulate(m, nsim, seed)` for an `lmer` fit, R's `simulate.lm` for
+ * an `lm` fit: one nobs × nsim {@link Simulations}.
+ *
+ * @example
+ * ```ts ignore
+ * simulate(lmer("y ~ x + (1 | g)", data), { nsim: 2, seed: 1 }).columns; // ["sim_1", "sim_2"]
+ * ```
+ */
 export function simulate(
   model: LinearMixedModel | LinearModel,
   options?: SimulateOptions,
 ): Simulations;
+/**
+ * `simulate` for a model of any supported kind (lmer, glmer, lm).
+ *
+ * @example
+ * ```ts ignore
+ * const sims = simulate(m, { nsim: 3, seed: 101 });
+ * ```
+ */
 export function simulate(
   model: LinearMixedModel | LinearModel | GeneralizedLinearMixedModel,
   options?: SimulateOptions | GlmerSimulateOptions,
