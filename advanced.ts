@@ -23,8 +23,10 @@
  *   bootstrap {@link bootMer} / {@link bootMerAsync} / {@link bootConfint}.
  * - **Other inference**: {@link anovaLRT}, {@link emmGrid},
  *   {@link lmListFit}, {@link lmListTable}, {@link poolingSummary},
- *   {@link simulateResponses}.
- * - **Random numbers**: {@link Rng}, {@link setLogSource} (the `log` R's
+ *   {@link simulateResponses}, {@link simulateGlmer} /
+ *   {@link GlmerSimulations} (lme4's `simulate` of a GLMM).
+ * - **Random numbers**: {@link Rng} (`rnorm`, `runif`, `sampleInt`,
+ *   `rmvnorm`, `rbinom`, `rpois`), {@link setLogSource} (the `log` R's
  *   `qnorm` uses).
  * - **Display and figures**: {@link MimeBundle}, the summary classes, the
  *   figure option and rendering types.
