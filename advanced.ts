@@ -23,8 +23,10 @@
  *   bootstrap {@link bootMer} / {@link bootMerAsync} / {@link bootConfint}.
  * - **Other inference**: {@link anovaLRT}, {@link emmGrid},
  *   {@link lmListFit}, {@link lmListTable}, {@link poolingSummary},
- *   {@link simulateResponses}.
- * - **Random numbers**: {@link Rng}, {@link setLogSource} (the `log` R's
+ *   {@link simulateResponses}, {@link simulateGlmer} /
+ *   {@link GlmerSimulations} (lme4's `simulate` of a GLMM).
+ * - **Random numbers**: {@link Rng} (`rnorm`, `runif`, `sampleInt`,
+ *   `rmvnorm`, `rbinom`, `rpois`), {@link setLogSource} (the `log` R's
  *   `qnorm` uses).
  * - **Display and figures**: {@link MimeBundle}, the summary classes, the
  *   figure option and rendering types.
@@ -103,11 +105,18 @@ export type { NativeLapack } from "./lib/linalg/native.ts";
 export { getLogSource, Rng, setLogSource } from "./lib/rng/mod.ts";
 export type { LogSource } from "./lib/rng/mod.ts";
 export {
+  GlmerSimulations,
   MAX_SIMULATION_DOUBLES,
+  simulateGlmer,
   simulateMatrix,
   simulateResponses,
 } from "./lib/simulate/simulateMerMod.ts";
-export type { NewParams } from "./lib/simulate/simulateMerMod.ts";
+export type {
+  GlmerNewParams,
+  GlmerSimulateOptions,
+  GlmerSimulationKind,
+  NewParams,
+} from "./lib/simulate/simulateMerMod.ts";
 
 // Degrees of freedom: Satterthwaite, Kenward-Roger
 export {
