@@ -194,6 +194,8 @@ export type {
   ShrinkagePlotOptions,
   WeightPlotOptions,
 } from "./lib/plots/mod.ts";
+export { binnedResiduals, glmerShrinkagePlot } from "./lib/plots/mod.ts";
+export type { GlmerShrinkagePlotOptions, ResidualBin } from "./lib/plots/mod.ts";
 export type { RowVectorSpec } from "./lib/design/rowvector.ts";
 export type { LmConfintOptions } from "./lib/models/lm.ts";
 export type { TailMode } from "./lib/models/lmer/core.ts";
