@@ -513,6 +513,12 @@ export interface ParameterProfile {
   readonly points: readonly ProfilePoint[];
   /** Why the spline could not be built (lme4's warning), if so. */
   readonly splineError: string | null;
+  /**
+   * Drop failed (NA) points before the spline also for a fixed effect (lme4
+   * does for GLMMs, whose fixed effects are profiled with the variance
+   * parameters; an LMM's fixed-effect profile with an NA has no spline).
+   */
+  readonly naOmit?: boolean;
 }
 
 /** One row of a confidence-interval table. */
@@ -633,7 +639,7 @@ function checkLevel(level: number): void {
  */
 function splineOrError(pr: ParameterProfile): PolySpline | string {
   let pts = pr.points.map((p) => [p.value, p.zeta] as const);
-  if (pr.kind === "fixed") {
+  if (pr.kind === "fixed" && !pr.naOmit) {
     if (pts.some(([v, z]) => Number.isNaN(v) || Number.isNaN(z))) return "missing values in object";
   } else pts = pts.filter(([v, z]) => !Number.isNaN(v) && !Number.isNaN(z));
   pts = [...pts].sort((a, b) => a[0] - b[0]);
@@ -804,6 +810,7 @@ export function collectProfile(
   baseRow: ProfileRow,
   lowerRows: readonly ProfileRow[],
   warn: (message: string) => void,
+  naOmit = false,
 ): ParameterProfile {
   const seen = new Set<string>();
   const rows: ProfileRow[] = [];
@@ -821,6 +828,7 @@ export function collectProfile(
     bounds,
     points,
     splineError: null,
+    ...(naOmit ? { naOmit } : {}),
   };
   const sp = splineOrError(pr);
   if (typeof sp === "string") {
@@ -909,7 +917,11 @@ export function profile(model: LinearMixedModel, options: ProfileOptions = {}): 
   baseRow.set(opt, 1);
 
   const { fillmat } = profileStepper({ cutoff, delta, maxmult, maxpts, warn });
-  const finish = (w: number, upperRows: ProfileRow[], lowerRows: ProfileRow[]): ParameterProfile => {
+  const finish = (
+    w: number,
+    upperRows: ProfileRow[],
+    lowerRows: ProfileRow[],
+  ): ParameterProfile => {
     const info = params[w];
     const bounds: [number, number] = info.kind === "fixed" ? [NaN, NaN] : [lower[w], upper[w]];
     return collectProfile(info, w, opt[w], bounds, upperRows, baseRow, lowerRows, warn);
