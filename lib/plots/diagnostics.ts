@@ -282,7 +282,7 @@ export interface ResidualBin {
  * ```ts
  * import { binnedResiduals } from "./diagnostics.ts";
  * const bins = binnedResiduals([0.2, 0.4, 0.6, 0.8], [0, 1, 1, 1], [1, 1, 1, 1], 2);
- * console.log(bins.map((b) => b.resid)); // [ 0.2, -0.3 ] (up to rounding)
+ * console.log(bins.map((b) => b.resid)); // [ 0.2, 0.3 ] (up to rounding)
  * ```
  */
 export function binnedResiduals(

@@ -53,7 +53,8 @@ interface Cell {
  * / Σ trials (fixed effects plus the cluster's conditional mode, through the
  * inverse link), against the cluster's number of trials, with an arrow from
  * the first to the second and a grey dash at the cluster's population-level
- * prediction (no cluster effect, same rows). Small clusters move most. With
+ * prediction (its own effect set to 0, any other grouping factor's kept;
+ * same rows). Small clusters move most. With
  * `by`, a second panel splits each cluster by a factor (cbpp's periods):
  * the same arrows per cell, and the population curve across the factor's
  * levels. For a Poisson fit the proportions are mean counts.
@@ -86,7 +87,7 @@ export function glmerShrinkagePlot(
   const n = m.nobs;
   const y = m.frame.y, w = m.frame.weights;
   const mu = m.fitted();
-  const mu0 = m.predict(undefined, { type: "response", reForm: "none" });
+  const mu0 = withoutGroup(m, group);
   const levels = term.levels, index = term.index;
 
   let byF: { levels: string[]; codes: Int32Array } | undefined;
@@ -143,10 +144,19 @@ export function glmerShrinkagePlot(
     });
   }
   const wMin = Math.min(...pooled.map((c) => c.w)), wMax = Math.max(...pooled.map((c) => c.w));
-  const logX = wMin > 0 && wMax / wMin > 10;
+  // Clusters of (nearly) one size (VerbAgg's items and subjects): the x axis
+  // would hold every point at one place; rank them by raw proportion instead.
+  const ranked = wMax < 1.05 * wMin;
+  if (ranked) {
+    pooled.map((_, i) => i).sort((a, b) => pooled[a].raw - pooled[b].raw || a - b)
+      .forEach((i, r) => (pooled[i].pos = r + 1));
+  }
+  const logX = !ranked && wMin > 0 && wMax / wMin > 10;
   // A short dash at each cluster's population value: ±3.5% of the axis.
   const dash = (c: Cell): [number, number] =>
-    logX
+    ranked
+      ? [c.pos - 0.35, c.pos + 0.35]
+      : logX
       ? [c.w / (wMax / wMin) ** 0.035, c.w * (wMax / wMin) ** 0.035]
       : [c.w - 0.035 * (wMax - wMin || 1), c.w + 0.035 * (wMax - wMin || 1)];
   const unit = binomial ? "trials" : "observations";
@@ -156,7 +166,7 @@ export function glmerShrinkagePlot(
   const yDomain = extent(yAll(pooled), binomial);
   const panelWidth = options.panelWidth ?? 460;
   const height = options.height ?? 420;
-  const rMax = 7;
+  const rMax = pooled.length > 60 ? 4 : 7;
   const radius = (c: Cell, max: number) => Math.round(2 * rMax * Math.sqrt(c.w / max)) / 2;
   const tip = (c: Cell) =>
     `${group} ${c.level}${c.by ? `, ${options.by} ${c.by}` : ""} (${fmt(c.w, 4)} ${unit})\n` +
@@ -202,11 +212,15 @@ export function glmerShrinkagePlot(
     grid: true,
     x: {
       type: logX ? "log" : "linear",
-      label: `${binomial ? "Trials" : "Observations"} in the ${group}${logX ? " (log scale)" : ""}`,
+      label: ranked
+        ? `${group}s ranked by raw ${binomial ? "proportion" : "mean"} (${
+          fmt(wMin, 4)
+        } ${unit} each)`
+        : `${binomial ? "Trials" : "Observations"} in the ${group}${logX ? " (log scale)" : ""}`,
       labelAnchor: "center",
       labelArrow: "none",
       ticks: 5,
-      tickFormat: logX ? "~s" : undefined,
+      tickFormat: logX ? "~s" : ranked ? "d" : undefined,
     },
     y: { domain: yDomain, label: scaleName, labelAnchor: "center", labelArrow: "none" },
     r: { domain: [0, wMax], range: [0, rMax] },
@@ -346,11 +360,18 @@ export function glmerShrinkagePlot(
     }: no pooling) and the model's conditional prediction for the same rows (fixed effects ` +
     `plus the ${group}'s conditional mode, through the inverse ${link} link, averaged ` +
     `with the same weights: partial pooling), with an arrow from the first to the second; the ` +
-    `grey dash is the ${group}'s population-level prediction (the ${group} effect set to 0). ` +
+    `grey dash is the ${group}'s population-level prediction (its ${group} effect set to 0${
+      groupNames(m).length > 1 ? ", the other random effects kept" : ""
+    }). ` +
     `The arrows point toward it: the ${group} effects are shrunken toward 0 on the ${link} ` +
-    `scale, the less the more ${unit} a ${group} has (mean move ${fmt(smallMove, 2)} for the ` +
-    `smaller half of the ${group}s, ${fmt(largeMove, 2)} for the larger half). Point area ∝ ` +
-    `${unit} (${fmt(wMin, 3)} to ${fmt(wMax, 3)}).` + byNote;
+    `scale, ` +
+    (ranked
+      ? `all ${group}s with the same number of ${unit}, so the ${link} shifts are shrunken alike ` +
+        `(on the probability scale least near 0 and 1). The ${group}s are ranked by raw ${what}.`
+      : `the less the more ${unit} a ${group} has (mean move ${fmt(smallMove, 2)} for the ` +
+        `smaller half of the ${group}s, ${fmt(largeMove, 2)} for the larger half). Point area ∝ ` +
+        `${unit} (${fmt(wMin, 3)} to ${fmt(wMax, 3)}).`) +
+    byNote;
   const title = `Partial pooling on the ${binomial ? "probability" : "response"} scale: ` +
     `${group} effects`;
   const subtitle = `${modelCall(m)}: ${plural(pooled.length, "level")} of ${group}`;
@@ -387,4 +408,27 @@ function extent(v: number[], probability: boolean): [number, number] {
   if (probability) (lo = Math.max(0, lo), hi = Math.min(1, hi));
   else lo = Math.max(0, lo);
   return [lo, hi];
+}
+
+/**
+ * μ̂ with the group's random effects set to 0 and every other one kept: the
+ * reference a cluster of `group` is pulled toward (in a crossed model such as
+ * VerbAgg's, an item's rows keep their subjects' effects).
+ */
+function withoutGroup(m: GeneralizedLinearMixedModel, group: string): Float64Array {
+  const eta = m.linearPredictor();
+  const tab = m.ranefTables()[group];
+  let col = 0;
+  // ranefTables lists a group's columns term by term in the model's term order.
+  for (const t of m.glmm.terms) {
+    if (t.group !== group) continue;
+    const { index, z } = t.term, q = t.q;
+    for (let i = 0; i < eta.length; i++) {
+      const b = tab.values[index[i]];
+      for (let c = 0; c < q; c++) eta[i] -= z[i * q + c] * b[col + c];
+    }
+    col += q;
+  }
+  const f = m.frame.family;
+  return eta.map((e) => f.linkinv(e));
 }
