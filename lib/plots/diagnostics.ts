@@ -319,7 +319,7 @@ function glmerDiagnostics(
   const axes = (x: string, y: string) => ({
     ...size,
     marginTop: 34,
-    marginLeft: 58,
+    marginLeft: 66,
     marginBottom: 40,
     grid: true,
     x: { label: x, labelAnchor: "center" as const, labelArrow: "none" as const },
