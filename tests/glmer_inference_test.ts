@@ -183,6 +183,15 @@ for (const id of ["cbpp", "grouseticks"] as const) {
   });
 }
 
+Deno.test("confint profile of one parameter is that parameter's row of the full profile", () => {
+  const m = model("cbpp");
+  const df = confint(m, { parm: ["period2"], quiet: true }); // profile: lme4's default method
+  assert.deepEqual(df.getColumn("parameter").toArray(), ["period2"]);
+  const ref = fx.confint.cbpp.profile, i = ref.parameters.indexOf("period2");
+  close(column(df, "2.5 %")[0] as number, ref.lower[i]!, 1e-4, "period2 lower");
+  close(column(df, "97.5 %")[0] as number, ref.upper[i]!, 1e-4, "period2 upper");
+});
+
 Deno.test("confint Wald at level 0.9 and a subset of parameters", () => {
   const m = model("cbpp");
   const df = confint(m, { method: "Wald", level: 0.9 });
@@ -283,6 +292,10 @@ Deno.test("isSingular on a singular glmer fit (lme4: TRUE)", () => {
 Deno.test("glmer inference: bad input is a clear error", () => {
   const m = model("cbpp");
   assert.throws(() => confint(m, { method: "boot" }), /"boot" is not available for glmer/);
+  // lme4's nAGQ = 0 fit has no deviance function of (θ, β) either (its profile fails)
+  const m0 = glmer(CBPP1, cbpp, { family: "binomial", nAGQ: 0 });
+  assert.throws(() => confint(m0, { method: "profile", quiet: true }), /nAGQ = 0 has no deviance/);
+  assert.equal(confint(m0, { method: "Wald" }).height, 5);
   assert.throws(
     () => confint(m, { method: "Wald", parm: [".sigma"] }),
     /unknown parameter '.sigma'/,
