@@ -10,6 +10,10 @@
  * correlations, column-major lower triangle), ".sigma", then the fixed
  * effects.
  *
+ * glmer fits (no ".sigma"): "Wald" as above; "profile" is lme4's
+ * profile.merMod for a GLMM ({@link glmerProfile}); "boot" is not
+ * available yet.
+ *
  * Singular fits: a standard deviation estimated as 0 (θ below lme4's
  * isSingular tolerance 1e-4) has a one-sided profile; its lower limit is the
  * boundary 0, as lme4 reports it, and the result carries a message saying
