@@ -230,6 +230,17 @@ Deno.test("glmer figures: clear errors for other models and unknown names", () =
     () => glmerShrinkagePlot(cbpp, { by: "season" }),
     /by 'season' is not a column of the model's data \(columns: herd, incidence, size, period\)/,
   );
+  // A numeric column with many values is not a factor to split by.
+  const many = {
+    y: Array.from({ length: 80 }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0),
+    x: Array.from({ length: 80 }, (_, i) => i),
+    g: Array.from({ length: 80 }, (_, i) => `g${i % 8}`),
+  };
+  const mm = glmer("y ~ 1 + (1 | g)", many, { family: "binomial" });
+  assert.throws(
+    () => glmerShrinkagePlot(mm, { by: "x" }),
+    /glmerShrinkagePlot: by 'x' has 80 distinct values; give a factor with at most 30 levels/,
+  );
   assert.throws(
     () => caterpillarPlot(cbpp, { group: "farm" }),
     /caterpillarPlot: 'farm' is not a grouping factor/,
