@@ -19,7 +19,7 @@
  *   {@link numDerivHessian}, …) and Kenward-Roger ({@link vcovAdj},
  *   {@link kenwardRogerParts}, …), and lmerTest's printed pieces.
  * - **Intervals**: {@link profile} / {@link LmerProfile},
- *   {@link confintResult} (intervals with lme4's messages), the parametric
+ *   {@link glmerProfile} (glmer fits), {@link confintResult} (intervals with lme4's messages), the parametric
  *   bootstrap {@link bootMer} / {@link bootMerAsync} / {@link bootConfint}.
  * - **Other inference**: {@link anovaLRT}, {@link emmGrid},
  *   {@link lmListFit}, {@link lmListTable}, {@link poolingSummary},
@@ -157,6 +157,7 @@ export type {
   ProfileOptions,
   ProfilePoint,
 } from "./lib/inference/profile.ts";
+export { glmerParameterNames, glmerProfile } from "./lib/inference/glmerProfile.ts";
 export {
   bootConfint,
   bootMer,
@@ -203,6 +204,8 @@ export type {
   ShrinkagePlotOptions,
   WeightPlotOptions,
 } from "./lib/plots/mod.ts";
+export { binnedResiduals, glmerShrinkagePlot } from "./lib/plots/mod.ts";
+export type { GlmerShrinkagePlotOptions, ResidualBin } from "./lib/plots/mod.ts";
 export type { RowVectorSpec } from "./lib/design/rowvector.ts";
 export type { LmConfintOptions } from "./lib/models/lm.ts";
 export type { TailMode } from "./lib/models/lmer/core.ts";

@@ -237,11 +237,11 @@ Deno.test("errors name the problem instead of an internal message", () => {
   const any = (x: unknown) => x as any;
   assert.throws(
     () => anova(m, any(null)),
-    /anova: argument 2 is null, not a fitted lm\(\) or lmer\(\) model/,
+    /anova: argument 2 is null, not a fitted lm\(\), lmer\(\) or glmer\(\) model/,
   );
   assert.throws(
     () => anova(m, any({})),
-    /anova: argument 2 is an object, not a fitted lm\(\) or lmer\(\) model/,
+    /anova: argument 2 is an object, not a fitted lm\(\), lmer\(\) or glmer\(\) model/,
   );
   assert.throws(() => anova(any(null)), /anova: expected fitted models.*got null/);
   assert.throws(() => anova({ m, x: any(3) }), /anova: 'x' is a number \(3\), not a fitted/);
@@ -297,7 +297,7 @@ Deno.test("errors name the problem instead of an internal message", () => {
   );
   assert.throws(
     () => confint(any(null)),
-    /confint: expected a fitted lmer\(\) or lm\(\) model, got null/,
+    /confint: expected a fitted lmer\(\), glmer\(\) or lm\(\) model, got null/,
   );
   assert.throws(
     () => confint(m, any({ methd: "Wald" })),

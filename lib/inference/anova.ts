@@ -4,7 +4,10 @@
  * first (lme4 prints "refitting model(s) with ML (instead of REML)"),
  * models are sorted by their number of parameters, and each row is tested
  * against the one before it. An `lm` fit may take part (lme4 allows it),
- * with R's `logLik.lm`.
+ * with R's `logLik.lm`. glmer fits are compared among themselves with
+ * their Laplace (or quadrature) log-likelihoods, as lme4 does; a glmer fit
+ * cannot be compared with lmer or lm fits here (lme4 would put a Gaussian
+ * and a binomial or Poisson likelihood in one table).
  * @module
  */
 import { alignTable, formatPval, formatReal, roundTo, stars } from "../display/rformat.ts";
@@ -15,10 +18,11 @@ import type { DataFrame } from "../data/table.ts";
 import { LinearModel } from "../models/lm.ts";
 import { type LmerControl, mkLmerDevfun, mkMerMod, optimizeLmer } from "../models/lmer/fit.ts";
 import { LinearMixedModel } from "../models/lmer/model.ts";
+import { GeneralizedLinearMixedModel } from "../models/glmer/model.ts";
 import { pchisqUpper } from "../stats/distributions.ts";
 
 /** A model {@link anova} can compare. */
-export type AnovaModel = LinearMixedModel | LinearModel;
+export type AnovaModel = LinearMixedModel | GeneralizedLinearMixedModel | LinearModel;
 
 /** Options of {@link anovaLRT}. */
 export interface AnovaOptions {
@@ -88,7 +92,7 @@ export function anovaLRT(
         ? `model ${k + 1}`
         : `'${abbreviateName(Object.keys(models)[k])}'`;
       throw new TypeError(
-        `anova: ${which} is ${describeValue(m)}, not a fitted lm() or lmer() model`,
+        `anova: ${which} is ${describeValue(m)}, not a fitted lm(), lmer() or glmer() model`,
       );
     }
   });
@@ -108,7 +112,12 @@ export function anovaLRT(
     messages.push("some models fit with REML = TRUE, some not");
   }
 
-  const stats = used.map((m) => ({ logLik: m.logLik(), npar: m.df, AIC: m.AIC(), BIC: m.BIC() }));
+  const stats = used.map((m) => ({
+    logLik: m.logLik(),
+    npar: m instanceof GeneralizedLinearMixedModel ? m.npar : m.df,
+    AIC: m.AIC(),
+    BIC: m.BIC(),
+  }));
   // R's order() is stable: ties keep the order given.
   const order = stats.map((_, k) => k).sort((a, b) => stats[a].npar - stats[b].npar || a - b);
   const rows: AnovaRow[] = order.map((k, r) => {
@@ -133,7 +142,7 @@ export function anovaLRT(
     };
   });
   const first = list[0];
-  const dataName = first instanceof LinearMixedModel ? first.dataName : undefined;
+  const dataName = first instanceof LinearModel ? undefined : first.dataName;
   const heading = [
     `Data: ${dataName ?? "data"}`,
     "Models:",
@@ -167,7 +176,9 @@ export function anova(
     models.forEach((m, k) => {
       if (!isModel(m)) {
         throw new TypeError(
-          `anova: argument ${k + 1} is ${describeValue(m)}, not a fitted lm() or lmer() model` +
+          `anova: argument ${k + 1} is ${
+            describeValue(m)
+          }, not a fitted lm(), lmer() or glmer() model` +
             " (give the models as arguments, anova(m0, m1), or as one record, anova({ m0, m1 }))",
         );
       }
@@ -249,7 +260,8 @@ export function anovaText(res: AnovaResult): string {
 }
 
 function isModel(x: unknown): x is AnovaModel {
-  return x instanceof LinearMixedModel || x instanceof LinearModel;
+  return x instanceof LinearMixedModel || x instanceof LinearModel ||
+    x instanceof GeneralizedLinearMixedModel;
 }
 
 /** Rows named by formula; R's fallback MODEL1, MODEL2, … when formulas repeat. */
@@ -271,10 +283,20 @@ function checkModels(models: readonly AnovaModel[], names: readonly string[]): v
   }
   models.forEach((m, k) => {
     if (!isModel(m)) {
-      throw new TypeError(`anova: '${names[k]}' is not a fitted lm() or lmer() model`);
+      throw new TypeError(`anova: '${names[k]}' is not a fitted lm(), lmer() or glmer() model`);
     }
   });
-  if (!models.some((m) => m instanceof LinearMixedModel)) {
+  const glmm = models.map((m) => m instanceof GeneralizedLinearMixedModel);
+  if (glmm.some((g) => g) && glmm.some((g) => !g)) {
+    const g = names[glmm.indexOf(true)], o = names[glmm.indexOf(false)];
+    throw new TypeError(
+      `anova: '${g}' is a glmer() fit and '${o}' is not: a glmer() fit can only be compared ` +
+        "with other glmer() fits (their log-likelihoods are binomial or Poisson, not Gaussian)",
+    );
+  }
+  if (
+    !models.some((m) => m instanceof LinearMixedModel || m instanceof GeneralizedLinearMixedModel)
+  ) {
     throw new TypeError(
       "anova: at least one model must be an lmer() fit (R's anova.lm would give F tests instead)",
     );
@@ -297,9 +319,24 @@ function checkModels(models: readonly AnovaModel[], names: readonly string[]): v
       );
     }
   }
+  // binomial trials (cbind sizes) and prior weights of glmer fits are part of the response
+  const w = models.map((m) => (m instanceof GeneralizedLinearMixedModel ? m.frame.weights : null));
+  for (let k = 1; k < models.length; k++) {
+    const a = w[0], b = w[k];
+    const i = a && b ? b.findIndex((v, j) => v !== a[j]) : -1;
+    if (a && b && i >= 0) {
+      throw new RangeError(
+        `anova: models must be fitted to the same data: the binomial sizes or weights of ` +
+          `'${names[k]}' differ from those of '${names[0]}' (observation ${i + 1}: ${b[i]} vs ${
+            a[i]
+          })`,
+      );
+    }
+  }
 }
 
 function response(m: AnovaModel): Float64Array {
+  if (m instanceof GeneralizedLinearMixedModel) return m.frame.y;
   return m instanceof LinearMixedModel ? m.frame.mf.y : m.modelFrame.y;
 }
 

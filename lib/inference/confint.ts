@@ -10,6 +10,10 @@
  * correlations, column-major lower triangle), ".sigma", then the fixed
  * effects.
  *
+ * glmer fits (no ".sigma"): "Wald" as above; "profile" is lme4's
+ * profile.merMod for a GLMM ({@link glmerProfile}); "boot" is not
+ * available yet.
+ *
  * Singular fits: a standard deviation estimated as 0 (θ below lme4's
  * isSingular tolerance 1e-4) has a one-sided profile; its lower limit is the
  * boundary 0, as lme4 reports it, and the result carries a message saying
@@ -32,6 +36,7 @@ import { qnorm } from "../rng/mod.ts";
 import { dataFrame } from "../data/frame.ts";
 import type { DataFrame } from "../data/table.ts";
 import { LinearMixedModel } from "../models/lmer/model.ts";
+import { GeneralizedLinearMixedModel } from "../models/glmer/model.ts";
 import { LinearModel, type LmConfintOptions } from "../models/lm.ts";
 import { checkOptions, describeValue } from "../data/options.ts";
 import {
@@ -51,6 +56,7 @@ import {
   selectParameters,
 } from "./profile.ts";
 import { bootConfint, bootMer, bootMerAsync, type BootResult } from "./bootstrap.ts";
+import { glmerParameterNames, glmerProfile } from "./glmerProfile.ts";
 import type { ConfintMethod, ConfintOptions } from "../models/lmer/extensions.ts";
 
 export type { ConfintRow } from "./profile.ts";
@@ -153,11 +159,16 @@ export class ConfintResult {
   }
 }
 
+/** A mixed model confint works on: lmer's or glmer's. */
+type MixedModel = LinearMixedModel | GeneralizedLinearMixedModel;
+
 /** Wald rows: β̂ + SE·Φ⁻¹(α/2), β̂ + SE·Φ⁻¹(1 − α/2); NaN for variance parameters. */
-function waldRows(model: LinearMixedModel, params: readonly ParameterInfo[], level: number) {
+function waldRows(model: MixedModel, params: readonly ParameterInfo[], level: number) {
   const a = (1 - level) / 2;
   const qlo = qnorm(a), qhi = qnorm(1 - a);
-  const { beta, se } = model.solution;
+  const { beta, se } = model instanceof GeneralizedLinearMixedModel
+    ? { beta: model.beta, se: model.se() }
+    : model.solution;
   let j = 0;
   return params.map((p): ConfintRow => {
     if (p.kind !== "fixed") return { parameter: p.name, lower: NaN, upper: NaN };
@@ -168,14 +179,15 @@ function waldRows(model: LinearMixedModel, params: readonly ParameterInfo[], lev
 
 /** Messages about zero-variance components of a singular fit. */
 function singularNotes(
-  model: LinearMixedModel,
+  model: MixedModel,
   params: readonly ParameterInfo[],
   wanted: ReadonlySet<number>,
   method: ConfintMethod,
 ): string[] {
   const notes: string[] = [];
-  const lower = model.lmm.lower;
-  for (const t of model.lmm.terms) {
+  const core = model instanceof GeneralizedLinearMixedModel ? model.glmm : model.lmm;
+  const lower = core.lower;
+  for (const t of core.terms) {
     // the term's sd parameters at 0 (lme4's isSingular: diagonal θ < 1e-4)
     const zero: number[] = [];
     const corr: number[] = [];
@@ -246,20 +258,27 @@ interface Prepared {
   wanted: number[];
 }
 
-function prepare(model: LinearMixedModel, options: ConfintOptions): Prepared {
+function prepare(model: MixedModel, options: ConfintOptions): Prepared {
   const method = options.method ?? "profile";
   if (!["Wald", "profile", "boot"].includes(method)) {
     throw new RangeError(`unknown method '${method}': use "Wald", "profile" or "boot"`);
   }
   const level = options.level ?? 0.95;
   if (!(level > 0 && level < 1)) throw new RangeError(`level must be in (0, 1), got ${level}`);
-  const params = parameterNames(model);
+  if (method === "boot" && model instanceof GeneralizedLinearMixedModel) {
+    throw new RangeError(
+      'confint: method "boot" is not available for glmer() fits yet; use "Wald" or "profile"',
+    );
+  }
+  const params = model instanceof GeneralizedLinearMixedModel
+    ? glmerParameterNames(model)
+    : parameterNames(model);
   const wanted = selectParameters(params, options.parm);
   return { method, level, params, wanted };
 }
 
 function assemble(
-  model: LinearMixedModel,
+  model: MixedModel,
   prep: Prepared,
   rows: readonly ConfintRow[],
   messages: string[],
@@ -278,14 +297,17 @@ function assemble(
   });
 }
 
-function fromProfile(model: LinearMixedModel, prep: Prepared, options: ConfintOptions) {
-  const pr = profile(model, {
+function fromProfile(model: MixedModel, prep: Prepared, options: ConfintOptions) {
+  const popts = {
     parm: prep.wanted.map((k) => prep.params[k].name),
     alphamax: options.alphamax,
     maxpts: options.maxpts,
     delta: options.delta,
     maxmult: options.maxmult,
-  });
+  };
+  const pr = model instanceof GeneralizedLinearMixedModel
+    ? glmerProfile(model, popts)
+    : profile(model, popts);
   const ci = pr.confint(prep.level);
   const messages = [...pr.messages, ...ci.messages, ...boundNotes(ci.rows, pr, prep.level)];
   return assemble(model, prep, ci.rows, [...new Set(messages)], { profile: pr });
@@ -302,7 +324,7 @@ function fromProfile(model: LinearMixedModel, prep: Prepared, options: ConfintOp
  * ```
  */
 export function confintResult(
-  model: LinearMixedModel,
+  model: LinearMixedModel | GeneralizedLinearMixedModel,
   options: ConfintOptions = {},
 ): ConfintResult {
   checkModel(model);
@@ -312,7 +334,7 @@ export function confintResult(
     return assemble(model, prep, waldRows(model, prep.params, prep.level), [], {});
   }
   if (prep.method === "profile") return fromProfile(model, prep, options);
-  const boot = bootMer(model, options);
+  const boot = bootMer(model as LinearMixedModel, options);
   const ci = bootConfint(boot, prep.level);
   return assemble(model, prep, ci.rows, ci.messages, { boot });
 }
@@ -328,14 +350,14 @@ export function confintResult(
  * ```
  */
 export async function confintResultAsync(
-  model: LinearMixedModel,
+  model: LinearMixedModel | GeneralizedLinearMixedModel,
   options: ConfintOptions = {},
 ): Promise<ConfintResult> {
   checkModel(model);
   checkOptions("confint", options, Object.keys(CONFINT_OPTION_NAMES));
   const prep = prepare(model, options);
   if (prep.method !== "boot") return confintResult(model, options);
-  const boot = await bootMerAsync(model, options);
+  const boot = await bootMerAsync(model as LinearMixedModel, options);
   const ci = bootConfint(boot, prep.level);
   return assemble(model, prep, ci.rows, ci.messages, { boot });
 }
@@ -360,9 +382,9 @@ const CONFINT_OPTION_NAMES: { readonly [K in keyof Required<ConfintOptions>]: tr
 };
 
 function checkModel(model: unknown): void {
-  if (!(model instanceof LinearMixedModel)) {
+  if (!(model instanceof LinearMixedModel) && !(model instanceof GeneralizedLinearMixedModel)) {
     throw new TypeError(
-      `confint: expected a fitted lmer() or lm() model, got ${describeValue(model)}`,
+      `confint: expected a fitted lmer(), glmer() or lm() model, got ${describeValue(model)}`,
     );
   }
 }
@@ -388,7 +410,7 @@ function warnAll(r: ConfintResult, options: ConfintOptions): void {
  * ```
  */
 export function confint(
-  model: LinearMixedModel | LinearModel,
+  model: LinearMixedModel | GeneralizedLinearMixedModel | LinearModel,
   options: ConfintOptions | LmConfintOptions = {},
 ): DataFrame {
   if (model instanceof LinearModel) return model.confint(options as LmConfintOptions);
@@ -408,7 +430,7 @@ export function confint(
  * ```
  */
 export async function confintAsync(
-  model: LinearMixedModel,
+  model: LinearMixedModel | GeneralizedLinearMixedModel,
   options: ConfintOptions = {},
 ): Promise<DataFrame> {
   const r = await confintResultAsync(model, options);

@@ -19,6 +19,13 @@
  * a rank-deficient model) are reported as NaN (null in the DataFrame), as
  * emmeans' "nonEst", with emmeans' estimability test.
  *
+ * For glmer fits (emmeans' `glmerMod` support) inference is asymptotic
+ * (df = ∞, z limits) with vcov(β̂), on the link scale by default; with
+ * `type: "response"` each mean is back-transformed by the inverse link
+ * (column "prob" for binomial, "rate" for Poisson), its SE by the delta
+ * method (|dμ/dη|·SE) and its limits by back-transforming the link-scale
+ * limits, as emmeans' `summary(…, type = "response")`.
+ *
  * Differences from R: no automatic nesting detection, no `at`/`weights`
  * options, and no switch to other df methods above emmeans' observation
  * limits (pbkrtest.limit, lmerTest.limit = 3000): Kenward-Roger is computed
@@ -37,6 +44,8 @@ import type { Expr } from "../formula/parse.ts";
 import { backsolve, householderQR, qty } from "../linalg/householder.ts";
 import { LinearModel } from "../models/lm.ts";
 import { LinearMixedModel } from "../models/lmer/model.ts";
+import { GeneralizedLinearMixedModel } from "../models/glmer/model.ts";
+import { qnorm } from "../rng/mod.ts";
 import { qt } from "../stats/distributions.ts";
 import { checkDfMethod, contrastDf, type DfMethod } from "./df.ts";
 
@@ -50,6 +59,12 @@ export interface EmmeansOptions {
   readonly df?: DfMethod;
   /** Confidence level of the intervals (default 0.95). */
   readonly level?: number;
+  /**
+   * glmer fits: "link" (default, as emmeans) for means on the link scale,
+   * "response" to back-transform them (emmeans' `type = "response"`). For
+   * lm and lmer fits (identity link) both give the same table.
+   */
+  readonly type?: "link" | "response";
 }
 
 /** The marginal means with everything behind them (what {@link emmeans} tabulates). */
@@ -58,7 +73,10 @@ export interface EmmGrid {
   readonly specs: readonly string[];
   /** Per spec factor, its value in each row (first factor varying fastest, as emmeans). */
   readonly levels: Readonly<Record<string, readonly (string | number)[]>>;
-  /** Marginal means (NaN where not estimable). */
+  /**
+   * Marginal means (NaN where not estimable), on the scale of
+   * {@link EmmGrid.type}, as are the SEs and limits.
+   */
   readonly emmean: Float64Array;
   /** Standard errors. */
   readonly se: Float64Array;
@@ -82,6 +100,12 @@ export interface EmmGrid {
   readonly averagedOver: readonly string[];
   /** Numeric covariates and the value (their mean) they are held at. */
   readonly covariates: Readonly<Record<string, number>>;
+  /** The scale of the numbers: "link" or "response" (back-transformed, glmer). */
+  readonly type: "link" | "response";
+  /** The glmer fit's link ("logit", "log", …); undefined for lm and lmer. */
+  readonly link?: string;
+  /** emmeans' name of the estimate: "emmean", or "prob" / "rate" / "response" when back-transformed. */
+  readonly estimateName: string;
 }
 
 /** A variable of the data as the reference grid uses it. */
@@ -154,6 +178,7 @@ function gridVariables(mf: ModelFrame): GridVar[] {
 const EMMEANS_OPTION_NAMES: { readonly [K in keyof Required<EmmeansOptions>]: true } = {
   df: true,
   level: true,
+  type: true,
 };
 
 function parseSpecs(specs: string | readonly string[]): string[] {
@@ -250,44 +275,27 @@ function isEstimable(l: Float64Array, basis: readonly Float64Array[], tol = 1e-8
   return chk < tol * ssq;
 }
 
+/** The reference grid of `specs` and the rows L averaging it (before the fit's estimates). */
+interface ReferenceGrid {
+  readonly specList: string[];
+  readonly specVars: (GridVar & { kind: "levels" })[];
+  readonly otherVars: (GridVar & { kind: "levels" })[];
+  readonly meanVars: (GridVar & { kind: "mean" })[];
+  readonly nSpec: number;
+  /** One row per mean over the columns of the full model matrix. */
+  readonly L: Float64Array[];
+}
+
 /**
- * The marginal means of `specs` with their standard errors, df and
- * confidence limits, and the rows L behind them.
- *
- * @example
- * ```ts ignore
- * const g = emmGrid(m, "predictor", { df: "kenward-roger" });
- * g.emmean; // Float64Array [0.962, 3.309] (seed 003, scenario 1)
- * g.L;      // the model-matrix rows averaged into each mean
- * ```
+ * emmeans' `ref_grid` and its equal-weight averaging: every combination of
+ * the level variables (spec factors first, first varying fastest), numeric
+ * covariates at their means, each grid row predicted through the fit's
+ * design plan, rows averaged over the non-spec factors.
  */
-export function emmGrid(
-  model: LinearMixedModel | LinearModel,
-  specs: string | readonly string[],
-  options: EmmeansOptions = {},
-): EmmGrid {
-  const isLmer = model instanceof LinearMixedModel;
-  if (!isLmer && !(model instanceof LinearModel)) {
-    throw new TypeError("emmeans: the model must be a fit from lm() or lmer()");
-  }
-  checkOptions("emmeans", options, Object.keys(EMMEANS_OPTION_NAMES));
-  const level = checkNumberOption("emmeans", "level", options.level ?? 0.95);
-  if (!(level > 0 && level < 1)) {
-    throw new RangeError(`emmeans: level must be between 0 and 1, got ${level}`);
-  }
-  const mf = isLmer ? model.frame.mf : model.modelFrame;
+function referenceGrid(mf: ModelFrame, specs: string | readonly string[]): ReferenceGrid {
   const specList = parseSpecs(specs);
   const vars = gridVariables(mf);
   checkSpecs(specList, vars, mf);
-
-  const method: DfMethod | "residual" = isLmer
-    ? checkDfMethod(options.df ?? (model.REML ? "kenward-roger" : "satterthwaite"))
-    : options.df && checkDfMethod(options.df) === "asymptotic"
-    ? "asymptotic"
-    : "residual";
-
-  // The reference grid: spec factors first (first varying fastest), then the
-  // other level variables; every combination.
   const levelVars = vars.filter((v): v is GridVar & { kind: "levels" } => v.kind === "levels");
   const specVars = specList.map((s) => levelVars.find((v) => v.name === s)!);
   const otherVars = levelVars.filter((v) => !specList.includes(v.name));
@@ -327,19 +335,100 @@ export function emmGrid(
     for (let r = 0; r < N; r++) L[r % nSpec][j] += X[j * N + r];
   }
   for (const l of L) for (let j = 0; j < pFull; j++) l[j] /= nOther;
-  // R's emmeans adds the offset at its mean over the data (the `.offset.`
-  // of its reference grid: mean(log(z)) for offset(log(z)), also when z is
-  // in the grid), whether offset() terms of the formula or the option.
-  const total = isLmer ? model.frame.offset : model.offset;
-  const offMean = total ? total.reduce((s, x) => s + x, 0) / total.length : 0;
+  return { specList, specVars, otherVars, meanVars, nSpec, L };
+}
+
+/**
+ * R's emmeans adds the offset at its mean over the data (the `.offset.` of
+ * its reference grid: mean(log(z)) for offset(log(z)), also when z is in
+ * the grid), whether offset() terms of the formula or the option.
+ */
+function offsetMean(total: Float64Array | undefined): number {
+  return total ? total.reduce((s, x) => s + x, 0) / total.length : 0;
+}
+
+/** Estimability of each row against X's null space, and the rows on the kept columns. */
+function keptRows(mf: ModelFrame, L: readonly Float64Array[], kept: readonly number[]) {
+  const pFull = mf.plan.names.length;
+  const basis = kept.length < pFull ? nullBasis(mf.x.x, mf.x.n, pFull) : [];
+  const estimable = L.map((l) => isEstimable(l, basis));
+  const Lk = L.map((l) => Float64Array.from(kept, (j) => l[j]));
+  return { estimable, Lk };
+}
+
+function checkLevel(value: number | undefined): number {
+  const level = checkNumberOption("emmeans", "level", value ?? 0.95);
+  if (!(level > 0 && level < 1)) {
+    throw new RangeError(`emmeans: level must be between 0 and 1, got ${level}`);
+  }
+  return level;
+}
+
+function checkType(type: unknown): "link" | "response" {
+  if (type === undefined) return "link";
+  if (type !== "link" && type !== "response") {
+    throw new RangeError(
+      `emmeans: 'type' must be "link" or "response", got ${describeValue(type)}`,
+    );
+  }
+  return type;
+}
+
+/** The parts of a grid that do not depend on the fit's estimates. */
+function gridLabels(g: ReferenceGrid) {
+  const levels: Record<string, (string | number)[]> = {};
+  g.specVars.forEach((v, k) => {
+    const stride = g.specVars.slice(0, k).reduce((s, u) => s * u.values.length, 1);
+    levels[v.name] = Array.from(
+      { length: g.nSpec },
+      (_, r) => v.values[Math.floor(r / stride) % v.values.length],
+    );
+  });
+  const covariates: Record<string, number> = {};
+  for (const v of g.meanVars) covariates[v.name] = v.value;
+  return { levels, covariates, averagedOver: g.otherVars.map((v) => v.name) };
+}
+
+/**
+ * The marginal means of `specs` with their standard errors, df and
+ * confidence limits, and the rows L behind them.
+ *
+ * @example
+ * ```ts ignore
+ * const g = emmGrid(m, "predictor", { df: "kenward-roger" });
+ * g.emmean; // Float64Array [0.962, 3.309] (seed 003, scenario 1)
+ * g.L;      // the model-matrix rows averaged into each mean
+ * ```
+ */
+export function emmGrid(
+  model: LinearMixedModel | GeneralizedLinearMixedModel | LinearModel,
+  specs: string | readonly string[],
+  options: EmmeansOptions = {},
+): EmmGrid {
+  if (model instanceof GeneralizedLinearMixedModel) return glmerEmmGrid(model, specs, options);
+  const isLmer = model instanceof LinearMixedModel;
+  if (!isLmer && !(model instanceof LinearModel)) {
+    throw new TypeError("emmeans: the model must be a fit from lm(), lmer() or glmer()");
+  }
+  checkOptions("emmeans", options, Object.keys(EMMEANS_OPTION_NAMES));
+  const level = checkLevel(options.level);
+  const type = checkType(options.type);
+  const mf = isLmer ? model.frame.mf : model.modelFrame;
+  const grid = referenceGrid(mf, specs);
+  const { L, nSpec } = grid;
+
+  const method: DfMethod | "residual" = isLmer
+    ? checkDfMethod(options.df ?? (model.REML ? "kenward-roger" : "satterthwaite"))
+    : options.df && checkDfMethod(options.df) === "asymptotic"
+    ? "asymptotic"
+    : "residual";
+  const offMean = offsetMean(isLmer ? model.frame.offset : model.offset);
 
   // Columns kept by the fit, and estimability against X's null space.
   const kept: number[] = isLmer
     ? [...model.frame.keptColumns]
     : model.vcov().names.map((nm) => mf.plan.names.indexOf(nm));
-  const basis = kept.length < pFull ? nullBasis(mf.x.x, mf.x.n, pFull) : [];
-  const estimable = L.map((l) => isEstimable(l, basis));
-  const Lk = L.map((l) => Float64Array.from(kept, (j) => l[j]));
+  const { estimable, Lk } = keptRows(mf, L, kept);
 
   const emmean = new Float64Array(nSpec).fill(NaN);
   const se = new Float64Array(nSpec).fill(NaN);
@@ -375,20 +464,9 @@ export function emmGrid(
     lower[i] = emmean[i] - q * se[i];
     upper[i] = emmean[i] + q * se[i];
   }
-
-  const levels: Record<string, (string | number)[]> = {};
-  specVars.forEach((v, k) => {
-    const stride = specVars.slice(0, k).reduce((s, u) => s * u.values.length, 1);
-    levels[v.name] = Array.from(
-      { length: nSpec },
-      (_, r) => v.values[Math.floor(r / stride) % v.values.length],
-    );
-  });
-  const covariates: Record<string, number> = {};
-  for (const v of meanVars) covariates[v.name] = v.value;
   return {
-    specs: specList,
-    levels,
+    specs: grid.specList,
+    ...gridLabels(grid),
     emmean,
     se,
     df,
@@ -399,8 +477,91 @@ export function emmGrid(
     columns: [...mf.plan.names],
     method,
     level,
-    averagedOver: otherVars.map((v) => v.name),
-    covariates,
+    type,
+    estimateName: "emmean",
+  };
+}
+
+/**
+ * emmeans for a glmer fit: L β̂ on the link scale with SE √(L V Lᵀ) from
+ * vcov(β̂) and z limits (df = ∞, as emmeans for `glmerMod`); with type
+ * "response", the inverse link of the mean and of the limits (in
+ * increasing order) and the delta-method SE |dμ/dη|·SE.
+ */
+function glmerEmmGrid(
+  model: GeneralizedLinearMixedModel,
+  specs: string | readonly string[],
+  options: EmmeansOptions,
+): EmmGrid {
+  checkOptions("emmeans", options, Object.keys(EMMEANS_OPTION_NAMES));
+  const level = checkLevel(options.level);
+  const type = checkType(options.type);
+  if (options.df !== undefined && checkDfMethod(options.df) !== "asymptotic") {
+    throw new RangeError(
+      `emmeans: a glmer() fit has asymptotic (z) inference, df = Inf, as in R's emmeans; ` +
+        `'df' can only be "asymptotic", got ${describeValue(options.df)}`,
+    );
+  }
+  const mf = model.frame.mf;
+  const grid = referenceGrid(mf, specs);
+  const { L, nSpec } = grid;
+  const offMean = offsetMean(model.frame.offset);
+  const kept = model.fixedNames.map((nm: string) => mf.plan.names.indexOf(nm));
+  const { estimable, Lk } = keptRows(mf, L, kept);
+  const beta = model.beta, V = model.vcovArray(), p = beta.length;
+  const fam = model.frame.family;
+  const emmean = new Float64Array(nSpec).fill(NaN);
+  const se = new Float64Array(nSpec).fill(NaN);
+  const df = new Float64Array(nSpec).fill(Infinity);
+  const lower = new Float64Array(nSpec).fill(NaN), upper = new Float64Array(nSpec).fill(NaN);
+  const z = qnorm(1 - (1 - level) / 2);
+  Lk.forEach((l, i) => {
+    if (!estimable[i]) return;
+    let est = 0, v = 0;
+    for (let a = 0; a < p; a++) {
+      est += l[a] * beta[a];
+      for (let b = 0; b < p; b++) v += l[a] * V[b * p + a] * l[b];
+    }
+    emmean[i] = est + offMean;
+    se[i] = Math.sqrt(v);
+    lower[i] = emmean[i] - z * se[i];
+    upper[i] = emmean[i] + z * se[i];
+  });
+  if (type === "response") {
+    const lo = lower.map((x) => fam.linkinv(x)), hi = upper.map((x) => fam.linkinv(x));
+    // emmeans keeps the limits' order unless the back-transform reverses any row
+    const swap = lo.some((x, i) => hi[i] - x < 0);
+    for (let i = 0; i < nSpec; i++) {
+      if (!estimable[i]) continue;
+      se[i] = Math.abs(fam.muEta(emmean[i]) * se[i]);
+      emmean[i] = fam.linkinv(emmean[i]);
+      lower[i] = swap ? hi[i] : lo[i];
+      upper[i] = swap ? lo[i] : hi[i];
+    }
+  }
+  const estimateName = type === "link"
+    ? "emmean"
+    : fam.family === "binomial"
+    ? "prob"
+    : fam.family === "poisson"
+    ? "rate"
+    : "response";
+  return {
+    specs: grid.specList,
+    ...gridLabels(grid),
+    emmean,
+    se,
+    df,
+    lower,
+    upper,
+    estimable,
+    L,
+    columns: [...mf.plan.names],
+    method: "asymptotic",
+    level,
+    type,
+    link: fam.link,
+    estimateName,
   };
 }
 
@@ -408,11 +569,17 @@ export function emmGrid(
  * Estimated marginal means, as R's `emmeans(m, specs, lmer.df = …, level = …)`:
  * a DataFrame with one column per spec factor, then emmean, SE, df,
  * lowerCL, upperCL (null where a mean is not estimable; df is Infinity for
- * "asymptotic").
+ * "asymptotic"). For a glmer fit, `summary(emmeans(m, specs), type = …)`:
+ * on the link scale (default) or, with `type: "response"`, back-transformed
+ * (the estimate column is then "prob" for binomial, "rate" for Poisson),
+ * with df = Infinity and z limits.
  *
  * @example
  * ```ts ignore
- * import { emmeans, lm, lmer } from "../../mod.ts";
+ * import { emmeans, glmer, lm, lmer } from "../../mod.ts";
+ * const g = glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp,
+ *   { family: "binomial" });
+ * emmeans(g, "period", { type: "response" }); // prob 0.198, SE 0.0367, asymp limits 0.136 0.280 …
  * emmeans(lmer("dependent ~ predictor + (1 | cluster)", df), "predictor");
  * // predictor     emmean  SE    df   lowerCL upperCL
  * // control       0.962   1.55  6.00 -2.83   4.76
@@ -421,7 +588,7 @@ export function emmGrid(
  * ```
  */
 export function emmeans(
-  model: LinearMixedModel | LinearModel,
+  model: LinearMixedModel | GeneralizedLinearMixedModel | LinearModel,
   specs: string | readonly string[],
   options: EmmeansOptions = {},
 ): DataFrame {
@@ -429,7 +596,7 @@ export function emmeans(
   const na = (v: Float64Array) => Array.from(v, (x) => (Number.isNaN(x) ? null : x));
   const cols: Record<string, ArrayLike<number | string | null>> = {};
   for (const s of g.specs) cols[s] = g.levels[s] as (string | number)[];
-  cols.emmean = na(g.emmean);
+  cols[g.estimateName] = na(g.emmean);
   cols.SE = na(g.se);
   cols.df = na(g.df);
   cols.lowerCL = na(g.lower);
@@ -454,7 +621,15 @@ export function emmeans(
 function emmeansCells(g: EmmGrid): { header: string[]; cols: string[][]; notes: string[] } {
   const num = (v: Float64Array) =>
     formatReal(Array.from(v), 3).map((x, i) => (g.estimable[i] ? x.trim() : "nonEst"));
-  const header = [...g.specs, "emmean", "SE", "df", "lower.CL", "upper.CL"];
+  // emmeans names the limits asymp.LCL / asymp.UCL when every df is infinite
+  const asymp = g.df.every((d) => d === Infinity);
+  const header = [
+    ...g.specs,
+    g.estimateName,
+    "SE",
+    "df",
+    ...(asymp ? ["asymp.LCL", "asymp.UCL"] : ["lower.CL", "upper.CL"]),
+  ];
   const cols = [
     ...g.specs.map((sp) => g.levels[sp].map(String)),
     num(g.emmean),
@@ -467,8 +642,16 @@ function emmeansCells(g: EmmGrid): { header: string[]; cols: string[][]; notes: 
   if (g.averagedOver.length) {
     notes.push(`Results are averaged over the levels of: ${g.averagedOver.join(", ")} `);
   }
-  if (g.method !== "residual") notes.push(`Degrees-of-freedom method: ${g.method} `);
+  if (g.method !== "residual" && g.link === undefined) {
+    notes.push(`Degrees-of-freedom method: ${g.method} `);
+  }
+  if (g.link !== undefined && g.type === "link") {
+    notes.push(`Results are given on the ${g.link} (not the response) scale. `);
+  }
   notes.push(`Confidence level used: ${g.level} `);
+  if (g.link !== undefined && g.type === "response") {
+    notes.push(`Intervals are back-transformed from the ${g.link} scale `);
+  }
   return { header, cols, notes };
 }
 

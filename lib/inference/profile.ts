@@ -513,6 +513,12 @@ export interface ParameterProfile {
   readonly points: readonly ProfilePoint[];
   /** Why the spline could not be built (lme4's warning), if so. */
   readonly splineError: string | null;
+  /**
+   * Drop failed (NA) points before the spline also for a fixed effect (lme4
+   * does for GLMMs, whose fixed effects are profiled with the variance
+   * parameters; an LMM's fixed-effect profile with an NA has no spline).
+   */
+  readonly naOmit?: boolean;
 }
 
 /** One row of a confidence-interval table. */
@@ -633,7 +639,7 @@ function checkLevel(level: number): void {
  */
 function splineOrError(pr: ParameterProfile): PolySpline | string {
   let pts = pr.points.map((p) => [p.value, p.zeta] as const);
-  if (pr.kind === "fixed") {
+  if (pr.kind === "fixed" && !pr.naOmit) {
     if (pts.some(([v, z]) => Number.isNaN(v) || Number.isNaN(z))) return "missing values in object";
   } else pts = pts.filter(([v, z]) => !Number.isNaN(v) && !Number.isNaN(z));
   pts = [...pts].sort((a, b) => a[0] - b[0]);
@@ -702,6 +708,134 @@ export function selectParameters(
     }
   }
   return [...out].sort((a, b) => a - b);
+}
+
+/** A profile row: ζ, then every parameter (lme4's `res` matrix row). */
+export type ProfileRow = Float64Array;
+
+/** What {@link profileStepper} needs: lme4's profile.merMod settings. */
+export interface StepperSettings {
+  /** Stop once |ζ| passes this (√χ²_{1−alphamax}(#parameters)). */
+  readonly cutoff: number;
+  /** Step in ζ. */
+  readonly delta: number;
+  /** Largest step as a multiple of the previous one. */
+  readonly maxmult: number;
+  /** Maximal number of rows per direction. */
+  readonly maxpts: number;
+  /** Where lme4's warnings go. */
+  readonly warn: (message: string) => void;
+}
+
+/**
+ * lme4's `nextpar` and `fillmat` (profile.merMod's stepping rule): from the
+ * two rows given, step the parameter in column `cc` by about δ in ζ (capped
+ * at maxmult times the last step, clamped to [lo, up]) and append the rows
+ * `zetafun` computes until |ζ| passes the cutoff, a bound is reached or
+ * maxpts rows are there.
+ *
+ * @example
+ * ```ts ignore
+ * const { fillmat } = profileStepper({ cutoff, delta, maxmult: 10, maxpts: 100, warn });
+ * const up = fillmat([baseRow, first], 0, Infinity, zeta, 1 + w);
+ * ```
+ */
+export function profileStepper(s: StepperSettings): {
+  fillmat(
+    rows: ProfileRow[],
+    lo: number,
+    up: number,
+    zetafun: (x: number, start: ProfileRow) => ProfileRow,
+    cc: number,
+  ): ProfileRow[];
+} {
+  const { cutoff, delta, maxmult, maxpts, warn } = s;
+  const nextpar = (rows: ProfileRow[], cc: number, r: number, lo: number, up: number): number => {
+    const p0 = rows[r - 1][cc], p1 = rows[r][cc];
+    const z0 = rows[r - 1][0], z1 = rows[r][0];
+    const num = p1 - p0, denom = z1 - z0;
+    let step: number;
+    if (Number.isNaN(denom) || denom === 0) {
+      warn("Last two rows have identical or NA .zeta values: using minstep");
+      step = 1e-6;
+    } else {
+      step = delta * num / denom;
+      if (step < 0) {
+        warn("unexpected decrease in profile: using minstep");
+        step = 1e-6;
+      } else {
+        const maxstep = Math.abs(maxmult * num);
+        if (Math.abs(step) > maxstep) step = Math.sign(step) * maxstep;
+      }
+    }
+    return Math.min(up, Math.max(lo, p1 + Math.sign(num) * step));
+  };
+  const fillmat = (
+    rows: ProfileRow[],
+    lo: number,
+    up: number,
+    zetafun: (x: number, start: ProfileRow) => ProfileRow,
+    cc: number,
+  ): ProfileRow[] => {
+    let i = 1;
+    while (
+      i < maxpts - 1 && rows[i][cc] > lo && rows[i][cc] < up &&
+      (Number.isNaN(rows[i][0]) || Math.abs(rows[i][0]) <= cutoff)
+    ) {
+      const np = nextpar(rows, cc, i, lo, up);
+      rows.push(zetafun(np, rows[i]));
+      i++;
+    }
+    return rows;
+  };
+  return { fillmat };
+}
+
+/**
+ * One parameter's profile from lme4's two half-profiles: `unique(rbind(upperf,
+ * lowerf))` ordered by the parameter's value, with the spline check that
+ * gives lme4's "non-monotonic profile" warning.
+ *
+ * @example
+ * ```ts ignore
+ * collectProfile(params[w], w, opt[w], [0, Infinity], up, baseRow, down, warn);
+ * ```
+ */
+export function collectProfile(
+  info: ParameterInfo,
+  w: number,
+  estimate: number,
+  bounds: readonly [number, number],
+  upperRows: readonly ProfileRow[],
+  baseRow: ProfileRow,
+  lowerRows: readonly ProfileRow[],
+  warn: (message: string) => void,
+  naOmit = false,
+): ParameterProfile {
+  const seen = new Set<string>();
+  const rows: ProfileRow[] = [];
+  for (const r of [...upperRows, baseRow, ...lowerRows]) {
+    const key = Array.from(r).join(",");
+    if (!seen.has(key)) (seen.add(key), rows.push(r));
+  }
+  rows.sort((a, b) => cmpNaNLast(a[1 + w], b[1 + w]));
+  const points = rows.map((r) => ({ zeta: r[0], value: r[1 + w], par: r.slice(1) }));
+  const pr: ParameterProfile = {
+    name: info.name,
+    kind: info.kind,
+    label: info.label,
+    estimate,
+    bounds,
+    points,
+    splineError: null,
+    ...(naOmit ? { naOmit } : {}),
+  };
+  const sp = splineOrError(pr);
+  if (typeof sp === "string") {
+    warn(`non-monotonic profile for ${info.name}`);
+    return { ...pr, splineError: sp };
+  }
+  return pr;
 }
 
 /**
@@ -779,80 +913,18 @@ export function profile(model: LinearMixedModel, options: ProfileOptions = {}): 
     return parts.ldL2 + parts.pwrss / s2 + n * Math.log(2 * Math.PI * s2);
   };
 
-  type Row = Float64Array; // [ζ, parameters...]
-  const baseRow: Row = new Float64Array(1 + nptot);
+  const baseRow: ProfileRow = new Float64Array(1 + nptot);
   baseRow.set(opt, 1);
 
-  const nextpar = (rows: Row[], cc: number, r: number, lo: number, up: number): number => {
-    const p0 = rows[r - 1][cc], p1 = rows[r][cc];
-    const z0 = rows[r - 1][0], z1 = rows[r][0];
-    const num = p1 - p0, denom = z1 - z0;
-    let step: number;
-    if (Number.isNaN(denom) || denom === 0) {
-      warn("Last two rows have identical or NA .zeta values: using minstep");
-      step = 1e-6;
-    } else {
-      step = delta * num / denom;
-      if (step < 0) {
-        warn("unexpected decrease in profile: using minstep");
-        step = 1e-6;
-      } else {
-        const maxstep = Math.abs(maxmult * num);
-        if (Math.abs(step) > maxstep) step = Math.sign(step) * maxstep;
-      }
-    }
-    return Math.min(up, Math.max(lo, p1 + Math.sign(num) * step));
-  };
-
-  const fillmat = (
-    rows: Row[],
-    lo: number,
-    up: number,
-    zetafun: (x: number, start: Row) => Row,
-    cc: number,
-  ): Row[] => {
-    let i = 1;
-    while (
-      i < maxpts - 1 && rows[i][cc] > lo && rows[i][cc] < up &&
-      (Number.isNaN(rows[i][0]) || Math.abs(rows[i][0]) <= cutoff)
-    ) {
-      const np = nextpar(rows, cc, i, lo, up);
-      rows.push(zetafun(np, rows[i]));
-      i++;
-    }
-    return rows;
-  };
-
+  const { fillmat } = profileStepper({ cutoff, delta, maxmult, maxpts, warn });
   const finish = (
     w: number,
-    upperRows: Row[],
-    lowerRows: Row[],
+    upperRows: ProfileRow[],
+    lowerRows: ProfileRow[],
   ): ParameterProfile => {
-    // unique(rbind(upperf, lowerf)), ordered by the parameter's value
-    const seen = new Set<string>();
-    const rows: Row[] = [];
-    for (const r of [...upperRows, baseRow, ...lowerRows]) {
-      const key = Array.from(r).join(",");
-      if (!seen.has(key)) (seen.add(key), rows.push(r));
-    }
-    rows.sort((a, b) => cmpNaNLast(a[1 + w], b[1 + w]));
     const info = params[w];
-    const points = rows.map((r) => ({ zeta: r[0], value: r[1 + w], par: r.slice(1) }));
-    const pr: ParameterProfile = {
-      name: info.name,
-      kind: info.kind,
-      label: info.label,
-      estimate: opt[w],
-      bounds: info.kind === "fixed" ? [NaN, NaN] : [lower[w], upper[w]],
-      points,
-      splineError: null,
-    };
-    const sp = splineOrError(pr);
-    if (typeof sp === "string") {
-      warn(`non-monotonic profile for ${info.name}`);
-      return { ...pr, splineError: sp };
-    }
-    return pr;
+    const bounds: [number, number] = info.kind === "fixed" ? [NaN, NaN] : [lower[w], upper[w]];
+    return collectProfile(info, w, opt[w], bounds, upperRows, baseRow, lowerRows, warn);
   };
 
   const profiles: ParameterProfile[] = [];
@@ -862,7 +934,7 @@ export function profile(model: LinearMixedModel, options: ProfileOptions = {}): 
     const lowvp = [...lower.subarray(0, npar1)].filter((_, k) => k !== w);
     const upvp = [...upper.subarray(0, npar1)].filter((_, k) => k !== w);
     const pars = new Float64Array(npar1);
-    const zeta = (xx: number, startRow: Row): Row => {
+    const zeta = (xx: number, startRow: ProfileRow): ProfileRow => {
       const start = [...startRow.subarray(1, 1 + npar1)].filter((_, k) => k !== w);
       const row = new Float64Array(1 + nptot).fill(NaN);
       row[1 + w] = xx;
@@ -913,7 +985,7 @@ export function profile(model: LinearMixedModel, options: ProfileOptions = {}): 
     const j = w - npar1;
     const est = opt[w];
     const fe = core.dropColumn(j);
-    const feZeta = (fw: number): Row => {
+    const feZeta = (fw: number): ProfileRow => {
       fe.setOffset(fw);
       const r = fe.fit({ reml: false, start: thetaML });
       evaluations += r.feval;

@@ -347,6 +347,40 @@ export class GeneralizedLinearMixedModel {
     return [...this.glmm.lower].some((lb, k) => lb === 0 && this.theta[k] < tol);
   }
 
+  /**
+   * lme4's `getME(m, "devfun")`: the deviance (−2 log L, Laplace for
+   * nAGQ = 1) as a function of `c(θ, β)`, as profiling uses it. As lme4
+   * rebuilds it, every evaluation starts PIRLS from the linear predictor
+   * of a joint (u, β) PIRLS at θ̂ (`mkGlmerDevfun`'s nAGQ = 0 step, then
+   * `updateGlmerDevfun`'s `lp0`). Throws where PIRLS fails, as lme4's does.
+   *
+   * @example
+   * ```ts ignore
+   * const dev = m.devfun();
+   * dev([...m.theta, ...m.beta]); // ≈ m.deviance()
+   * ```
+   */
+  devfun(): (par: ArrayLike<number>) => number {
+    if (this.nAGQ === 0) {
+      throw new RangeError(
+        "devfun: a model fitted with nAGQ = 0 has no deviance function of (theta, beta); refit with nAGQ = 1",
+      );
+    }
+    const glmm = this.glmm, nth = this.theta.length, p = glmm.p;
+    const offset = this.frame.offset;
+    const lp0 = glmm.pirls(this.theta).eta.map((e, i) => e - offset[i]);
+    return (par) => {
+      if (par.length !== nth + p) {
+        throw new RangeError(
+          `devfun: expected ${nth + p} parameters (theta then beta), got ${par.length}`,
+        );
+      }
+      const th = Float64Array.from({ length: nth }, (_, k) => par[k]);
+      const be = Float64Array.from({ length: p }, (_, j) => par[nth + j]);
+      return glmm.pirls(th, be, lp0).deviance;
+    };
+  }
+
   /** The convergence messages (lme4's optinfo$conv$lme4$messages). */
   get messages(): readonly string[] {
     return this.convergence.messages;
