@@ -22,7 +22,6 @@ import { MersenneTwister, toSeed } from "./mt.ts";
 import { normRand } from "./normal.ts";
 import { BinomialGenerator } from "./binom.ts";
 import { PoissonGenerator } from "./pois.ts";
-import { describeValue } from "../data/options.ts";
 
 export {
   getLogSource,
@@ -44,9 +43,20 @@ export { MersenneTwister } from "./mt.ts";
 /** R's `INT_MAX`: the largest population `sampleInt` accepts. */
 const INT_MAX = 2147483647;
 
-/** A value for a message: numbers as they print, anything else by its type. */
+/**
+ * A value for a message: numbers as they print, strings quoted and called
+ * strings, anything else by its type (this floor imports nothing above it,
+ * hence not lib/data's describeValue).
+ */
 function shown(value: unknown): string {
-  return typeof value === "number" ? String(value) : describeValue(value);
+  if (typeof value === "number") return String(value);
+  if (typeof value === "string") {
+    const v = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+    return `a string (${JSON.stringify(v)})`;
+  }
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object" : typeof value;
 }
 
 /**
