@@ -110,6 +110,20 @@ Deno.test({
   },
 });
 
+Deno.test("setNativeLapack takes a boolean only", () => {
+  // before: setNativeLapack("false") stored a truthy string and left the native path on
+  for (const v of ["false", "off", 0, 1, null, undefined]) {
+    assert.throws(
+      () => setNativeLapack(v as unknown as boolean),
+      /setNativeLapack: expected true or false, got /,
+    );
+  }
+  setNativeLapack(false);
+  assert.equal(nativeLapack(), undefined);
+  setNativeLapack(true);
+  assert.equal(nativeLapack(), lapack);
+});
+
 /** Runs a module given on stdin with `deno run <flags> -`, so permissions are exactly `flags`. */
 async function run(code: string, flags: string[], env: Record<string, string> = {}) {
   const child = new Deno.Command(Deno.execPath(), {

@@ -60,6 +60,13 @@ let enabled = true;
  * ```
  */
 export function setNativeLapack(on: boolean): void {
+  if (typeof on !== "boolean") {
+    throw new TypeError(
+      `setNativeLapack: expected true or false, got ${
+        typeof on === "string" ? JSON.stringify(on) : String(on)
+      }`,
+    );
+  }
   enabled = on;
 }
 
