@@ -240,7 +240,8 @@ export class Rng {
    * drawing; a NaN, negative or non-integer `size`, or `prob` outside [0, 1],
    * gives NaN (R's NA) and R's warning "NAs produced" on `console.warn`, as
    * do empty parameter arrays (all NaN). R returns an integer vector; this
-   * returns doubles. Sizes ≥ 2³¹ - 1 throw (R draws those by `qbinom`).
+   * returns doubles. Sizes ≥ 2³¹ - 1 with prob in (0, 1) throw before anything
+   * is drawn (R draws those by `qbinom`).
    *
    * @param n number of draws (a non-negative integer)
    * @param size numbers of trials (non-negative integers)
