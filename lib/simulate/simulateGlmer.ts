@@ -38,7 +38,8 @@ export interface GlmerSimulateOptions {
   /**
    * `"none"` (default, lme4's `re.form = NA`): new random effects for each
    * simulation; `"full"` (lme4's `re.form = NULL`, `use.u = TRUE`):
-   * conditional on the fitted random effects.
+   * conditional on the fitted random effects. `null` is refused rather than
+   * read as the default, since lme4's `re.form = NULL` means `"full"`.
    */
   readonly reForm?: "none" | "full";
   /**
