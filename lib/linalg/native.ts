@@ -23,7 +23,9 @@
  *
  * Failure semantics equal {@link potrf}'s: on a non-positive pivot LAPACK
  * returns its 1-based index and leaves that pivot's Schur complement on the
- * diagonal (checked by a test), so callers see the same contract.
+ * diagonal (checked by a test), so callers see the same contract. A NaN
+ * pivot fails too (OpenBLAS itself would carry NaN through to "success").
+ * A set `LMER_BLAS` that cannot be used is reported once on `console.warn`.
  * @module
  */
 
@@ -36,7 +38,8 @@ export interface NativeLapack {
   /**
    * Lower Cholesky of the n × n matrix at `a[off..]` (column-major, leading
    * dimension lda), in place. Returns -1 or the 0-based index of the first
-   * non-positive pivot.
+   * non-positive or NaN pivot. Throws a RangeError when the matrix does not
+   * fit in `a` (LAPACK would read and write past it).
    */
   potrf(a: Float64Array, n: number, off: number, lda: number): number;
 }
@@ -57,6 +60,13 @@ let enabled = true;
  * ```
  */
 export function setNativeLapack(on: boolean): void {
+  if (typeof on !== "boolean") {
+    throw new TypeError(
+      `setNativeLapack: expected true or false, got ${
+        typeof on === "string" ? JSON.stringify(on) : String(on)
+      }`,
+    );
+  }
   enabled = on;
 }
 
@@ -102,15 +112,58 @@ const SYMBOLS = {
   },
 } as const;
 
+/**
+ * Refuse arguments that would make LAPACK read or write outside `a`: the
+ * WebAssembly path only reads NaN past the end of a typed array, the native
+ * one would corrupt memory.
+ */
+function checkArgs(a: Float64Array, n: number, off: number, lda: number): void {
+  if (!(a instanceof Float64Array)) {
+    throw new TypeError(`potrf: 'a' must be a Float64Array, got ${a === null ? "null" : typeof a}`);
+  }
+  const int = (v: number) => typeof v === "number" && Number.isInteger(v) && v >= 0;
+  if (!int(n) || n > 2147483647) {
+    throw new RangeError(`potrf: the order n must be an integer in [0, 2147483647], got ${n}`);
+  }
+  if (!int(off)) throw new RangeError(`potrf: 'off' must be a non-negative integer, got ${off}`);
+  if (!int(lda) || lda < Math.max(1, n) || lda > 2147483647) {
+    throw new RangeError(
+      `potrf: 'lda' must be an integer >= max(1, n) = ${Math.max(1, n)}, got ${lda}`,
+    );
+  }
+  if (n > 0 && off + (n - 1) * lda + n > a.length) {
+    throw new RangeError(
+      `potrf: a ${n} × ${n} matrix at offset ${off} with leading dimension ${lda} needs ` +
+        `${off + (n - 1) * lda + n} elements; 'a' has ${a.length}`,
+    );
+  }
+}
+
+/**
+ * The first diagonal element (of the factor LAPACK reported as finished)
+ * that is not > 0, or -1. OpenBLAS's dpotrf tests `ajj <= 0` only, so a NaN
+ * in the matrix runs through to a "successful" factor full of NaN, where the
+ * WebAssembly path (and reference LAPACK) stop at the first NaN pivot. NaN
+ * spreads from row j of the factor to every later row and never to an
+ * earlier one, so the first NaN on the diagonal is exactly that pivot.
+ */
+function firstBadPivot(a: Float64Array, n: number, off: number, lda: number): number {
+  for (let j = 0; j < n; j++) if (!(a[off + j * lda + j] > 0)) return j;
+  return -1;
+}
+
 function load(): NativeLapack | null {
   const off = envGet("LMER_NATIVE");
   if (off === "0" || off === "off" || off === "false") return null;
   if (!ffiGranted()) return null;
+  const own = envGet("LMER_BLAS");
+  const failures: string[] = [];
   for (const name of candidates()) {
     let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
     try {
       lib = Deno.dlopen(name, SYMBOLS);
-    } catch {
+    } catch (e) {
+      failures.push(e instanceof Error ? e.message : String(e));
       continue;
     }
     let core = "";
@@ -121,25 +174,47 @@ function load(): NativeLapack | null {
           openblas_get_corename: { parameters: [], result: "pointer" },
         } as const,
       );
-      const p = extra.symbols.openblas_get_corename();
-      if (p) core = new Deno.UnsafePointerView(p).getCString();
+      try {
+        const p = extra.symbols.openblas_get_corename();
+        if (p) core = new Deno.UnsafePointerView(p).getCString();
+      } finally {
+        extra.close();
+      }
     } catch {
       // not OpenBLAS: any LAPACK exporting dpotrf_ will do
     }
     const uplo = new Uint8Array([76]); // 'L'
-    const nBuf = new Int32Array(1), ldaBuf = new Int32Array(1), info = new Int32Array(1);
+    // Two int32 words each, the high one 0: a LAPACK built with 64-bit
+    // integers (ILP64) then reads the same little-endian values instead of
+    // running past the buffers.
+    const nBuf = new Int32Array(2), ldaBuf = new Int32Array(2), info = new Int32Array(2);
     const potrf = (a: Float64Array, n: number, o: number, lda: number): number => {
+      checkArgs(a, n, o, lda);
+      if (n === 0) return -1;
       nBuf[0] = n;
       ldaBuf[0] = lda;
-      info[0] = 0;
+      info[0] = info[1] = 0;
       lib.symbols.dpotrf_(uplo, nBuf, o === 0 ? a : a.subarray(o), ldaBuf, info);
       if (info[0] < 0) throw new Error(`dpotrf: argument ${-info[0]} had an illegal value`);
-      return info[0] === 0 ? -1 : info[0] - 1;
+      return info[0] === 0 ? firstBadPivot(a, n, o, lda) : info[0] - 1;
     };
-    // a self-check: a 2 × 2 with a known factor, and a failing pivot
+    // a self-check: a 2 × 2 with a known factor
     const t = Float64Array.of(4, 2, 2, 5);
-    if (potrf(t, 2, 0, 2) !== -1 || t[0] !== 2 || t[1] !== 1 || t[3] !== 2) continue;
+    if (potrf(t, 2, 0, 2) !== -1 || t[0] !== 2 || t[1] !== 1 || t[3] !== 2) {
+      failures.push(`${name}: dpotrf_ gave a wrong factor of a 2 × 2 test matrix`);
+      lib.close();
+      continue;
+    }
     return { library: name, core, potrf };
+  }
+  // Say so when the library asked for by name is unusable (OpenBLAS simply
+  // absent is not worth a message: the WebAssembly kernels are the default).
+  if (own) {
+    console.warn(
+      `LMER_BLAS=${own}: cannot use it for the native Cholesky (${
+        failures.join("; ")
+      }); using the WebAssembly kernels`,
+    );
   }
   return null;
 }

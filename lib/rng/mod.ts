@@ -43,6 +43,40 @@ export { MersenneTwister } from "./mt.ts";
 /** R's `INT_MAX`: the largest population `sampleInt` accepts. */
 const INT_MAX = 2147483647;
 
+/**
+ * A value for a message: numbers as they print, strings quoted and called
+ * strings, anything else by its type (this floor imports nothing above it,
+ * hence not lib/data's describeValue).
+ */
+function shown(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (typeof value === "string") {
+    const v = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+    return `a string (${JSON.stringify(v)})`;
+  }
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object" : typeof value;
+}
+
+/**
+ * A zeroed Float64Array for n draws, or an error saying why it cannot be had
+ * (V8's own messages, "Array buffer allocation failed" and "Invalid typed
+ * array length", do not say that n was too large).
+ */
+function drawsArray(fn: string, n: number): Float64Array {
+  try {
+    return new Float64Array(n);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new RangeError(
+      `${fn}: cannot allocate ${n} draws (${
+        (n * 8 / 2 ** 30).toFixed(0)
+      } GiB); draw fewer at a time`,
+    );
+  }
+}
+
 /** Checks a count argument: a finite non-negative integer. */
 function checkCount(value: number, name: string, max = INT_MAX): number {
   if (
@@ -50,7 +84,7 @@ function checkCount(value: number, name: string, max = INT_MAX): number {
     value > max
   ) {
     throw new RangeError(
-      `invalid '${name}' argument: expected an integer in [0, ${max}], got ${String(value)}`,
+      `invalid '${name}' argument: expected an integer in [0, ${max}], got ${shown(value)}`,
     );
   }
   return value;
@@ -60,7 +94,7 @@ function checkCount(value: number, name: string, max = INT_MAX): number {
 function checkFinite(value: number, name: string): number {
   if (typeof value !== "number" || !Number.isFinite(value)) {
     throw new RangeError(
-      `'${name}' must be a finite number, got ${String(value)}`,
+      `'${name}' must be a finite number, got ${shown(value)}`,
     );
   }
   return value;
@@ -70,11 +104,11 @@ function checkFinite(value: number, name: string): number {
 function asParams(x: number | ArrayLike<number>, name: string): ArrayLike<number> {
   if (typeof x === "number") return [x];
   if (x === null || typeof x !== "object" || typeof x.length !== "number") {
-    throw new TypeError(`'${name}' must be a number or an array of numbers, got ${String(x)}`);
+    throw new TypeError(`'${name}' must be a number or an array of numbers, got ${shown(x)}`);
   }
   for (let i = 0; i < x.length; i++) {
     if (typeof x[i] !== "number") {
-      throw new TypeError(`'${name}' must contain numbers: element ${i + 1} is ${String(x[i])}`);
+      throw new TypeError(`'${name}' must contain numbers: element ${i + 1} is ${shown(x[i])}`);
     }
   }
   return x;
@@ -150,7 +184,7 @@ export class Rng {
         `'sd' must be a finite number >= 0, got ${String(sd)}`,
       );
     }
-    const out = new Float64Array(n);
+    const out = drawsArray("rnorm", n);
     if (sd === 0 || !Number.isFinite(mean)) {
       // R's rnorm(): returns mu without drawing.
       out.fill(mean);
@@ -182,7 +216,7 @@ export class Rng {
     if (max < min) {
       throw new RangeError(`'max' (${max}) must be >= 'min' (${min})`);
     }
-    const out = new Float64Array(n);
+    const out = drawsArray("runif", n);
     if (min === max) {
       out.fill(min);
       return out;
@@ -206,7 +240,8 @@ export class Rng {
    * drawing; a NaN, negative or non-integer `size`, or `prob` outside [0, 1],
    * gives NaN (R's NA) and R's warning "NAs produced" on `console.warn`, as
    * do empty parameter arrays (all NaN). R returns an integer vector; this
-   * returns doubles. Sizes ≥ 2³¹ - 1 throw (R draws those by `qbinom`).
+   * returns doubles. Sizes ≥ 2³¹ - 1 with prob in (0, 1) throw before anything
+   * is drawn (R draws those by `qbinom`).
    *
    * @param n number of draws (a non-negative integer)
    * @param size numbers of trials (non-negative integers)
@@ -227,7 +262,7 @@ export class Rng {
     checkCount(n, "n", Number.MAX_SAFE_INTEGER);
     const a = asParams(size, "size");
     const b = asParams(prob, "prob");
-    const out = new Float64Array(n);
+    const out = drawsArray("rbinom", n);
     if (n === 0) return out;
     if (a.length === 0 || b.length === 0) {
       out.fill(NaN);
@@ -236,6 +271,18 @@ export class Rng {
     }
     const gen = this.#binom, unif = this.#unif;
     const na = a.length, nb = b.length;
+    // sizes R draws by qbinom: refused before anything is drawn, so the
+    // stream stays where it was
+    let huge = false;
+    for (let i = 0; i < Math.min(n, na); i++) if (a[i] >= INT_MAX) huge = true;
+    for (let i = 0; huge && i < n; i++) {
+      const sz = a[na === 1 ? 0 : i % na], p = b[nb === 1 ? 0 : i % nb];
+      if (Number.isInteger(sz) && sz >= INT_MAX && p > 0 && p < 1) {
+        throw new RangeError(
+          `rbinom: size ${sz} >= 2147483647 is not supported (R draws those by qbinom)`,
+        );
+      }
+    }
     let nan = false;
     for (let i = 0; i < n; i++) {
       const v = gen.draw(a[na === 1 ? 0 : i % na], b[nb === 1 ? 0 : i % nb], unif);
@@ -270,7 +317,7 @@ export class Rng {
   rpois(n: number, lambda: number | ArrayLike<number>): Float64Array {
     checkCount(n, "n", Number.MAX_SAFE_INTEGER);
     const a = asParams(lambda, "lambda");
-    const out = new Float64Array(n);
+    const out = drawsArray("rpois", n);
     if (n === 0) return out;
     if (a.length === 0) {
       out.fill(NaN);

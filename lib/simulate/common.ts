@@ -40,6 +40,44 @@ export function streamFor(options: { seed?: number; rng?: Rng }): Rng {
   return rng(buf[0] === -2147483648 ? 0 : buf[0]);
 }
 
+/**
+ * One vector of `newparams` (theta or beta) checked: a number (R's
+ * length-1 vector) or an array of `expected` finite numbers; the message
+ * names the element and what it is.
+ *
+ * @example
+ * ```ts
+ * import { paramVector } from "./common.ts";
+ * paramVector("theta", 0.5, 1); // [0.5]
+ * ```
+ */
+export function paramVector(name: string, value: unknown, expected: number): ArrayLike<number> {
+  const v = typeof value === "number" ? [value] : value;
+  if (
+    v === null || typeof v !== "object" ||
+    typeof (v as { length?: unknown }).length !== "number"
+  ) {
+    throw new TypeError(
+      `simulate: newparams.${name} must be a number or an array of numbers, got ${
+        describeValue(value)
+      }`,
+    );
+  }
+  const a = v as ArrayLike<unknown>;
+  if (a.length !== expected) {
+    throw new RangeError(`newparams.${name} has ${a.length} values, expected ${expected}`);
+  }
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    if (typeof x !== "number" || !Number.isFinite(x)) {
+      throw new RangeError(
+        `newparams.${name}[${i + 1}] is ${describeValue(x)}, not a finite number`,
+      );
+    }
+  }
+  return a as ArrayLike<number>;
+}
+
 /** nsim checked: a positive integer. */
 export function checkNsim(nsim: number): number {
   if (typeof nsim !== "number") {

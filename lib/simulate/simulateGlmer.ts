@@ -24,7 +24,7 @@ import { JUPYTER_DISPLAY, type MimeBundle } from "../display/bundle.ts";
 import { type Columns, tableBundle, tableText } from "../display/table.ts";
 import type { GeneralizedLinearMixedModel } from "../models/glmer/model.ts";
 import type { Rng } from "../rng/mod.ts";
-import { checkNsim, streamFor, termLoadings } from "./common.ts";
+import { checkNsim, paramVector, streamFor, termLoadings } from "./common.ts";
 import { checkSimulationSize, Simulations } from "./simulations.ts";
 
 /** Options of `simulate` for a glmer fit. */
@@ -38,7 +38,8 @@ export interface GlmerSimulateOptions {
   /**
    * `"none"` (default, lme4's `re.form = NA`): new random effects for each
    * simulation; `"full"` (lme4's `re.form = NULL`, `use.u = TRUE`):
-   * conditional on the fitted random effects.
+   * conditional on the fitted random effects. `null` is refused rather than
+   * read as the default, since lme4's `re.form = NULL` means `"full"`.
    */
   readonly reForm?: "none" | "full";
   /**
@@ -50,10 +51,10 @@ export interface GlmerSimulateOptions {
 
 /** Parameters of a GLMM simulation (lme4's `newparams`). */
 export interface GlmerNewParams {
-  /** θ in `getME(m, "theta")` order. */
-  readonly theta?: ArrayLike<number>;
-  /** Fixed effects in fixef order. */
-  readonly beta?: ArrayLike<number>;
+  /** θ in `getME(m, "theta")` order (a number for a single θ). */
+  readonly theta?: number | ArrayLike<number>;
+  /** Fixed effects in fixef order (a number for a single one). */
+  readonly beta?: number | ArrayLike<number>;
 }
 
 /**
@@ -215,19 +216,12 @@ function glmerParams(
 ): { theta: ArrayLike<number>; beta: ArrayLike<number> } {
   if (newparams === undefined) return { theta: model.theta, beta: model.beta };
   checkOptions("simulate: newparams", newparams, ["theta", "beta"]);
-  const theta = newparams.theta ?? model.theta;
-  const beta = newparams.beta ?? model.beta;
-  if (theta.length !== model.theta.length) {
-    throw new RangeError(
-      `newparams.theta has ${theta.length} values, expected ${model.theta.length}`,
-    );
-  }
-  if (beta.length !== model.beta.length) {
-    throw new RangeError(`newparams.beta has ${beta.length} values, expected ${model.beta.length}`);
-  }
-  for (const v of [...Array.from(theta), ...Array.from(beta)]) {
-    if (!Number.isFinite(v)) throw new RangeError(`newparams: ${v} is not a finite number`);
-  }
+  const theta = newparams.theta === undefined
+    ? model.theta
+    : paramVector("theta", newparams.theta, model.theta.length);
+  const beta = newparams.beta === undefined
+    ? model.beta
+    : paramVector("beta", newparams.beta, model.beta.length);
   return { theta, beta };
 }
 
@@ -260,7 +254,8 @@ export function simulateGlmer(
 ): GlmerSimulations {
   checkOptions("simulate", options, Object.keys(GLMER_SIMULATE_OPTION_NAMES));
   const nsim = checkNsim(options.nsim ?? 1);
-  const reForm = options.reForm ?? "none";
+  // undefined only: null is refused below, since lme4's re.form = NULL means "full"
+  const reForm = options.reForm === undefined ? "none" : options.reForm;
   if (reForm !== "none" && reForm !== "full") {
     throw new RangeError(
       `simulate: 'reForm' must be "none" (new random effects, lme4's re.form = NA) or "full" ` +

@@ -23,7 +23,7 @@
 
 import type { Rng } from "../rng/mod.ts";
 import { checkSimulationSize, Simulations } from "./simulations.ts";
-import { checkNsim, streamFor, termLoadings } from "./common.ts";
+import { checkNsim, paramVector, streamFor, termLoadings } from "./common.ts";
 import { LinearMixedModel } from "../models/lmer/model.ts";
 import { LinearModel } from "../models/lm.ts";
 import { GeneralizedLinearMixedModel } from "../models/glmer/model.ts";
@@ -64,10 +64,10 @@ export interface SimulateOptions {
 
 /** Parameters to simulate from (lme4's `newparams`). */
 export interface NewParams {
-  /** θ in `getME(m, "theta")` order. */
-  readonly theta?: ArrayLike<number>;
-  /** Fixed effects in fixef order. */
-  readonly beta?: ArrayLike<number>;
+  /** θ in `getME(m, "theta")` order (a number for a single θ). */
+  readonly theta?: number | ArrayLike<number>;
+  /** Fixed effects in fixef order (a number for a single one). */
+  readonly beta?: number | ArrayLike<number>;
   /** Residual standard deviation. */
   readonly sigma?: number;
 }
@@ -94,21 +94,24 @@ export function simulationParams(
   model: LinearMixedModel,
   newparams: NewParams = {},
 ): SimulationParams {
-  const theta = newparams.theta ?? model.theta;
-  const beta = newparams.beta ?? model.solution.beta;
-  const sigma = newparams.sigma ?? model.sigma;
-  if (theta.length !== model.theta.length) {
-    throw new RangeError(
-      `newparams.theta has ${theta.length} values, expected ${model.theta.length}`,
+  if (newparams === null || typeof newparams !== "object" || Array.isArray(newparams)) {
+    throw new TypeError(
+      `simulate: newparams: options must be an object, got ${describeValue(newparams)}`,
     );
   }
-  if (beta.length !== model.frame.x.p) {
-    throw new RangeError(`newparams.beta has ${beta.length} values, expected ${model.frame.x.p}`);
+  checkOptions("simulate: newparams", newparams, ["theta", "beta", "sigma"]);
+  const theta = newparams.theta === undefined
+    ? model.theta
+    : paramVector("theta", newparams.theta, model.theta.length);
+  const beta = newparams.beta === undefined
+    ? model.solution.beta
+    : paramVector("beta", newparams.beta, model.frame.x.p);
+  const sigma = newparams.sigma ?? model.sigma;
+  if (typeof sigma !== "number" || !Number.isFinite(sigma) || sigma < 0) {
+    throw new RangeError(
+      `newparams.sigma must be a finite number >= 0, got ${describeValue(sigma)}`,
+    );
   }
-  for (const v of [...Array.from(theta), ...Array.from(beta), sigma]) {
-    if (!Number.isFinite(v)) throw new RangeError(`newparams: ${v} is not a finite number`);
-  }
-  if (!(sigma >= 0)) throw new RangeError(`newparams.sigma must be >= 0, got ${sigma}`);
   return { theta, beta, sigma };
 }
 

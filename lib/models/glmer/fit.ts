@@ -322,6 +322,76 @@ function checkGlmerOptions(options: GlmerOptions): void {
   }
 }
 
+/** One `start` vector checked: numbers, finite, as many as expected. */
+function startVector(
+  name: "theta" | "fixef",
+  v: unknown,
+  names: readonly string[],
+): Float64Array {
+  const a = typeof v === "number" ? [v] : v;
+  if (
+    a === null || typeof a !== "object" || typeof (a as { length?: unknown }).length !== "number"
+  ) {
+    throw new TypeError(
+      `glmer: start ${name} must be a number or an array of numbers, got ${describeValue(v)}`,
+    );
+  }
+  const arr = a as ArrayLike<unknown>;
+  if (arr.length !== names.length) {
+    // lme4's messages
+    throw new RangeError(`incorrect number of ${name} components (!=${names.length})`);
+  }
+  const out = new Float64Array(arr.length);
+  for (let k = 0; k < arr.length; k++) {
+    const x = arr[k];
+    if (typeof x !== "number" || !Number.isFinite(x)) {
+      throw new RangeError(
+        `glmer: start ${name} ${names[k]} must be a finite number, got ${describeValue(x)}`,
+      );
+    }
+    out[k] = x;
+  }
+  return out;
+}
+
+/**
+ * The `start` option as lme4 reads it: a number or numeric vector is θ, an
+ * object may hold `theta` and `fixef`; every value finite and θ within its
+ * bounds (lme4: "Starting values violate bounds").
+ */
+function glmerStart(
+  st: unknown,
+  glmm: Glmm,
+  fixefNames: readonly string[],
+): { theta?: Float64Array; fixef?: Float64Array } {
+  if (st === undefined) return {};
+  const thetaNames = glmm.thetaNames;
+  let theta: Float64Array | undefined, fixef: Float64Array | undefined;
+  if (typeof st === "number" || (st !== null && typeof st === "object" && "length" in st)) {
+    theta = startVector("theta", st, thetaNames);
+  } else if (st !== null && typeof st === "object" && !Array.isArray(st)) {
+    checkOptions("glmer: start", st, ["theta", "fixef"]);
+    const s = st as { theta?: unknown; fixef?: unknown };
+    if (s.theta !== undefined) theta = startVector("theta", s.theta, thetaNames);
+    if (s.fixef !== undefined) fixef = startVector("fixef", s.fixef, fixefNames);
+  } else {
+    throw new TypeError(
+      `glmer: 'start' must be θ (a number or an array of numbers) or { theta, fixef }, got ${
+        describeValue(st)
+      }`,
+    );
+  }
+  theta?.forEach((v, k) => {
+    if (v < glmm.lower[k]) {
+      throw new RangeError(
+        `glmer: start theta ${thetaNames[k]} must be >= ${glmm.lower[k]}, got ${v} ` +
+          `(lme4: Starting values violate bounds)`,
+      );
+    }
+  });
+  return { theta, fixef };
+}
+
 /**
  * Fit a generalized linear mixed-effects model as lme4's
  * `glmer(formula, data, family)`: the Laplace approximation of the
@@ -362,24 +432,8 @@ export function glmer(
   const maxeval = control.maxeval ?? 1e5;
   const nth = glmm.thetaLength, p = glmm.p;
   // start values
-  const st = options.start;
-  let thetaStart: Float64Array = Float64Array.from(glmm.thetaStart);
-  let fixefStart: Float64Array | undefined;
-  if (st !== undefined) {
-    if (typeof (st as ArrayLike<number>).length === "number") {
-      thetaStart = Float64Array.from(st as ArrayLike<number>);
-    } else {
-      const s = st as { theta?: ArrayLike<number>; fixef?: ArrayLike<number> };
-      if (s.theta) thetaStart = Float64Array.from(s.theta);
-      if (s.fixef) fixefStart = Float64Array.from(s.fixef);
-    }
-    if (thetaStart.length !== nth) {
-      throw new RangeError(`incorrect number of theta components (!=${nth})`);
-    }
-    if (fixefStart && fixefStart.length !== p) {
-      throw new RangeError(`incorrect number of fixef components (!=${p})`);
-    }
-  }
+  const { theta: thetaGiven, fixef: fixefStart } = glmerStart(options.start, glmm, frame.x.names);
+  const thetaStart: Float64Array = thetaGiven ?? Float64Array.from(glmm.thetaStart);
   // lme4's mkGlmerDevfun: one PIRLS (u and β) at the initial θ from R's
   // mustart; its linear predictor is where every stage-1 evaluation starts
   const offset = frame.offset;
