@@ -227,7 +227,9 @@ for (const e of fx.emmeans) {
     const kept = m.fixedNames.map((nm) => g.columns.indexOf(nm));
     g.L.forEach((lFull, i) => {
       const l = kept.map((j) => lFull[j]);
-      const eta = l.reduce((s, v, a) => s + v * e.beta[a], 0);
+      // emmeans adds the offset at its mean over the data (0 without one)
+      const off = m.frame.offset.reduce((s, v) => s + v, 0) / m.nobs;
+      const eta = l.reduce((s, v, a) => s + v * e.beta[a], off);
       let v = 0;
       l.forEach((la, a) => l.forEach((lb, b) => (v += la * e.vcov[a][b] * lb)));
       const se = Math.sqrt(v);
