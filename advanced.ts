@@ -23,8 +23,10 @@
  *   bootstrap {@link bootMer} / {@link bootMerAsync} / {@link bootConfint}.
  * - **Other inference**: {@link anovaLRT}, {@link emmGrid},
  *   {@link lmListFit}, {@link lmListTable}, {@link poolingSummary},
- *   {@link simulateResponses}.
- * - **Random numbers**: {@link Rng}, {@link setLogSource} (the `log` R's
+ *   {@link simulateResponses}, {@link simulateGlmer} /
+ *   {@link GlmerSimulations} (lme4's `simulate` of a GLMM).
+ * - **Random numbers**: {@link Rng} (`rnorm`, `runif`, `sampleInt`,
+ *   `rmvnorm`, `rbinom`, `rpois`), {@link setLogSource} (the `log` R's
  *   `qnorm` uses).
  * - **Display and figures**: {@link MimeBundle}, the summary classes, the
  *   figure option and rendering types.
@@ -96,16 +98,25 @@ export type {
   OptimStatus,
 } from "./lib/optim/mod.ts";
 export type { DenseThreads, HelperStatus, ParallelStatus } from "./lib/linalg/parallel.ts";
+export { NATIVE_MIN_ORDER, nativeLapack, setNativeLapack } from "./lib/linalg/native.ts";
+export type { NativeLapack } from "./lib/linalg/native.ts";
 
 // Random numbers and simulation
 export { getLogSource, Rng, setLogSource } from "./lib/rng/mod.ts";
 export type { LogSource } from "./lib/rng/mod.ts";
 export {
+  GlmerSimulations,
   MAX_SIMULATION_DOUBLES,
+  simulateGlmer,
   simulateMatrix,
   simulateResponses,
 } from "./lib/simulate/simulateMerMod.ts";
-export type { NewParams } from "./lib/simulate/simulateMerMod.ts";
+export type {
+  GlmerNewParams,
+  GlmerSimulateOptions,
+  GlmerSimulationKind,
+  NewParams,
+} from "./lib/simulate/simulateMerMod.ts";
 
 // Degrees of freedom: Satterthwaite, Kenward-Roger
 export {
@@ -193,6 +204,8 @@ export type {
   ShrinkagePlotOptions,
   WeightPlotOptions,
 } from "./lib/plots/mod.ts";
+export { binnedResiduals, glmerShrinkagePlot } from "./lib/plots/mod.ts";
+export type { GlmerShrinkagePlotOptions, ResidualBin } from "./lib/plots/mod.ts";
 export type { RowVectorSpec } from "./lib/design/rowvector.ts";
 export type { LmConfintOptions } from "./lib/models/lm.ts";
 export type { TailMode } from "./lib/models/lmer/core.ts";

@@ -15,7 +15,7 @@
  * - **Models**: {@link lm} → {@link LinearModel}, {@link lmer} →
  *   {@link LinearMixedModel}, with {@link LmOptions}, {@link LmerOptions};
  *   {@link glmer} → {@link GeneralizedLinearMixedModel} (binomial and
- *   Poisson GLMMs, Laplace), with {@link GlmerOptions}.
+ *   Poisson GLMMs: Laplace and adaptive Gauss-Hermite quadrature), with {@link GlmerOptions}.
  * - **Inference**: {@link emmeans}, {@link anova}, {@link lmList},
  *   {@link confint} / {@link confintAsync} (also `m.confint()`), the
  *   {@link DdfMethod} of `m.coefTable({ df })`, {@link poolingTable},

@@ -15,15 +15,20 @@
  * - Michael Clark, "Shrinkage in Mixed Effects Models" (2019,
  *   https://m-clark.github.io/posts/2019-05-14-shrinkage-in-mixed-models/):
  *   create_data() and lmer(y ~ x + (x | cluster)) for the post's six settings.
+ * - lme4's cbpp GLMM, glmer(cbind(incidence, size - incidence) ~ period +
+ *   (1 | herd), family = binomial): its figures (partial pooling on the
+ *   probability scale, caterpillar, binned residuals).
  */
 import {
   caterpillarPlot,
   clusterTrial,
   createData,
   type CreateDataOptions,
+  dataset,
   diagnosticsPlot,
   emmeans,
   type Figure,
+  glmer,
   JUPYTER_DISPLAY,
   lm,
   lmer,
@@ -33,6 +38,7 @@ import {
   shrinkagePlot,
   weightPlot,
 } from "../mod.ts";
+import { glmerShrinkagePlot } from "../advanced.ts";
 import { findPython } from "../tools/python.ts";
 
 const OUT = new URL("../out/", import.meta.url);
@@ -151,6 +157,18 @@ for (const [k, [name, opts]] of settings.entries()) {
     await saveFigure(caterpillarPlot(mod), "clark-default-caterpillar");
     await saveFigure(diagnosticsPlot(mod), "clark-default-diagnostics");
   }
+}
+
+rule("lme4's cbpp: a binomial GLMM (glmer)");
+{
+  const gm = glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", dataset("cbpp"), {
+    family: "binomial",
+    dataName: "cbpp",
+  });
+  say(String(gm.summary()));
+  await saveFigure(glmerShrinkagePlot(gm, { by: "period" }), "cbpp-herd-shrinkage");
+  await saveFigure(caterpillarPlot(gm), "cbpp-caterpillar");
+  await saveFigure(diagnosticsPlot(gm), "cbpp-diagnostics");
 }
 
 // HTML exports of the notebooks (from their committed outputs).

@@ -259,7 +259,7 @@ Deno.test("errors name the problem instead of an internal message", () => {
   );
   assert.throws(
     () => simulate(any(null)),
-    /simulate: expected a fitted lmer\(\) or lm\(\) model, got null/,
+    /simulate: expected a fitted lmer\(\), glmer\(\) or lm\(\) model, got null/,
   );
   assert.throws(
     () => poolingTable(any(m), any(f)),

@@ -3,7 +3,8 @@
  * No two text labels of a figure overlap: every figure the demo makes
  * (demo/main.ts: the three seed-003 scenarios' pooling and weight plots,
  * Clark's six settings' shrinkage plots, still and animated, the caterpillar
- * and diagnostics plots) is laid out by Chromium, which measures each
+ * and diagnostics plots; cbpp's glmer figures, and those of VerbAgg in
+ * notebook 04) is laid out by Chromium, which measures each
  * `<text>`'s box (getBoundingClientRect, after every transform) in the fonts
  * a reader's browser uses (DejaVu Sans here); boxes may not overlap, and
  * labels side by side on one line keep 3 px apart.
@@ -18,14 +19,17 @@ import {
   clusterTrial,
   createData,
   type CreateDataOptions,
+  dataset,
   diagnosticsPlot,
   type Figure,
+  glmer,
   lm,
   lmer,
   poolingPlot,
   shrinkagePlot,
   weightPlot,
 } from "../mod.ts";
+import { glmerShrinkagePlot } from "../advanced.ts";
 
 const CHROMIUM = findChromium();
 if (!CHROMIUM) console.warn("figure_layout_test: skipped (needs chromium)");
@@ -70,6 +74,29 @@ function demoFigures(): [string, Figure][] {
       out.push(["Clark diagnostics", diagnosticsPlot(mod)]);
     }
   });
+  const cbpp = dataset("cbpp");
+  const gm = glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, {
+    family: "binomial",
+  });
+  out.push(["cbpp herd shrinkage", glmerShrinkagePlot(gm)]);
+  out.push(["cbpp herd shrinkage by period", glmerShrinkagePlot(gm, { by: "period" })]);
+  out.push(["cbpp caterpillar", caterpillarPlot(gm)]);
+  out.push(["cbpp diagnostics", diagnosticsPlot(gm)]);
+  const pois = glmer("incidence ~ period + offset(log(size)) + (1 | herd)", cbpp, {
+    family: "poisson",
+  });
+  out.push(["cbpp Poisson diagnostics", diagnosticsPlot(pois)]);
+  const va = glmer(
+    "r2 ~ (Anger + Gender + btype + situ) + (1 | id) + (1 | item)",
+    dataset("VerbAgg"),
+    {
+      family: "binomial",
+    },
+  );
+  out.push(["VerbAgg subject shrinkage", glmerShrinkagePlot(va)]);
+  out.push(["VerbAgg item shrinkage", glmerShrinkagePlot(va, { group: "item" })]);
+  out.push(["VerbAgg item caterpillar", caterpillarPlot(va, { group: "item" })]);
+  out.push(["VerbAgg diagnostics", diagnosticsPlot(va)]);
   return out;
 }
 

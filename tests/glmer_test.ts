@@ -277,9 +277,9 @@ Deno.test("glmer: bad input errors", () => {
     "negative values not allowed",
   );
   throwsWith(
-    () => glmer(f, cbpp, { family: "binomial", nAGQ: 25 }),
+    () => glmer(f, cbpp, { family: "binomial", nAGQ: 26 }),
     RangeError,
-    "not implemented",
+    "nAGQ <= 25L is not TRUE",
   );
   throwsWith(
     () =>

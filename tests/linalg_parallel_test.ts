@@ -14,11 +14,15 @@ import {
   setDenseThreads,
   ThreadTuner,
 } from "../lib/linalg/parallel.ts";
+import { setNativeLapack } from "../lib/linalg/native.ts";
 
 // Whether the helper thread takes part in a factorization must not depend on
 // how a loaded machine schedules it: every shared step waits for the helper's
 // first chunk, so each two-thread factorization below really uses two threads.
 forceHelperShare(true);
+// These tests are about the WebAssembly kernels: the optional native LAPACK
+// (lib/linalg/native.ts, tested in native_lapack_test.ts) stays out of them.
+setNativeLapack(false);
 
 function randomSpd(n: number, seed: number): Float64Array {
   let s = seed;
@@ -189,6 +193,8 @@ const SCRIPT = `
 import { potrf, potrfWorkSize } from "LINALG/cholesky.ts";
 import { simdArena } from "LINALG/simd.ts";
 import { forceHelperShare, parallelStatus, setDenseThreads } from "LINALG/parallel.ts";
+import { setNativeLapack } from "LINALG/native.ts";
+setNativeLapack(false);
 if (Deno.env.get("LMER_THREADS") !== "1") setDenseThreads(2);
 forceHelperShare(true);
 const n = 700;

@@ -387,7 +387,7 @@ Deno.test("bad input: unsupported models and unknown names give clear messages",
   );
   assert.throws(
     () => diagnosticsPlot(42 as never),
-    /diagnosticsPlot needs a fitted model from lm\(\) or lmer\(\); got a number/,
+    /diagnosticsPlot needs a fitted model from lm\(\), lmer\(\) or glmer\(\); got a number/,
   );
   assert.throws(
     () => weightPlot(clark),

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { NATIVE_MIN_ORDER, nativeLapack } from "./native.ts";
 import { type DenseKernels, kernelsFor } from "./simd.ts";
 import { packRowsRest, syrkEdge, syrkLowerPacked, syrkPackSize } from "./syrk.ts";
 import {
@@ -87,6 +88,9 @@ export function potrfWorkSize(n: number): number {
  *   `work` are views on their memory; the result is bitwise the same. When
  *   that memory is shared and n ≥ 400, the factorization is split with a
  *   helper thread (`parallel.ts`), again with bitwise the same result.
+ *   From order 256, when the system's OpenBLAS can be loaded through FFI
+ *   (`native.ts`), LAPACK's dpotrf does the work instead (same contract,
+ *   rounding differs).
  * @example
  * ```ts
  * const a = Float64Array.of(4, 2, 2, 5);
@@ -102,6 +106,10 @@ export function potrf(
   kernels?: DenseKernels,
 ): number {
   if (n <= NB) return potf2(a, n, off, lda);
+  if (n >= NATIVE_MIN_ORDER) {
+    const lapack = nativeLapack();
+    if (lapack) return lapack.potrf(a, n, off, lda);
+  }
   const pack = work ?? new Float64Array(potrfWorkSize(n));
   const k = kernelsFor(kernels, a, pack);
   if (k && n >= PARALLEL_MIN_ORDER) {

@@ -3,13 +3,16 @@
  * grouping factor's random effects with 95% intervals from the conditional
  * variances (±1.96 conditional SD), levels sorted by the first term, one
  * panel per term, each with its own x scale (lattice's `relation = "free"`).
+ * For a glmer fit the modes and their intervals are on the link scale (logit
+ * for binomial), where the random effects are normal, as lme4 draws them.
  * @module
  */
 import type { PlotOptions } from "../deps.ts";
 import { Plot } from "./plot.ts";
 import type { LinearMixedModel } from "../models/lmer/model.ts";
+import { GeneralizedLinearMixedModel } from "../models/glmer/model.ts";
 import { qnorm } from "../rng/mod.ts";
-import { fmt, groupNames, requireLmer } from "./data.ts";
+import { fmt, groupNames, modelCall, requireMixed } from "./data.ts";
 import { Figure, type LegendItem } from "./figure.ts";
 
 /** Options of {@link caterpillarPlot}. */
@@ -38,6 +41,9 @@ interface Row {
 /**
  * Conditional modes with 95% intervals (±1.96·condSd) for one grouping
  * factor, sorted, a panel per term: lme4's `dotplot(ranef(m, condVar = TRUE))`.
+ * Takes an lmer or a glmer fit; a glmer fit's modes and conditional sds
+ * (from PIRLS at the optimum, as lme4's `ranef(m, condVar = TRUE)`) are on
+ * the link scale.
  *
  * @example
  * ```ts
@@ -49,10 +55,11 @@ interface Row {
  * ```
  */
 export function caterpillarPlot(
-  model: LinearMixedModel,
+  model: LinearMixedModel | GeneralizedLinearMixedModel,
   options: CaterpillarPlotOptions = {},
 ): Figure {
-  const m = requireLmer(model, "caterpillarPlot");
+  const m = requireMixed(model, "caterpillarPlot");
+  const link = m instanceof GeneralizedLinearMixedModel ? m.family.link : undefined;
   const tables = m.ranefTables();
   const groups = groupNames(m);
   const group = options.group ?? groups[0];
@@ -147,8 +154,7 @@ export function caterpillarPlot(
   const title = `Random effects of ${group}: conditional modes with ${
     Math.round(level * 100)
   }% intervals`;
-  const subtitle =
-    `lmer(${m.formula}): ${nLev} levels, as lme4's dotplot(ranef(m, condVar = TRUE))`;
+  const subtitle = `${modelCall(m)}: ${nLev} levels, as lme4's dotplot(ranef(m, condVar = TRUE))`;
   const legend: LegendItem[] = [
     { label: "Conditional mode (BLUP)", color: "black", symbol: "dot" },
     {
@@ -163,6 +169,7 @@ export function caterpillarPlot(
     `(from the conditional variances). Levels are sorted by their ${
       tab.columns[0]
     } mode in every panel; each panel has its own scale.` +
+    (link ? ` The modes are on the ${link} (link) scale, where they are normal.` : "") +
     (named ? "" : ` Levels are ranked from the lowest (bottom) up; their names are left out ` +
       `(${nLev} levels)`);
   const hover = named ? "" : ": hover a point to see its name.";

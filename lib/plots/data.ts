@@ -6,12 +6,16 @@
  */
 import { LinearModel } from "../models/lm.ts";
 import { LinearMixedModel } from "../models/lmer/model.ts";
+import { GeneralizedLinearMixedModel } from "../models/glmer/model.ts";
 import type { ReTermPlan } from "../design/modelframe.ts";
 import { qnorm } from "../rng/mod.ts";
 
 /** A short name of what was passed, for error messages. */
 export function describeValue(x: unknown): string {
   if (x instanceof LinearMixedModel) return "an lmer() fit (LinearMixedModel)";
+  if (x instanceof GeneralizedLinearMixedModel) {
+    return "a glmer() fit (GeneralizedLinearMixedModel)";
+  }
   if (x instanceof LinearModel) return "an lm() fit (LinearModel)";
   if (x === null) return "null";
   if (typeof x !== "object") return `a ${typeof x} (${String(x).slice(0, 40)})`;
@@ -29,6 +33,37 @@ export function requireLmer(x: unknown, figure: string, hint = ""): LinearMixedM
   );
 }
 
+/** A fitted mixed model the caterpillar and diagnostics figures read. */
+export type MixedModel = LinearMixedModel | GeneralizedLinearMixedModel;
+
+/** The model as an lmer or glmer fit, or a TypeError naming the figure and what it got. */
+export function requireMixed(x: unknown, figure: string, hint = ""): MixedModel {
+  if (x instanceof LinearMixedModel || x instanceof GeneralizedLinearMixedModel) return x;
+  throw new TypeError(
+    `${figure} needs a fitted mixed model from lmer() or glmer(); got ${describeValue(x)}${
+      hint ? `. ${hint}` : ""
+    }`,
+  );
+}
+
+/** The model as a glmer fit, or a TypeError naming the figure and what it got. */
+export function requireGlmer(x: unknown, figure: string, hint = ""): GeneralizedLinearMixedModel {
+  if (x instanceof GeneralizedLinearMixedModel) return x;
+  throw new TypeError(
+    `${figure} needs a fitted generalized linear mixed model from glmer(); got ${describeValue(x)}${
+      hint ? `. ${hint}` : ""
+    }`,
+  );
+}
+
+/** How a mixed model was fitted, for subtitles: `lmer(y ~ x + (1 | g))`. */
+export function modelCall(m: MixedModel): string {
+  if (!(m instanceof GeneralizedLinearMixedModel)) return `lmer(${m.formula})`;
+  const { family, link } = m.family;
+  const canonical = { binomial: "logit", poisson: "log", gaussian: "identity" }[family];
+  return `glmer(${m.formula}, ${family}${link === canonical ? "" : `(${link})`})`;
+}
+
 /** The model as an lm fit, or a TypeError. */
 export function requireLm(x: unknown, figure: string, hint = ""): LinearModel {
   if (x instanceof LinearModel) return x;
@@ -40,12 +75,12 @@ export function requireLm(x: unknown, figure: string, hint = ""): LinearModel {
 }
 
 /** Names of the model's grouping factors, in formula order, without repeats. */
-export function groupNames(m: LinearMixedModel): string[] {
+export function groupNames(m: MixedModel): string[] {
   return [...new Set(m.frame.mf.random.map((t) => t.group))];
 }
 
 /** The first random-effects term of grouping factor `group`, or an error listing the factors. */
-export function groupTerm(m: LinearMixedModel, group: string, figure: string): ReTermPlan {
+export function groupTerm(m: MixedModel, group: string, figure: string): ReTermPlan {
   const t = m.frame.mf.random.find((r) => r.group === group);
   if (!t) {
     throw new RangeError(

@@ -8,7 +8,10 @@
  * - {@link poolingPlot}: cluster means before and after partial pooling (seed 003).
  * - {@link weightPlot}: the shrinkage weight against cluster size (seeds 000–002).
  * - {@link caterpillarPlot}: conditional modes with 95% intervals.
- * - {@link diagnosticsPlot}: residuals vs fitted and normal QQ plots.
+ * - {@link diagnosticsPlot}: residuals vs fitted and normal QQ plots (binned
+ *   or Pearson residuals for a glmer fit).
+ * - {@link glmerShrinkagePlot}: a GLMM's cluster proportions before and after
+ *   partial pooling, on the probability scale.
  *
  * @example
  * ```ts
@@ -47,3 +50,7 @@ export { caterpillarPlot } from "./caterpillar.ts";
 export type { CaterpillarPlotOptions } from "./caterpillar.ts";
 export { diagnosticsPlot } from "./diagnostics.ts";
 export type { DiagnosticsPlotOptions } from "./diagnostics.ts";
+export { binnedResiduals } from "./diagnostics.ts";
+export type { ResidualBin } from "./diagnostics.ts";
+export { glmerShrinkagePlot } from "./glmerShrinkage.ts";
+export type { GlmerShrinkagePlotOptions } from "./glmerShrinkage.ts";

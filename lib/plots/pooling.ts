@@ -76,8 +76,8 @@ interface Dot {
   cluster: string;
 }
 
-/** Level labels and 0-based codes of a data column over the rows used. */
-function asFactor(c: Column, rows: Int32Array): { levels: string[]; codes: Int32Array } {
+/** A column at the model's rows as a factor (numbers: their sorted distinct values). */
+export function asFactor(c: Column, rows: Int32Array): { levels: string[]; codes: Int32Array } {
   const codes = new Int32Array(rows.length);
   if (c.kind === "factor") {
     const used = new Map<number, number>();

@@ -286,11 +286,12 @@ export type LogSource = "platform" | "portable";
 
 type MathFn = (x: number) => number;
 
-/** The C functions R's qnorm calls. */
+/** The C functions R's qnorm (and rpois) calls. */
 interface CMath {
   log: MathFn;
   exp: MathFn;
   expm1: MathFn;
+  pow: (x: number, y: number) => number;
 }
 
 /** C library holding `log` on each OS Deno reports. */
@@ -301,7 +302,7 @@ const LIBM: Partial<Record<string, string>> = {
 };
 
 /** The portable set: our correctly rounded log, V8's exp and expm1. */
-const PORTABLE: CMath = { log, exp: Math.exp, expm1: Math.expm1 };
+const PORTABLE: CMath = { log, exp: Math.exp, expm1: Math.expm1, pow: Math.pow };
 
 let platformMath: CMath | null | undefined; // undefined: not tried yet
 let active: CMath | undefined;
@@ -318,16 +319,19 @@ function loadPlatformMath(): CMath | null {
     const name = LIBM[D.build.os];
     if (name === undefined) return null;
     const fn = { parameters: ["f64"], result: "f64" } as const;
-    const lib = D.dlopen(name, { log: fn, exp: fn, expm1: fn });
+    const fn2 = { parameters: ["f64", "f64"], result: "f64" } as const;
+    const lib = D.dlopen(name, { log: fn, exp: fn, expm1: fn, pow: fn2 });
     const m: CMath = {
       log: lib.symbols.log,
       exp: lib.symbols.exp,
       expm1: lib.symbols.expm1,
+      pow: lib.symbols.pow,
     };
     // Sanity check before trusting it: exact cases and agreement with ours.
     if (
       m.log(1) !== 0 || m.log(Math.E) !== 1 || m.log(0.05) !== log(0.05) ||
-      m.exp(0) !== 1 || m.expm1(0) !== 0 || m.exp(1) !== Math.E
+      m.exp(0) !== 1 || m.expm1(0) !== 0 || m.exp(1) !== Math.E ||
+      m.pow(2, 10) !== 1024
     ) {
       lib.close();
       return null;
@@ -340,7 +344,7 @@ function loadPlatformMath(): CMath | null {
 
 /**
  * Chooses the elementary functions that R's `qnorm` port (and so `rnorm`)
- * uses: `"platform"` binds the C library's `log`, `exp` and `expm1` through
+ * uses: `"platform"` binds the C library's `log`, `exp`, `expm1` and `pow` through
  * Deno's FFI when the FFI permission is granted (falling back to
  * `"portable"` if that is impossible); `"portable"` is the correctly rounded
  * {@link log} of this module with `Math.exp` and `Math.expm1`. The default is
@@ -428,4 +432,21 @@ export function rExp(x: number): number {
  */
 export function rExpm1(x: number): number {
   return cmath().expm1(x);
+}
+
+/**
+ * `pow` as R's C code computes it (see {@link setLogSource}; the portable
+ * one is `Math.pow`). R's `rpois` calls it for small counts in its
+ * acceptance test.
+ * @param x the base
+ * @param y the exponent
+ * @returns x^y
+ * @example
+ * ```ts
+ * import { rPow } from "./log.ts";
+ * rPow(2, 10); // 1024
+ * ```
+ */
+export function rPow(x: number, y: number): number {
+  return cmath().pow(x, y);
 }

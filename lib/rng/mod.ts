@@ -20,8 +20,22 @@
 import { isSymmetric, symmetricEigen } from "./eigen.ts";
 import { MersenneTwister, toSeed } from "./mt.ts";
 import { normRand } from "./normal.ts";
+import { BinomialGenerator } from "./binom.ts";
+import { PoissonGenerator } from "./pois.ts";
 
-export { getLogSource, log, type LogSource, rExp, rExpm1, rLog, setLogSource } from "./log.ts";
+export {
+  getLogSource,
+  log,
+  type LogSource,
+  rExp,
+  rExpm1,
+  rLog,
+  rPow,
+  setLogSource,
+} from "./log.ts";
+export { BinomialGenerator, powDi } from "./binom.ts";
+export { PoissonGenerator } from "./pois.ts";
+export { expRand } from "./exp.ts";
 export { normRand, qnorm } from "./normal.ts";
 export { isSymmetric, type SymmetricEigen, symmetricEigen } from "./eigen.ts";
 export { MersenneTwister } from "./mt.ts";
@@ -52,6 +66,25 @@ function checkFinite(value: number, name: string): number {
   return value;
 }
 
+/** A distribution parameter as an array (a number is an array of one). */
+function asParams(x: number | ArrayLike<number>, name: string): ArrayLike<number> {
+  if (typeof x === "number") return [x];
+  if (x === null || typeof x !== "object" || typeof x.length !== "number") {
+    throw new TypeError(`'${name}' must be a number or an array of numbers, got ${String(x)}`);
+  }
+  for (let i = 0; i < x.length; i++) {
+    if (typeof x[i] !== "number") {
+      throw new TypeError(`'${name}' must contain numbers: element ${i + 1} is ${String(x[i])}`);
+    }
+  }
+  return x;
+}
+
+/** R's warning for NA results of a random generator. */
+function warnNA(fn: string): void {
+  console.warn(`Warning message:\nIn ${fn}() : NAs produced`);
+}
+
 /**
  * One random stream of R, started by `set.seed(seed)`. Create it with
  * {@link rng}.
@@ -59,6 +92,9 @@ function checkFinite(value: number, name: string): number {
 export class Rng {
   readonly #mt: MersenneTwister;
   readonly #unif: () => number;
+  // R's static state of rbinom/rpois (per stream here; see binom.ts, pois.ts)
+  readonly #binom = new BinomialGenerator();
+  readonly #pois = new PoissonGenerator();
 
   /**
    * Starts the stream as `set.seed(seed)`; {@link rng} is the usual way.
@@ -156,6 +192,100 @@ export class Rng {
       // unif_rand() is already in (0, 1); R re-checks for user generators.
       out[i] = min + (max - min) * mt.unifRand();
     }
+    return out;
+  }
+
+  /**
+   * `n` binomial draws, as R's `rbinom(n, size, prob)`: `size` and `prob`
+   * may be numbers or arrays, recycled to length n as R recycles them (draw
+   * i uses `size[i % size.length]`, `prob[i % prob.length]`). R's algorithms
+   * bit for bit: inversion for size·min(p, 1-p) < 30, else BTPE (see
+   * ./binom.ts).
+   *
+   * As in R, `prob` 0 or `size` 0 gives 0 and `prob` 1 gives `size` without
+   * drawing; a NaN, negative or non-integer `size`, or `prob` outside [0, 1],
+   * gives NaN (R's NA) and R's warning "NAs produced" on `console.warn`, as
+   * do empty parameter arrays (all NaN). R returns an integer vector; this
+   * returns doubles. Sizes ≥ 2³¹ - 1 throw (R draws those by `qbinom`).
+   *
+   * @param n number of draws (a non-negative integer)
+   * @param size numbers of trials (non-negative integers)
+   * @param prob success probabilities in [0, 1]
+   * @returns the numbers of successes
+   * @example
+   * ```ts
+   * import { rng } from "./mod.ts";
+   * rng(42).rbinom(5, 10, 0.3); // [5, 5, 2, 4, 3], as set.seed(42); rbinom(5, 10, 0.3)
+   * rng(1).rbinom(3, [1, 100, 1000], [0.5, 0.9]); // [0, 91, 497]: prob recycled
+   * ```
+   */
+  rbinom(
+    n: number,
+    size: number | ArrayLike<number>,
+    prob: number | ArrayLike<number>,
+  ): Float64Array {
+    checkCount(n, "n", Number.MAX_SAFE_INTEGER);
+    const a = asParams(size, "size");
+    const b = asParams(prob, "prob");
+    const out = new Float64Array(n);
+    if (n === 0) return out;
+    if (a.length === 0 || b.length === 0) {
+      out.fill(NaN);
+      warnNA("rbinom");
+      return out;
+    }
+    const gen = this.#binom, unif = this.#unif;
+    const na = a.length, nb = b.length;
+    let nan = false;
+    for (let i = 0; i < n; i++) {
+      const v = gen.draw(a[na === 1 ? 0 : i % na], b[nb === 1 ? 0 : i % nb], unif);
+      if (Number.isNaN(v)) nan = true;
+      out[i] = v;
+    }
+    if (nan) warnNA("rbinom");
+    return out;
+  }
+
+  /**
+   * `n` Poisson draws, as R's `rpois(n, lambda)`: `lambda` a number or an
+   * array recycled to length n. R's algorithms bit for bit: table-lookup
+   * inversion for λ < 10, else Ahrens & Dieter's normal-approximation method
+   * (see ./pois.ts).
+   *
+   * As in R, λ = 0 gives 0 without drawing; a NaN, negative or infinite λ
+   * gives NaN (R's NA) and R's warning "NAs produced" on `console.warn`, as
+   * does an empty `lambda` (all NaN). R returns integers (doubles above
+   * 2³¹ - 1); this returns doubles.
+   *
+   * @param n number of draws (a non-negative integer)
+   * @param lambda means (≥ 0)
+   * @returns the counts
+   * @example
+   * ```ts
+   * import { rng } from "./mod.ts";
+   * rng(42).rpois(5, 4); // [7, 7, 3, 6, 5], as set.seed(42); rpois(5, 4)
+   * rng(7).rpois(4, [0.5, 50]); // [3, 48, 0, 45]: lambda recycled
+   * ```
+   */
+  rpois(n: number, lambda: number | ArrayLike<number>): Float64Array {
+    checkCount(n, "n", Number.MAX_SAFE_INTEGER);
+    const a = asParams(lambda, "lambda");
+    const out = new Float64Array(n);
+    if (n === 0) return out;
+    if (a.length === 0) {
+      out.fill(NaN);
+      warnNA("rpois");
+      return out;
+    }
+    const gen = this.#pois, unif = this.#unif;
+    const na = a.length;
+    let nan = false;
+    for (let i = 0; i < n; i++) {
+      const v = gen.draw(a[na === 1 ? 0 : i % na], unif);
+      if (Number.isNaN(v)) nan = true;
+      out[i] = v;
+    }
+    if (nan) warnNA("rpois");
     return out;
   }
 

@@ -21,13 +21,28 @@
  * @module
  */
 
-import { Rng, rng } from "../rng/mod.ts";
+import type { Rng } from "../rng/mod.ts";
 import { checkSimulationSize, Simulations } from "./simulations.ts";
+import { checkNsim, streamFor, termLoadings } from "./common.ts";
 import { LinearMixedModel } from "../models/lmer/model.ts";
 import { LinearModel } from "../models/lm.ts";
-import { checkNumberOption, checkOptions, describeValue } from "../data/options.ts";
+import { GeneralizedLinearMixedModel } from "../models/glmer/model.ts";
+import {
+  type GlmerSimulateOptions,
+  type GlmerSimulations,
+  simulateGlmer,
+} from "./simulateGlmer.ts";
+import { checkOptions, describeValue } from "../data/options.ts";
 
 export { MAX_SIMULATION_DOUBLES, Simulations } from "./simulations.ts";
+export { streamFor } from "./common.ts";
+export {
+  type GlmerNewParams,
+  type GlmerSimulateOptions,
+  type GlmerSimulationKind,
+  GlmerSimulations,
+  simulateGlmer,
+} from "./simulateGlmer.ts";
 
 /** Options of {@link simulate} and {@link simulateResponses}. */
 export interface SimulateOptions {
@@ -95,48 +110,6 @@ export function simulationParams(
   }
   if (!(sigma >= 0)) throw new RangeError(`newparams.sigma must be >= 0, got ${sigma}`);
   return { theta, beta, sigma };
-}
-
-/**
- * The stream an option set asks for: `rng`, or `rng(seed)`, or a randomly
- * seeded one.
- *
- * @example
- * ```ts
- * import { streamFor } from "./simulateMerMod.ts";
- * streamFor({ seed: 42 }).rnorm(1); // [1.3709584471466685], as set.seed(42); rnorm(1)
- * ```
- */
-export function streamFor(options: { seed?: number; rng?: Rng }): Rng {
-  if (options.seed !== undefined) {
-    checkNumberOption("simulate", "seed", options.seed);
-  }
-  if (options.rng !== undefined && !(options.rng instanceof Rng)) {
-    throw new TypeError(
-      `simulate: 'rng' must be a random stream made by rng(seed), got ${
-        describeValue(options.rng)
-      }`,
-    );
-  }
-  if (options.seed !== undefined && options.rng !== undefined) {
-    throw new RangeError("give either 'seed' or 'rng', not both");
-  }
-  if (options.rng) return options.rng;
-  if (options.seed !== undefined) return rng(options.seed);
-  // no global stream in this library: a fresh, unpredictable seed
-  const buf = new Int32Array(1);
-  crypto.getRandomValues(buf);
-  return rng(buf[0] === -2147483648 ? 0 : buf[0]);
-}
-
-function checkNsim(nsim: number): number {
-  if (typeof nsim !== "number") {
-    throw new TypeError(`simulate: nsim must be a positive integer, got ${describeValue(nsim)}`);
-  }
-  if (!(Number.isInteger(nsim) && nsim >= 1)) {
-    throw new RangeError(`nsim must be a positive integer, got ${nsim}`);
-  }
-  return nsim;
 }
 
 /**
@@ -240,7 +213,7 @@ export function simulateMatrix(
   const u = r.rnorm(q * nsim);
   const eta = fixedPredictor(model, params.beta);
   const values = new Float64Array(n * nsim);
-  const zl = termLoadings(model, params.theta);
+  const zl = termLoadings(model.lmm.terms, n, params.theta);
   const sd = noiseScale(model);
   const reff = new Float64Array(n);
   for (let s = 0; s < nsim; s++) {
@@ -259,32 +232,6 @@ export function simulateMatrix(
     for (let i = 0; i < n; i++) out[i] = eta[i] + params.sigma * (reff[i] + sd[i] * e[i]);
   }
   return new Simulations(values, n, nsim);
-}
-
-/** Each term's rows of ZΛ(θ) (n × q, row-major) and the u index of each row's level. */
-function termLoadings(
-  model: LinearMixedModel,
-  theta: ArrayLike<number>,
-): { q: number; base: Int32Array; w: Float64Array }[] {
-  const n = model.nobs;
-  return model.lmm.terms.map((t) => {
-    const q = t.q, o = t.thetaOffset;
-    const { index, z } = t.term;
-    const T = new Float64Array(q * q);
-    let at = o;
-    for (let j = 0; j < q; j++) for (let i = j; i < q; i++) T[j * q + i] = theta[at++];
-    const w = new Float64Array(n * q);
-    const base = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      base[i] = t.zOffset + index[i] * q;
-      for (let c = 0; c < q; c++) {
-        let zl = 0;
-        for (let r = c; r < q; r++) zl += z[i * q + r] * T[c * q + r];
-        w[i * q + c] = zl;
-      }
-    }
-    return { q, base, w };
-  });
 }
 
 /**
@@ -312,7 +259,11 @@ export function simulateResponses(
  * Refused when (nobs + q) × nsim exceeds {@link MAX_SIMULATION_DOUBLES}
  * (2e8 numbers, 1.6 GB): simulate in batches sharing one `rng` instead. For an `lm` fit it
  * is R's `simulate.lm`: fitted + rnorm(n · nsim, 0, σ̂), simulation s
- * taking draws s·n .. s·n + n.
+ * taking draws s·n .. s·n + n. For a binomial or Poisson `glmer` fit it is
+ * lme4's GLMM simulation (new random effects, then `rbinom` with the prior
+ * weights as sizes, or `rpois`), returning {@link GlmerSimulations}
+ * (successes and failures for `cbind` responses, level codes for factor
+ * responses; see ./simulateGlmer.ts).
  *
  * @example
  * ```ts ignore
@@ -323,22 +274,55 @@ export function simulateResponses(
  * ```
  */
 export function simulate(
+  model: GeneralizedLinearMixedModel,
+  options?: GlmerSimulateOptions,
+): GlmerSimulations;
+/**
+ * lme4's `simulate(m, nsim, seed)` for an `lmer` fit, R's `simulate.lm` for
+ * an `lm` fit: one nobs × nsim {@link Simulations}.
+ *
+ * @example
+ * ```ts ignore
+ * simulate(lmer("y ~ x + (1 | g)", data), { nsim: 2, seed: 1 }).columns; // ["sim_1", "sim_2"]
+ * ```
+ */
+export function simulate(
   model: LinearMixedModel | LinearModel,
-  options: SimulateOptions = {},
+  options?: SimulateOptions,
+): Simulations;
+/**
+ * `simulate` for a model of any supported kind (lmer, glmer, lm).
+ *
+ * @example
+ * ```ts ignore
+ * const sims = simulate(m, { nsim: 3, seed: 101 });
+ * ```
+ */
+export function simulate(
+  model: LinearMixedModel | LinearModel | GeneralizedLinearMixedModel,
+  options?: SimulateOptions | GlmerSimulateOptions,
+): Simulations;
+export function simulate(
+  model: LinearMixedModel | LinearModel | GeneralizedLinearMixedModel,
+  options: SimulateOptions | GlmerSimulateOptions = {},
 ): Simulations {
+  if (model instanceof GeneralizedLinearMixedModel) {
+    return simulateGlmer(model, options as GlmerSimulateOptions);
+  }
   checkOptions("simulate", options, Object.keys(SIMULATE_OPTION_NAMES));
+  const opts = options as SimulateOptions;
   if (model instanceof LinearModel) {
-    if (options.newparams !== undefined) {
+    if (opts.newparams !== undefined) {
       throw new TypeError("simulate: 'newparams' is for lmer() fits (R's simulate.lm has none)");
     }
-    return simulateLm(model, options);
+    return simulateLm(model, opts);
   }
   if (!(model instanceof LinearMixedModel)) {
     throw new TypeError(
-      `simulate: expected a fitted lmer() or lm() model, got ${describeValue(model)}`,
+      `simulate: expected a fitted lmer(), glmer() or lm() model, got ${describeValue(model)}`,
     );
   }
-  return simulateMatrix(model, options);
+  return simulateMatrix(model, opts);
 }
 
 /** Every option name of {@link simulate} (a compile error here when one is added). */

@@ -11,11 +11,13 @@
  * machine's speed changes hit both alike, and prints medians, their ratio, the
  * main thread's waits for the helper and the helper's computing time (both
  * per factorization), and checks that the factors are bitwise equal. 1159 is the order of the dense block of
- * the InstEval fits.
+ * the InstEval fits. When the native LAPACK loads (lib/linalg/native.ts), a
+ * third column times its dpotrf on the same matrix, interleaved likewise.
  */
 import { potrf, potrfWorkSize } from "../../lib/linalg/cholesky.ts";
 import { type SimdArena, simdArena } from "../../lib/linalg/simd.ts";
 import { parallelStatus, setDenseThreads } from "../../lib/linalg/parallel.ts";
+import { nativeLapack, setNativeLapack } from "../../lib/linalg/native.ts";
 
 function randomSpd(n: number, seed: number): Float64Array {
   let s = seed;
@@ -44,10 +46,23 @@ function setup(n: number, shared: boolean): Case {
   return { a: arena.alloc(n * n), work: arena.alloc(potrfWorkSize(n)), arena };
 }
 
+/** One WebAssembly factorization (the native LAPACK is kept out). */
 function factor(c: Case, src: Float64Array, n: number): number {
   c.a.set(src);
+  setNativeLapack(false);
   const t = performance.now();
-  if (potrf(c.a, n, 0, n, c.work, c.arena.kernels) !== -1) throw new Error("not SPD");
+  const info = potrf(c.a, n, 0, n, c.work, c.arena.kernels);
+  const dt = performance.now() - t;
+  setNativeLapack(true);
+  if (info !== -1) throw new Error("not SPD");
+  return dt;
+}
+
+/** One factorization by the native LAPACK (lib/linalg/native.ts). */
+function factorNative(a: Float64Array, src: Float64Array, n: number): number {
+  a.set(src);
+  const t = performance.now();
+  if (nativeLapack()!.potrf(a, n, 0, n) !== -1) throw new Error("not SPD");
   return performance.now() - t;
 }
 
@@ -70,14 +85,20 @@ if (import.meta.main) {
   const sizes = Deno.args.length ? Deno.args.map(Number) : [300, 400, 600, 800, 1159];
   warmUp();
   console.log(`helper: ${parallelStatus().status}`);
-  console.log("    n   one thread   two threads   ratio   main waits   helper work   equal");
+  const lapack = nativeLapack();
+  console.log(`native: ${lapack ? `${lapack.library} (${lapack.core})` : "not loaded"}`);
+  console.log(
+    "    n   one thread   two threads   ratio   main waits   helper work   equal     native  two/native",
+  );
   for (const n of sizes) {
     const src = randomSpd(n, 7 + n);
     const one = setup(n, false), two = setup(n, true);
     const reps = Math.max(9, Math.min(41, Math.round(2e9 / (n * n * n)))) | 1;
-    const t1: number[] = [], t2: number[] = [];
+    const t1: number[] = [], t2: number[] = [], t3: number[] = [];
+    const plain = new Float64Array(n * n);
     let wait = 0, busy = 0;
     for (let r = 0; r < reps; r++) {
+      if (lapack) t3.push(factorNative(plain, src, n));
       t1.push(factor(one, src, n));
       parallelStatus();
       t2.push(factor(two, src, n));
@@ -94,11 +115,12 @@ if (import.meta.main) {
         }
       }
     }
-    const m1 = median(t1), m2 = median(t2);
+    const m1 = median(t1), m2 = median(t2), m3 = lapack ? median(t3) : NaN;
     console.log(
       `${String(n).padStart(5)} ${m1.toFixed(2).padStart(9)} ms ${m2.toFixed(2).padStart(10)} ms` +
         ` ${(m1 / m2).toFixed(2).padStart(6)}× ${(wait / reps).toFixed(2).padStart(9)} ms` +
-        ` ${(busy / reps).toFixed(2).padStart(10)} ms   ${equal}`,
+        ` ${(busy / reps).toFixed(2).padStart(10)} ms   ${equal}` +
+        ` ${m3.toFixed(2).padStart(8)} ms ${(m2 / m3).toFixed(2).padStart(8)}×`,
     );
   }
 } else {

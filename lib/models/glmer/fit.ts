@@ -1,10 +1,12 @@
 /**
  * Fitting a generalized linear mixed model as lme4's `glmer` (Laplace
- * approximation, nAGQ = 1): `glFormula` (model frame, response as the
- * family accepts it) → {@link Glmm} (PIRLS and the Laplace deviance) →
- * lme4's two optimization stages (stage 1: θ with β from PIRLS, nAGQ = 0;
- * stage 2: (θ, β) from stage 1's optimum) → lme4's boundary check and its
- * finite-difference gradient and Hessian (convergence checks and vcov).
+ * approximation, nAGQ = 1, or adaptive Gauss-Hermite quadrature, nAGQ > 1):
+ * `glFormula` (model frame, response as the family accepts it) → {@link Glmm}
+ * (PIRLS and the Laplace deviance; agq.ts for the AGQ deviance) → lme4's two
+ * optimization stages (stage 1: θ with β from PIRLS, nAGQ = 0; stage 2:
+ * (θ, β) from stage 1's optimum, with the Laplace or AGQ deviance) → lme4's
+ * boundary check and its finite-difference gradient and Hessian
+ * (convergence checks and vcov).
  * @module
  */
 import type { DataLike } from "../../data/frame.ts";
@@ -20,6 +22,7 @@ import { type FamilySpec, type GlmFamily, glmFamily } from "./family.ts";
 import { Glmm, type GlmmData, type PirlsResult } from "./pirls.ts";
 import { nelderMead } from "../../optim/nelder_mead.ts";
 import { GeneralizedLinearMixedModel } from "./model.ts";
+import { agqDeviance, checkAgqTerms, ghRule, MAX_NAGQ } from "./agq.ts";
 
 /** Optimizer and check settings, as lme4's `glmerControl()`. */
 export interface GlmerControl {
@@ -38,7 +41,12 @@ export interface GlmerOptions extends DataOptions {
    * `{ family: "binomial", link: "probit" | "cloglog" }`.
    */
   readonly family: FamilySpec;
-  /** Points of adaptive Gauss-Hermite quadrature: 0 or 1 (Laplace, the default). */
+  /**
+   * Points of adaptive Gauss-Hermite quadrature per random effect, an
+   * integer from 0 to 25: 1 the Laplace approximation (the default), 0
+   * lme4's faster stage 1 only (β from PIRLS), > 1 AGQ (only for a single
+   * scalar random-effects term such as `(1 | herd)`).
+   */
   readonly nAGQ?: number;
   /** Prior weights: a numeric column's name or one number per row (trials for a proportion). */
   readonly weights?: RowVectorSpec;
@@ -225,6 +233,17 @@ export function glFormula(formula: string, data: DataLike, options: GlmerOptions
       );
     }
   }
+  // lme4's check.nobs.vs.nRE as glFormula applies it (allow.n: more random
+  // effects than observations; a GLMM has no residual variance to identify)
+  for (const t of mf.random) {
+    const nre = t.levels.length * t.cnames.length;
+    if (n < nre) {
+      throw new RangeError(
+        `number of observations (=${n}) < number of random effects (=${nre}) for term ${t.spec.text}; ` +
+          "the random-effects parameters are probably unidentifiable",
+      );
+    }
+  }
   if (new Set(y).size < 2) throw new RangeError("glmer: the response is constant");
   const messages: string[] = [...mf.plan.warnings];
   if (mf.nDropped) {
@@ -260,7 +279,7 @@ export interface GlmerOptSummary {
   readonly optimizer: readonly string[];
   /** θ and β at the optimum (stage 2), or θ (nAGQ = 0). */
   readonly par: Float64Array;
-  /** Laplace deviance at the optimum. */
+  /** The optimized deviance at the optimum (Laplace, or AGQ for nAGQ > 1). */
   readonly fmin: number;
   /** Evaluations of each stage. */
   readonly feval: readonly number[];
@@ -288,13 +307,18 @@ function checkGlmerOptions(options: GlmerOptions): void {
       `glmer: the 'family' option is required ("binomial", "poisson" or { family, link })`,
     );
   }
+  // lme4 states 0L <= nAGQ, nAGQ <= 25L (mkGlmerDevfun); it truncates a
+  // fraction silently, which we refuse
   const nAGQ = options.nAGQ ?? 1;
-  if (nAGQ !== 0 && nAGQ !== 1) {
-    if (typeof nAGQ !== "number" || !Number.isInteger(nAGQ) || nAGQ < 0 || nAGQ > 25) {
-      throw new RangeError(
-        `glmer: 'nAGQ' must be an integer from 0 to 25, got ${describeValue(nAGQ)}`,
-      );
-    }
+  if (typeof nAGQ !== "number" || !Number.isInteger(nAGQ) || nAGQ < 0 || nAGQ > MAX_NAGQ) {
+    const lme4 = typeof nAGQ !== "number" || !Number.isInteger(nAGQ)
+      ? ""
+      : nAGQ < 0
+      ? ": 0L <= nAGQ is not TRUE"
+      : ": nAGQ <= 25L is not TRUE";
+    throw new RangeError(
+      `glmer: 'nAGQ' must be an integer from 0 to ${MAX_NAGQ}, got ${describeValue(nAGQ)}${lme4}`,
+    );
   }
 }
 
@@ -321,16 +345,6 @@ export function glmer(
   const t0 = performance.now();
   const frame = glFormula(formula, data, options);
   const nAGQ = options.nAGQ ?? 1;
-  if (nAGQ > 1) {
-    if (frame.mf.random.length !== 1 || frame.mf.random[0].cnames.length !== 1) {
-      throw new RangeError(
-        "nAGQ > 1 is only available for models with a single, scalar random-effects term",
-      );
-    }
-    throw new RangeError(
-      "glmer: adaptive Gauss-Hermite quadrature (nAGQ > 1) is not implemented yet; use nAGQ = 1 (Laplace) or 0",
-    );
-  }
   const data0: GlmmData = {
     x: frame.x,
     y: frame.y,
@@ -341,6 +355,9 @@ export function glmer(
     family: frame.family,
   };
   const glmm = new Glmm(data0);
+  // lme4 checks the terms when stage 2 starts; nothing of stage 1 is kept
+  // when they fail, so check before it
+  if (nAGQ > 1) checkAgqTerms(glmm.terms);
   const control = options.control ?? {};
   const maxeval = control.maxeval ?? 1e5;
   const nth = glmm.thetaLength, p = glmm.p;
@@ -416,11 +433,17 @@ export function glmer(
   // stage 1's final linear predictor (lme4's updateGlmerDevfun: lp0)
   const eta1 = lpOf(fit1);
   const beta1 = fixefStart ?? fit1.beta;
+  // stage 2's deviance: Laplace (PIRLS's) or lme4's glmerAGQ on PIRLS's state
+  const rule = nAGQ > 1 ? ghRule(nAGQ) : undefined;
+  const stage2 = (par: Float64Array): { fit: PirlsResult; deviance: number } => {
+    const fit = glmm.pirls(par.subarray(0, nth), par.subarray(nth), eta1);
+    return { fit, deviance: rule ? agqDeviance(glmm, par[0], fit, rule) : fit.deviance };
+  };
   let f2count = 0;
   const dev1 = (par: Float64Array) => {
     f2count++;
     try {
-      return glmm.pirls(par.subarray(0, nth), par.subarray(nth), eta1).deviance;
+      return stage2(par).deviance;
     } catch {
       return Infinity;
     }
@@ -446,7 +469,9 @@ export function glmer(
   let fmin = nm.fval;
   fmin = boundary(par, dev1, fmin);
   theta1 = par.slice(0, nth);
-  const fit = glmm.pirls(par.subarray(0, nth), par.subarray(nth), eta1);
+  const at = stage2(par);
+  // the model's deviance (logLik, AIC, BIC) is the optimized one: AGQ's for nAGQ > 1
+  const fit: PirlsResult = rule ? { ...at.fit, deviance: at.deviance } : at.fit;
   par = Float64Array.from(par);
   return finish(
     glmm,
