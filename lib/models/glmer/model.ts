@@ -15,6 +15,7 @@ import { JUPYTER_DISPLAY, type MimeBundle } from "../../display/bundle.ts";
 import { pnorm } from "../../stats/distributions.ts";
 import { choleskyRows, type Convergence } from "../lmer/convergence.ts";
 import type { ConfintOptions } from "../lmer/extensions.ts";
+import { agqDevfun } from "./agq.ts";
 import type { GlmerFrame, GlmerOptSummary } from "./fit.ts";
 import type { Glmm, PirlsResult } from "./pirls.ts";
 import { GlmerSummary } from "./summary.ts";
@@ -374,7 +375,8 @@ export class GeneralizedLinearMixedModel {
 
   /**
    * lme4's `getME(m, "devfun")`: the deviance (−2 log L, Laplace for
-   * nAGQ = 1) as a function of `c(θ, β)`, as profiling uses it. As lme4
+   * nAGQ = 1, adaptive Gauss-Hermite quadrature for nAGQ > 1) as a
+   * function of `c(θ, β)`, as profiling uses it. As lme4
    * rebuilds it, every evaluation starts PIRLS from the linear predictor
    * of a joint (u, β) PIRLS at θ̂ (`mkGlmerDevfun`'s nAGQ = 0 step, then
    * `updateGlmerDevfun`'s `lp0`). Throws where PIRLS fails, as lme4's does.
@@ -394,12 +396,15 @@ export class GeneralizedLinearMixedModel {
     const glmm = this.glmm, nth = this.theta.length, p = glmm.p;
     const offset = this.frame.offset;
     const lp0 = glmm.pirls(this.theta).eta.map((e, i) => e - offset[i]);
+    // nAGQ > 1: lme4's updateGlmerDevfun(…, nAGQ) gives glmerAGQ's deviance
+    const agq = this.nAGQ > 1 ? agqDevfun(glmm, lp0, this.nAGQ) : undefined;
     return (par) => {
       if (par.length !== nth + p) {
         throw new RangeError(
           `devfun: expected ${nth + p} parameters (theta then beta), got ${par.length}`,
         );
       }
+      if (agq) return agq(par);
       const th = Float64Array.from({ length: nth }, (_, k) => par[k]);
       const be = Float64Array.from({ length: p }, (_, j) => par[nth + j]);
       return glmm.pirls(th, be, lp0).deviance;
