@@ -8,7 +8,8 @@
  *   finite-difference Hessian, which our fit reproduces to ~1e-5), NA rows
  *   for θ; confint profile (lme4's profile.merMod for GLMMs) within 1e-4
  *   relative on cbpp and grouseticks (measured: 1e-14 on cbpp, 1.3e-5 on
- *   grouseticks), the zero lower limit of grouseticks' .sig03 exactly;
+ *   grouseticks), the zero lower limit of grouseticks' .sig03 exactly; cbpp
+ *   with nAGQ = 25 (the quadrature deviance profiled) within 1e-5;
  * - emmeans on the link and response scales for a binomial (cbpp ~ period)
  *   and two Poisson fits (grouseticks ~ YEAR; cbpp's incidence with
  *   offset(log(size))): rebuilt from lme4's β̂ and vcov through our grid
@@ -59,6 +60,7 @@ const fx = JSON.parse(
   };
   confint: Record<"cbpp" | "grouseticks", { wald: Ci; profile: Ci; profile_text: string }> & {
     cbpp_level90: Ci;
+    cbpp_nAGQ25: Ci & { wald: Ci };
   };
   emmeans: {
     id: string;
@@ -188,6 +190,15 @@ for (const id of ["cbpp", "grouseticks"] as const) {
     }
   });
 }
+
+Deno.test("confint of an nAGQ = 25 fit profiles the quadrature deviance, as lme4", () => {
+  const m = glmer(CBPP1, cbpp, { family: "binomial", nAGQ: 25 });
+  const ref = fx.confint.cbpp_nAGQ25;
+  // m.devfun() at the optimum is the fit's AGQ deviance (lme4: equal to 1e-12)
+  close(m.devfun()([...m.theta, ...m.beta]), m.deviance(), 1e-9, "AGQ devfun at the optimum");
+  checkCi(confint(m, { quiet: true }), ref, 1e-5, "nAGQ = 25 profile");
+  checkCi(confint(m, { method: "Wald" }), ref.wald, 1e-4, "nAGQ = 25 Wald");
+});
 
 Deno.test("confint profile of one parameter is that parameter's row of the full profile", () => {
   const m = model("cbpp");
