@@ -8,11 +8,14 @@
  *   finite-difference Hessian, which our fit reproduces to ~1e-5), NA rows
  *   for θ; confint profile (lme4's profile.merMod for GLMMs) within 1e-4
  *   relative on cbpp and grouseticks (measured: 1e-14 on cbpp, 1.3e-5 on
- *   grouseticks), the zero lower limit of grouseticks' .sig03 exactly;
+ *   grouseticks), the zero lower limit of grouseticks' .sig03 exactly; cbpp
+ *   with nAGQ = 25 (the quadrature deviance profiled) within 1e-5;
  * - emmeans on the link and response scales for a binomial (cbpp ~ period)
- *   and a Poisson (grouseticks ~ YEAR) fit: estimate, SE and limits within
- *   1e-6 relative (measured ~1e-9 on cbpp; grouseticks' fit agrees with
- *   lme4's to ~3e-6), the printed text identical;
+ *   and two Poisson fits (grouseticks ~ YEAR; cbpp's incidence with
+ *   offset(log(size))): rebuilt from lme4's β̂ and vcov through our grid
+ *   within 1e-10; end to end (our fit) within 1e-6 relative, 5e-5 for
+ *   grouseticks, whose fit agrees with lme4's to ~1e-5; the printed text
+ *   identical;
  * - m.devfun() is lme4's getME(m, "devfun"); isSingular on a singular fit;
  * - bad input: clear errors.
  */
@@ -41,6 +44,7 @@ const fx = JSON.parse(
   Deno.readTextFileSync(new URL("./fixtures/glmer_inference.json", import.meta.url)),
 ) as {
   grouseticks_formula: string;
+  offset_formula: string;
   anova: {
     models: { id: string; formula: string }[];
     rows: string[];
@@ -56,6 +60,7 @@ const fx = JSON.parse(
   };
   confint: Record<"cbpp" | "grouseticks", { wald: Ci; profile: Ci; profile_text: string }> & {
     cbpp_level90: Ci;
+    cbpp_nAGQ25: Ci & { wald: Ci };
   };
   emmeans: {
     id: string;
@@ -71,10 +76,13 @@ const fx = JSON.parse(
 const CBPP1 = "cbind(incidence, size - incidence) ~ period + (1 | herd)";
 const cbpp = dataset("cbpp");
 let cache: Record<string, GeneralizedLinearMixedModel> = {};
-function model(id: "cbpp" | "cbpp0" | "grouseticks"): GeneralizedLinearMixedModel {
+type ModelId = "cbpp" | "cbpp0" | "grouseticks" | "cbpp_poisson_offset";
+function model(id: ModelId): GeneralizedLinearMixedModel {
   if (cache[id]) return cache[id];
   const m = id === "grouseticks"
     ? glmer(fx.grouseticks_formula, dataset("grouseticks"), { family: "poisson" })
+    : id === "cbpp_poisson_offset"
+    ? glmer(fx.offset_formula, cbpp, { family: "poisson" })
     : glmer(fx.anova.models.find((x) => x.id === (id === "cbpp" ? "m1" : "m0"))!.formula, cbpp, {
       family: "binomial",
       dataName: "cbpp",
@@ -183,6 +191,15 @@ for (const id of ["cbpp", "grouseticks"] as const) {
   });
 }
 
+Deno.test("confint of an nAGQ = 25 fit profiles the quadrature deviance, as lme4", () => {
+  const m = glmer(CBPP1, cbpp, { family: "binomial", nAGQ: 25 });
+  const ref = fx.confint.cbpp_nAGQ25;
+  // m.devfun() at the optimum is the fit's AGQ deviance (lme4: equal to 1e-12)
+  close(m.devfun()([...m.theta, ...m.beta]), m.deviance(), 1e-9, "AGQ devfun at the optimum");
+  checkCi(confint(m, { quiet: true }), ref, 1e-5, "nAGQ = 25 profile");
+  checkCi(confint(m, { method: "Wald" }), ref.wald, 1e-4, "nAGQ = 25 Wald");
+});
+
 Deno.test("confint profile of one parameter is that parameter's row of the full profile", () => {
   const m = model("cbpp");
   const df = confint(m, { parm: ["period2"], quiet: true }); // profile: lme4's default method
@@ -203,20 +220,27 @@ Deno.test("confint Wald at level 0.9 and a subset of parameters", () => {
     close(lo[i] as number, ref.lower[i]!, 1e-4, `${p} lower`);
     close(up[i] as number, ref.upper[i]!, 1e-4, `${p} upper`);
   });
+  // the model's method is the same function (installed by mod.ts)
+  assert.deepEqual(
+    m.confint({ method: "Wald", level: 0.9 }).toRecords(),
+    df.toRecords(),
+  );
   const only = confint(m, { method: "Wald", parm: ["beta_"] });
   assert.deepEqual(only.getColumn("parameter").toArray(), ref.parameters.slice(1));
 });
 
 for (const e of fx.emmeans) {
   Deno.test(`emmeans ${e.id} ~ ${e.spec}: the grid and back-transformation give emmeans' numbers from lme4's β̂ and vcov to 1e-10`, () => {
-    const m = model(e.id as "cbpp" | "grouseticks");
+    const m = model(e.id as ModelId);
     const g = emmGrid(m, e.spec);
     const fam = m.frame.family;
     const z = 1.959963984540054;
     const kept = m.fixedNames.map((nm) => g.columns.indexOf(nm));
     g.L.forEach((lFull, i) => {
       const l = kept.map((j) => lFull[j]);
-      const eta = l.reduce((s, v, a) => s + v * e.beta[a], 0);
+      // emmeans adds the offset at its mean over the data (0 without one)
+      const off = m.frame.offset.reduce((s, v) => s + v, 0) / m.nobs;
+      const eta = l.reduce((s, v, a) => s + v * e.beta[a], off);
       let v = 0;
       l.forEach((la, a) => l.forEach((lb, b) => (v += la * e.vcov[a][b] * lb)));
       const se = Math.sqrt(v);
@@ -230,11 +254,11 @@ for (const e of fx.emmeans) {
   });
   for (const type of ["link", "response"] as const) {
     Deno.test(`emmeans ${e.id} ~ ${e.spec} (${type}): emmeans' numbers and text`, () => {
-      const m = model(e.id as "cbpp" | "grouseticks");
+      const m = model(e.id as ModelId);
       const ref = e[type];
       // end to end, within the fit's agreement with lme4: cbpp's β̂ equals lme4's to
       // ~1e-9 and its Hessian-based SEs to 2.2e-7; grouseticks' β̂ to ~1e-5 relative
-      const tol = e.id === "cbpp" ? 1e-6 : 5e-5;
+      const tol = e.id === "grouseticks" ? 5e-5 : 1e-6;
       const df = emmeans(m, e.spec, { type });
       const est = ref.columns[1];
       assert.deepEqual(df.columns, [e.spec, est, "SE", "df", "lowerCL", "upperCL"]);

@@ -14,6 +14,8 @@
  * @module
  */
 import { registerLmerInference } from "../models/lmer/extensions.ts";
+// the glmer model's m.confint() too, so one import installs both
+import "./glmerMethods.ts";
 import { coefTableDf, fixedEffectsText } from "./df.ts";
 import { confint, confintAsync } from "./confint.ts";
 

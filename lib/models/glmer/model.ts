@@ -14,6 +14,8 @@ import { addRandomEffects, newDataColumns, offsetValues } from "../../design/mod
 import { JUPYTER_DISPLAY, type MimeBundle } from "../../display/bundle.ts";
 import { pnorm } from "../../stats/distributions.ts";
 import { choleskyRows, type Convergence } from "../lmer/convergence.ts";
+import type { ConfintOptions } from "../lmer/extensions.ts";
+import { agqDevfun } from "./agq.ts";
 import type { GlmerFrame, GlmerOptSummary } from "./fit.ts";
 import type { Glmm, PirlsResult } from "./pirls.ts";
 import { GlmerSummary } from "./summary.ts";
@@ -52,6 +54,30 @@ export interface GlmerPredictOptions {
 
 /** Residual types of {@link GeneralizedLinearMixedModel.residuals}. */
 export type GlmerResidualType = "deviance" | "pearson" | "response" | "working";
+
+/**
+ * The model's methods that `lib/inference/` implements (DESIGN.md,
+ * "Layering": models never import inference); `lib/inference/glmerMethods.ts`
+ * installs them, which importing `mod.ts` or `advanced.ts` does.
+ */
+export interface GlmerInferenceMethods {
+  /** `m.confint(options)`: lme4's confint for a GLMM (Wald or profile). */
+  confint(model: GeneralizedLinearMixedModel, options: ConfintOptions): DataFrame;
+}
+
+let glmerInference: GlmerInferenceMethods | undefined;
+
+/**
+ * Install the inference methods (called once by `lib/inference/glmerMethods.ts`).
+ *
+ * @example
+ * ```ts ignore
+ * registerGlmerInference({ confint });
+ * ```
+ */
+export function registerGlmerInference(methods: GlmerInferenceMethods): void {
+  glmerInference = methods;
+}
 
 /** A fitted GLMM, as lme4's `glmerMod`. */
 export class GeneralizedLinearMixedModel {
@@ -349,7 +375,8 @@ export class GeneralizedLinearMixedModel {
 
   /**
    * lme4's `getME(m, "devfun")`: the deviance (−2 log L, Laplace for
-   * nAGQ = 1) as a function of `c(θ, β)`, as profiling uses it. As lme4
+   * nAGQ = 1, adaptive Gauss-Hermite quadrature for nAGQ > 1) as a
+   * function of `c(θ, β)`, as profiling uses it. As lme4
    * rebuilds it, every evaluation starts PIRLS from the linear predictor
    * of a joint (u, β) PIRLS at θ̂ (`mkGlmerDevfun`'s nAGQ = 0 step, then
    * `updateGlmerDevfun`'s `lp0`). Throws where PIRLS fails, as lme4's does.
@@ -369,16 +396,39 @@ export class GeneralizedLinearMixedModel {
     const glmm = this.glmm, nth = this.theta.length, p = glmm.p;
     const offset = this.frame.offset;
     const lp0 = glmm.pirls(this.theta).eta.map((e, i) => e - offset[i]);
+    // nAGQ > 1: lme4's updateGlmerDevfun(…, nAGQ) gives glmerAGQ's deviance
+    const agq = this.nAGQ > 1 ? agqDevfun(glmm, lp0, this.nAGQ) : undefined;
     return (par) => {
       if (par.length !== nth + p) {
         throw new RangeError(
           `devfun: expected ${nth + p} parameters (theta then beta), got ${par.length}`,
         );
       }
+      if (agq) return agq(par);
       const th = Float64Array.from({ length: nth }, (_, k) => par[k]);
       const be = Float64Array.from({ length: p }, (_, j) => par[nth + j]);
       return glmm.pirls(th, be, lp0).deviance;
     };
+  }
+
+  /**
+   * lme4's `confint(m)`: profile intervals by default, or `{ method: "Wald" }`
+   * (null rows for the variance parameters); see `confint` in `mod.ts`.
+   *
+   * @example
+   * ```ts ignore
+   * m.confint({ method: "Wald" }); // DataFrame: parameter, 2.5 %, 97.5 %
+   * ```
+   */
+  confint(options: ConfintOptions = {}): DataFrame {
+    if (!glmerInference) {
+      throw new Error(
+        "m.confint() needs the inference methods, which this program did not import: " +
+          'import the library from its "mod.ts" (or "advanced.ts"), ' +
+          'or import "lib/inference/glmerMethods.ts" when using lib/ files directly',
+      );
+    }
+    return glmerInference.confint(this, options);
   }
 
   /** The convergence messages (lme4's optinfo$conv$lme4$messages). */
