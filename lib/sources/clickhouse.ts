@@ -164,6 +164,11 @@ export class RowBinaryReader {
     this.pos += 8;
     return v;
   }
+  /** A UInt8. */
+  u8(): number {
+    this.need(1);
+    return this.bytes[this.pos++];
+  }
   /** A UInt64 (exact below 2⁵³). */
   u64(): number {
     this.need(8);
