@@ -41,6 +41,7 @@
  * @module
  */
 import "./lib/inference/lmerMethods.ts";
+import "./lib/sources/polars.ts";
 
 // Data and formulas
 export type { SeriesLike } from "./lib/data/table.ts";

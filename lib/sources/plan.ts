@@ -91,6 +91,7 @@ import { type FixedPlan, planFixed } from "../design/fixed.ts";
 import type { ReTerm } from "../design/reterm.ts";
 import type { BlockSparse, CrossProducts } from "../models/lmer/crossprod.ts";
 import { termOrder } from "../models/lmer/structure.ts";
+import { ROWS_NEEDED } from "../models/lmer/core.ts";
 
 /** How a source column is typed for the plan. */
 export type ColumnType = "number" | "string" | "logical";
@@ -898,9 +899,7 @@ function prod(a: NumExpr, b: NumExpr): NumExpr {
 
 /** The message for anything that needs the rows of a model fitted from aggregates. */
 export function rowsNeeded(what: string): string {
-  return `${what} needs the rows: this model was fitted from aggregated cross-products of a ` +
-    "data source (a LazyFrame or SQL table), not from rows in memory; collect the data " +
-    "(e.g. lmer(formula, lazyFrame.collect())) and refit for this";
+  return `${what} ${ROWS_NEEDED}`;
 }
 
 /** A level of a term for a result row: its parts' values joined as R labels them. */

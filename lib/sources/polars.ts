@@ -1,0 +1,454 @@
+/**
+ * Fitting `lmer` from a polars LazyFrame (`pl.scanParquet(path)`,
+ * `pl.scanCsv(path)`, `df.lazy()`, any lazy query) without holding its rows:
+ * the aggregation plan of lib/sources/plan.ts runs as lazy polars
+ * `groupBy().agg()` queries on polars' streaming engine, so the fit's
+ * memory is that of the blocks (levels · q² + p²), not of the n rows.
+ *
+ * `lmer(formula, lazyFrame)` comes here (this module registers itself with
+ * lmer when imported, as `mod.ts` does). The fit equals the in-memory fit of
+ * the collected rows to rounding. What needs the rows afterwards (fitted
+ * values, residuals, the summary's residual quantiles, figures, the
+ * bootstrap) says so; {@link fittedLazy} and {@link residualsLazy} compute
+ * them by streaming the source again.
+ *
+ * @example
+ * ```ts ignore
+ * import { lmer } from "../../mod.ts";
+ * import { pl } from "../deps.ts";
+ * const m = lmer("y ~ x + (x | cluster)", pl.scanParquet("big.parquet"));
+ * m.fixef(); // as lmer(formula, pl.readParquet("big.parquet"))
+ * ```
+ * @module
+ */
+import { pl } from "../deps.ts";
+import type { DataFrame, LazyDataFrame } from "../deps.ts";
+import { categoricalSeries, readCategorical } from "../data/categorical.ts";
+import type { FactorSpec, ModelFrame, ReTermPlan } from "../design/modelframe.ts";
+import type { FixedDesign } from "../design/reterm.ts";
+import { newTransformState } from "../formula/evaluate.ts";
+import { lmmFromCrossProducts, ROWS_NEEDED } from "../models/lmer/core.ts";
+import {
+  checkLmerOptions,
+  fitDevfun,
+  type LmerDevfun,
+  type LmerFrame,
+  type LmerOptions,
+  registerSourceFitter,
+} from "../models/lmer/fit.ts";
+import type { LinearMixedModel } from "../models/lmer/model.ts";
+import {
+  type AggQuery,
+  type AggResult,
+  assemble,
+  type AssembledFit,
+  blockQueries,
+  type ColumnType,
+  type FilterItem,
+  type KeyValue,
+  levelQueries,
+  type LmerPlan,
+  lmerPlan,
+  momentsQuery,
+  type NumExpr,
+  planColumns,
+  readLevels,
+  readMoments,
+  type SourceSchema,
+} from "./plan.ts";
+
+// deno-lint-ignore no-explicit-any
+type Expr = any;
+
+/**
+ * Whether `x` is a nodejs-polars LazyFrame (duck-typed: no instanceof across
+ * copies of the package).
+ *
+ * @example
+ * ```ts
+ * import { isLazyFrame } from "./polars.ts";
+ * import { pl } from "../deps.ts";
+ * isLazyFrame(pl.DataFrame({ a: [1] }).lazy()); // true
+ * ```
+ */
+export function isLazyFrame(x: unknown): x is LazyDataFrame {
+  if (typeof x !== "object" || x === null) return false;
+  const o = x as Record<string, unknown>;
+  return typeof o.collectSync === "function" && typeof o.describeOptimizedPlan === "function" &&
+    typeof o.groupBy === "function";
+}
+
+/** The plan's column types from a LazyFrame's schema; other types are an error naming the column. */
+export function lazySchema(lf: LazyDataFrame, used?: readonly string[]): {
+  schema: SourceSchema;
+  categorical: Set<string>;
+} {
+  // the schema without reading rows (a Parquet scan reads its footer)
+  const raw = lf.head(0).collectSync().schema as unknown as Record<string, { variant?: string }>;
+  const schema: Record<string, ColumnType> = {};
+  const categorical = new Set<string>();
+  for (const [name, dt] of Object.entries(raw)) {
+    const v = String(dt?.variant ?? dt).replace(/^DataType\((\w+).*$/, "$1");
+    if (/^(Float|Int|UInt)\d*$/.test(v)) schema[name] = "number";
+    else if (v === "String" || v === "Utf8") schema[name] = "string";
+    else if (v === "Categorical" || v === "Enum") {
+      schema[name] = "string";
+      categorical.add(name);
+    } else if (v === "Bool" || v === "Boolean") schema[name] = "logical";
+    else if (used?.includes(name)) {
+      throw new TypeError(
+        `column '${name}' of the LazyFrame has type ${v}, which lmer cannot read ` +
+          "(numbers, text, categoricals and booleans are supported): cast it in the query",
+      );
+    }
+  }
+  return { schema, categorical };
+}
+
+/** A plan expression as a polars expression. */
+export function polarsExpr(e: NumExpr, schema: SourceSchema): Expr {
+  switch (e.op) {
+    case "col":
+      return pl.col(e.column).cast(pl.Float64);
+    case "const":
+      return pl.lit(e.value);
+    case "neg":
+      return pl.lit(0).sub(polarsExpr(e.arg, schema));
+    case "add":
+      return polarsExpr(e.left, schema).add(polarsExpr(e.right, schema));
+    case "sub":
+      return polarsExpr(e.left, schema).sub(polarsExpr(e.right, schema));
+    case "mul":
+      return polarsExpr(e.left, schema).mul(polarsExpr(e.right, schema));
+    case "div":
+      return polarsExpr(e.left, schema).div(polarsExpr(e.right, schema));
+    case "pow":
+      return polarsExpr(e.left, schema).pow(polarsExpr(e.right, schema));
+    case "fn": {
+      const a = polarsExpr(e.arg, schema);
+      switch (e.fn) {
+        case "log":
+          return a.log();
+        case "log2":
+          return a.log(2);
+        case "log10":
+          return a.log(10);
+        case "log1p":
+          return a.log1p();
+        case "exp":
+          return a.exp();
+        case "expm1":
+          return a.exp().sub(pl.lit(1));
+        case "sqrt":
+          return a.pow(0.5);
+        case "abs":
+          return a.abs();
+        case "sin":
+          return a.sin();
+        case "cos":
+          return a.cos();
+        case "tan":
+          return a.tan();
+      }
+      throw new Error(`unknown function ${e.fn}`);
+    }
+    case "lookup": {
+      if (e.keys.length === 0) return pl.lit(0);
+      const k = keyExpr(e.part.column, e.part.type);
+      let w: Expr = pl.when(k.eq(pl.lit(e.keys[0]))).then(pl.lit(e.values[0]));
+      for (let i = 1; i < e.keys.length; i++) {
+        w = w.when(k.eq(pl.lit(e.keys[i]))).then(pl.lit(e.values[i]));
+      }
+      return w.otherwise(pl.lit(0));
+    }
+  }
+}
+
+/** A grouping column as the plan's keys hold it (text, double or boolean). */
+function keyExpr(column: string, type: ColumnType): Expr {
+  const c = pl.col(column);
+  return type === "string" ? c.cast(pl.Utf8) : type === "number" ? c.cast(pl.Float64) : c;
+}
+
+function filterExpr(items: readonly FilterItem[], schema: SourceSchema): Expr | null {
+  let out: Expr | null = null;
+  for (const it of items) {
+    let e: Expr;
+    if (it.kind === "number") {
+      const x = polarsExpr(it.expr, schema);
+      e = x.isNotNull().and(x.isNotNan());
+    } else {
+      const c = keyExpr(it.part.column, it.part.type);
+      e = it.part.type === "number" ? c.isNotNull().and(c.isNotNan()) : c.isNotNull();
+    }
+    out = out === null ? e : out.and(e);
+  }
+  return out;
+}
+
+/** Options of the polars executor. */
+export interface LazyExecOptions {
+  /** polars' engine for the aggregations: "streaming" (default) or "in-memory". */
+  readonly engine?: "streaming" | "in-memory";
+}
+
+/**
+ * Run plan queries on a LazyFrame: the filter, then `groupBy(keys).agg()`
+ * (or one `select` of all ungrouped queries with the same filter), collected
+ * on polars' streaming engine.
+ */
+export function executeLazy(
+  lf: LazyDataFrame,
+  plan: LmerPlan,
+  queries: readonly AggQuery[],
+  options: LazyExecOptions = {},
+): AggResult[] {
+  const engine = options.engine ?? "streaming";
+  const schema = plan.schema;
+  const base = lf.select(planColumns(plan).map((c) => pl.col(c)));
+  const filter = filterExpr(plan.filter, schema);
+  const filtered = filter === null ? base : base.filter(filter);
+  const out: AggResult[] = new Array(queries.length);
+  // ungrouped queries: one select per filter setting
+  for (const f of [false, true]) {
+    const idx = queries.map((q, k) => (q.keys.length === 0 && q.filtered === f ? k : -1))
+      .filter((k) => k >= 0);
+    if (!idx.length) continue;
+    const exprs: Expr[] = [];
+    for (const k of idx) {
+      exprs.push(pl.len().cast(pl.Float64).alias(`q${k}__n`));
+      for (const a of queries[k].aggs) {
+        exprs.push(agg(a.fn, a.expr, schema).alias(`q${k}__${a.name}`));
+      }
+    }
+    const df = (f ? filtered : base).select(exprs).collectSync({ engine });
+    for (const k of idx) {
+      const values: Record<string, number[]> = {};
+      for (const a of queries[k].aggs) {
+        values[a.name] = [num(df.getColumn(`q${k}__${a.name}`).get(0))];
+      }
+      out[k] = { keys: [], n: [num(df.getColumn(`q${k}__n`).get(0))], values };
+    }
+  }
+  queries.forEach((q, k) => {
+    if (q.keys.length === 0) return;
+    const src = q.filtered ? filtered : base;
+    const keyNames = q.keys.map((_, i) => `k${i}`);
+    const keyed = src.withColumns(
+      ...q.keys.map((p, i) => keyExpr(p.column, p.type).alias(keyNames[i])),
+    );
+    const df = keyed.groupBy(keyNames).agg(
+      pl.len().cast(pl.Float64).alias("__n"),
+      ...q.aggs.map((a) => agg(a.fn, a.expr, schema).alias(a.name)),
+    ).collectSync({ engine });
+    const values: Record<string, Float64Array> = {};
+    for (const a of q.aggs) values[a.name] = floats(df, a.name);
+    out[k] = {
+      keys: keyNames.map((c) => df.getColumn(c).toArray() as KeyValue[]),
+      n: floats(df, "__n"),
+      values,
+    };
+  });
+  return out;
+}
+
+/**
+ * An aggregate of a row expression; a constant one (the intercept's 1) is
+ * folded, since polars does not broadcast a literal over the rows in an
+ * aggregation (`lit(1).sum()` is 1).
+ */
+function agg(fn: "sum" | "min" | "max", e: NumExpr, schema: SourceSchema): Expr {
+  const c = constValue(e);
+  if (c !== null) return fn === "sum" ? pl.len().cast(pl.Float64).mul(pl.lit(c)) : pl.lit(c);
+  const x = polarsExpr(e, schema);
+  return fn === "sum" ? x.sum() : fn === "min" ? x.min() : x.max();
+}
+
+/** The value of an expression that reads no column, else null. */
+function constValue(e: NumExpr): number | null {
+  switch (e.op) {
+    case "const":
+      return e.value;
+    case "neg": {
+      const a = constValue(e.arg);
+      return a === null ? null : -a;
+    }
+    case "add":
+    case "sub":
+    case "mul":
+    case "div":
+    case "pow": {
+      const a = constValue(e.left), b = constValue(e.right);
+      if (a === null || b === null) return null;
+      return e.op === "add"
+        ? a + b
+        : e.op === "sub"
+        ? a - b
+        : e.op === "mul"
+        ? a * b
+        : e.op === "div"
+        ? a / b
+        : a ** b;
+    }
+    default:
+      return null;
+  }
+}
+
+function num(v: unknown): number {
+  return v === null || v === undefined ? NaN : Number(v);
+}
+
+function floats(df: DataFrame, name: string): Float64Array {
+  const a = df.getColumn(name).toArray() as (number | null)[];
+  return Float64Array.from(a, num);
+}
+
+/**
+ * Level orders of Categorical columns made by the library (`dataset()`,
+ * `categoricalSeries`): as the in-memory path reads them.
+ */
+function categoricalLevels(
+  plan: LmerPlan,
+  categorical: ReadonlySet<string>,
+  queries: readonly AggQuery[],
+  results: readonly AggResult[],
+): Record<string, FactorSpec> {
+  const out: Record<string, FactorSpec> = {};
+  for (const p of plan.parts) {
+    if (!categorical.has(p.column) || plan.factors[p.column]) continue;
+    const k = queries.findIndex((q) => q.id === `levels:${p.column}`);
+    const values = (results[k].keys[0] as string[]).filter((v) => v !== null);
+    const df = pl.DataFrame([pl.Series(p.column, values).cast(pl.Categorical)]);
+    const f = readCategorical(df as unknown as Parameters<typeof readCategorical>[0], p.column);
+    out[p.column] = { levels: f.levels, ordered: f.ordered };
+  }
+  return out;
+}
+
+/** Run the three stages of the plan on a LazyFrame. */
+export function aggregateLazy(
+  formula: string,
+  lf: LazyDataFrame,
+  options: { factors?: Readonly<Record<string, FactorSpec>> } & LazyExecOptions = {},
+): { plan: LmerPlan; fit: AssembledFit } {
+  const { schema, categorical } = lazySchema(lf);
+  let plan = lmerPlan(formula, schema, { factors: options.factors });
+  lazySchema(lf, planColumns(plan));
+  const q1 = levelQueries(plan);
+  const r1 = executeLazy(lf, plan, q1, options);
+  const cat = categoricalLevels(plan, categorical, q1, r1);
+  if (Object.keys(cat).length) {
+    plan = lmerPlan(formula, schema, { factors: { ...cat, ...options.factors } });
+  }
+  const lv = readLevels(plan, q1, r1);
+  const q2 = momentsQuery(plan, lv);
+  const mo = readMoments(plan, lv, executeLazy(lf, plan, [q2], options)[0]);
+  const q3 = blockQueries(plan, lv, mo);
+  return { plan, fit: assemble(plan, lv, mo, q3, executeLazy(lf, plan, q3, options)) };
+}
+
+/** An object whose listed properties refuse with {@link ROWS_NEEDED}. */
+function refusing<T extends object>(obj: T, props: Record<string, string>): T {
+  for (const [k, what] of Object.entries(props)) {
+    Object.defineProperty(obj, k, {
+      get(): never {
+        throw new Error(`${what} ${ROWS_NEEDED}`);
+      },
+      enumerable: false,
+    });
+  }
+  return obj;
+}
+
+/** lme4's frame (lFormula) without rows, from the assembled aggregates. */
+function rowFreeFrame(plan: LmerPlan, fit: AssembledFit): LmerFrame {
+  const x = refusing({ n: fit.n, p: fit.names.length, names: fit.names } as FixedDesign, {
+    x: "the fixed-effects model matrix",
+  });
+  const random: ReTermPlan[] = fit.terms.map((t, k) =>
+    refusing(
+      {
+        group: t.group,
+        levels: t.levels,
+        cnames: t.cnames,
+        plan: fit.termPlans[k],
+        spec: plan.parsed.random[k],
+      } as unknown as ReTermPlan,
+      {
+        index: `the level index of '${t.group}'`,
+        z: `the random-effects design of '${t.group}'`,
+      },
+    )
+  );
+  const mfx = refusing(
+    { n: fit.n, p: fit.fixed.names.length, names: fit.fixed.names } as FixedDesign,
+    {
+      x: "the fixed-effects model matrix",
+    },
+  );
+  const mf = refusing(
+    {
+      formula: plan.parsed,
+      responseLabel: plan.responseLabel,
+      x: mfx,
+      plan: fit.fixed,
+      random,
+      nDropped: fit.nDropped,
+      state: newTransformState(),
+    } as unknown as ModelFrame,
+    { y: "the response", rows: "the rows used", frame: "the data" },
+  );
+  return { mf, x, keptColumns: fit.kept, messages: fit.messages };
+}
+
+/**
+ * `lmer(formula, lazyFrame)`: the fit from aggregated cross-products of a
+ * polars LazyFrame, equal to the in-memory fit of its rows to rounding.
+ * Prior weights and offsets are not supported (an error).
+ *
+ * @example
+ * ```ts ignore
+ * const m = lmerLazy("Reaction ~ Days + (Days | Subject)", pl.scanCsv("sleepstudy.csv"));
+ * ```
+ */
+export function lmerLazy(
+  formula: string,
+  lf: LazyDataFrame,
+  options: LmerOptions & LazyExecOptions = {},
+): LinearMixedModel {
+  const { engine, ...lmerOptions } = options;
+  checkLmerOptions(lmerOptions);
+  if (options.weights !== undefined || options.offset !== undefined) {
+    throw new Error(
+      "lmer: weights and offset are not supported for a LazyFrame yet; compute them into the " +
+        "formula's columns or collect() the data",
+    );
+  }
+  if (!isLazyFrame(lf)) {
+    throw new TypeError(
+      "lmerLazy: the data must be a polars LazyFrame (e.g. pl.scanParquet(path))",
+    );
+  }
+  const { plan, fit } = aggregateLazy(formula, lf, { factors: options.factors, engine });
+  const lmm = lmmFromCrossProducts(
+    { a: fit.a, names: fit.names, centering: fit.k >= 0 ? { k: fit.k, a: fit.shift } : undefined },
+    fit.n,
+    fit.terms,
+  );
+  const reml = options.REML ?? true;
+  const frame = rowFreeFrame(plan, fit);
+  const f = (theta: ArrayLike<number>) => lmm.objective(theta, reml);
+  const devfun: LmerDevfun = Object.assign(f, { lmm, reml, frame });
+  return fitDevfun(devfun, formula, lmerOptions);
+}
+
+/** The lmer fitter for LazyFrames. */
+const lazyFitter = {
+  accepts: isLazyFrame,
+  fit: (formula: string, data: unknown, options: LmerOptions) =>
+    lmerLazy(formula, data as LazyDataFrame, options),
+};
+registerSourceFitter(lazyFitter);
+
+export { categoricalSeries };
