@@ -26,6 +26,9 @@
  *   {@link simulateResponses}.
  * - **Random numbers**: {@link Rng}, {@link setLogSource} (the `log` R's
  *   `qnorm` uses).
+ * - **SQL tables** (data larger than memory): {@link sqlTable} as the data
+ *   of `await lmer(formula, source)` or {@link lmerFromSql}, the generated
+ *   SQL by {@link lmerSql}, and {@link loadClickHouseTable} to upload data.
  * - **Display and figures**: {@link MimeBundle}, the summary classes, the
  *   figure option and rendering types.
  *
@@ -42,6 +45,7 @@
  */
 import "./lib/inference/lmerMethods.ts";
 import "./lib/sources/polars.ts";
+import "./lib/sources/sql.ts";
 
 // Data and formulas
 export type { SeriesLike } from "./lib/data/table.ts";
@@ -218,3 +222,26 @@ export type {
   PoolingExplorerOptions,
   ShrinkageExplorerOptions,
 } from "./lib/plots/explorer.ts";
+
+// Data larger than memory: SQL tables (ClickHouse, PostgreSQL's dialect)
+export {
+  isSqlTable,
+  lmerFromSql,
+  lmerSql,
+  sqlFitTimes,
+  SqlTable,
+  sqlTable,
+} from "./lib/sources/sql.ts";
+export type {
+  LmerSql,
+  LmerSqlQuery,
+  SqlFitTimes,
+  SqlPlanOptions,
+  SqlRow,
+  SqlRunner,
+  SqlTableOptions,
+} from "./lib/sources/sql.ts";
+export type { SqlDialectName } from "./lib/sources/sql_dialect.ts";
+export { ClickHouseError, loadClickHouseTable } from "./lib/sources/clickhouse.ts";
+export type { ClickHouseConnection, LoadedTable, LoadOptions } from "./lib/sources/clickhouse.ts";
+export type { AsyncSource } from "./lib/models/lmer/fit.ts";

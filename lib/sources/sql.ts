@@ -41,6 +41,21 @@ import {
 } from "./clickhouse.ts";
 import { outputNames, renderQuery, sqlDialect, type SqlDialectName } from "./sql_dialect.ts";
 import { checkOptions, describeValue } from "../data/options.ts";
+import type { ModelFrame, ReTermPlan } from "../design/modelframe.ts";
+import type { FixedDesign } from "../design/reterm.ts";
+import { newTransformState } from "../formula/evaluate.ts";
+import { lmmFromCrossProducts, ROWS_NEEDED } from "../models/lmer/core.ts";
+import {
+  type AsyncSource,
+  checkLmerOptions,
+  fitDevfun,
+  type LmerDevfun,
+  type LmerFrame,
+  type LmerOptions,
+  registerSourceFitter,
+} from "../models/lmer/fit.ts";
+import type { LinearMixedModel } from "../models/lmer/model.ts";
+import { assemble, type AssembledFit } from "./plan.ts";
 
 /** One result row of a query: values in the order of its SELECT list. */
 export type SqlRow = readonly (string | number | bigint | boolean | null)[];
@@ -103,7 +118,11 @@ export interface SqlPlanOptions {
  * A table in a SQL engine, as the data of {@link lmerFromSql} (and of `lmer`
  * where the library's `lmer` accepts it). Made by {@link sqlTable}.
  */
-export class SqlTable {
+export class SqlTable implements AsyncSource {
+  /** Marks a data source for `lmer` (lib/models/lmer/fit.ts). */
+  readonly lmerSource = "sql";
+  /** `lmer` returns a promise for this source. */
+  readonly lmerAsync = true;
   /** The engine (and dialect). */
   readonly engine: SqlDialectName;
   /** The table. */
@@ -138,7 +157,9 @@ export class SqlTable {
   /** The display of the source in a notebook / console. */
   toString(): string {
     const at = this.connection ? ` at ${this.connection.url}` : "";
-    return `<SQL table ${this.table}${this.where ? ` WHERE ${this.where}` : ""} (${this.engine}${at})>`;
+    return `<SQL table ${this.table}${
+      this.where ? ` WHERE ${this.where}` : ""
+    } (${this.engine}${at})>`;
   }
 
   /** The columns and their plan types, read once from the engine. */
@@ -415,12 +436,12 @@ export async function lmerSql(
   return {
     engine: source.engine,
     queries,
-    toString: () =>
-      queries.map((q) => `-- stage ${q.stage}: ${q.id}\n${q.sql};`).join("\n\n"),
+    toString: () => queries.map((q) => `-- stage ${q.stage}: ${q.id}\n${q.sql};`).join("\n\n"),
   };
 }
 
 function checkSource(fn: string, source: unknown): asserts source is SqlTable {
+  // (a SqlTable of another copy of this module is refused too: instanceof)
   if (!isSqlTable(source)) {
     throw new TypeError(
       `${fn}: the data must be a SQL table made by sqlTable({ engine, table, … }), got ${
@@ -429,3 +450,144 @@ function checkSource(fn: string, source: unknown): asserts source is SqlTable {
     );
   }
 }
+
+// ---------------------------------------------------------------- fitting
+
+/** The three stages on the engine: the plan and its assembled cross-products. */
+export async function aggregateSql(
+  formula: string,
+  source: SqlTable,
+  options: SqlPlanOptions = {},
+): Promise<{ plan: LmerPlan; fit: AssembledFit }> {
+  checkSource("lmer", source);
+  const plan = lmerPlan(formula, await source.schema(), options);
+  const q1 = levelQueries(plan);
+  const lv = readLevels(plan, q1, await source.execute(q1, plan));
+  const q2 = momentsQuery(plan, lv);
+  const mo = readMoments(plan, lv, (await source.execute([q2], plan))[0]);
+  const q3 = blockQueries(plan, lv, mo);
+  return { plan, fit: assemble(plan, lv, mo, q3, await source.execute(q3, plan)) };
+}
+
+/** An object whose listed properties refuse with {@link ROWS_NEEDED}. */
+function refusing<T extends object>(obj: T, props: Record<string, string>): T {
+  for (const [k, what] of Object.entries(props)) {
+    Object.defineProperty(obj, k, {
+      get(): never {
+        throw new Error(`${what} ${ROWS_NEEDED}`);
+      },
+      enumerable: false,
+    });
+  }
+  return obj;
+}
+
+/**
+ * lme4's frame (lFormula) without rows, from the assembled aggregates.
+ * (The same as lib/sources/polars.ts's, which does not export it.)
+ */
+function rowFreeFrame(plan: LmerPlan, fit: AssembledFit): LmerFrame {
+  const x = refusing({ n: fit.n, p: fit.names.length, names: fit.names } as FixedDesign, {
+    x: "the fixed-effects model matrix",
+  });
+  const random: ReTermPlan[] = fit.terms.map((t, k) =>
+    refusing(
+      {
+        group: t.group,
+        levels: t.levels,
+        cnames: t.cnames,
+        plan: fit.termPlans[k],
+        spec: plan.parsed.random[k],
+      } as unknown as ReTermPlan,
+      {
+        index: `the level index of '${t.group}'`,
+        z: `the random-effects design of '${t.group}'`,
+      },
+    )
+  );
+  const mfx = refusing(
+    { n: fit.n, p: fit.fixed.names.length, names: fit.fixed.names } as FixedDesign,
+    { x: "the fixed-effects model matrix" },
+  );
+  const mf = refusing(
+    {
+      formula: plan.parsed,
+      responseLabel: plan.responseLabel,
+      x: mfx,
+      plan: fit.fixed,
+      random,
+      nDropped: fit.nDropped,
+      state: newTransformState(),
+    } as unknown as ModelFrame,
+    { y: "the response", rows: "the rows used", frame: "the data" },
+  );
+  return { mf, x, keptColumns: fit.kept, messages: fit.messages };
+}
+
+/** Milliseconds spent in each part of a fit from a SQL table. */
+export interface SqlFitTimes {
+  /** The three stages' queries on the engine (wall time, network included). */
+  readonly aggregateMs: number;
+  /** Forming the model from the blocks and optimizing (no rows touched). */
+  readonly fitMs: number;
+}
+
+const fitTimes = new WeakMap<LinearMixedModel, SqlFitTimes>();
+
+/** The time a model fitted from a SQL table spent in the engine and in the fit. */
+export function sqlFitTimes(m: LinearMixedModel): SqlFitTimes | undefined {
+  return fitTimes.get(m);
+}
+
+/**
+ * `lmer` on a SQL table: the aggregation runs in the engine (three stages
+ * of GROUP BY queries, see {@link lmerSql}), the fit runs here from the
+ * returned blocks. Equal to the in-memory fit of the table's rows to
+ * rounding. `lmer(formula, sqlTable(…))` comes here and returns the same
+ * promise. Prior weights and offsets are not supported (an error); what
+ * needs the rows afterwards (fitted values, residuals, the summary's
+ * residual quantiles, figures, the bootstrap) says so.
+ *
+ * @example
+ * ```ts ignore
+ * const m = await lmerFromSql("y ~ x + (x | cluster)", sqlTable({
+ *   engine: "clickhouse", url: "http://127.0.0.1:8123", table: "clark",
+ * }));
+ * m.fixef();
+ * ```
+ */
+export async function lmerFromSql(
+  formula: string,
+  source: SqlTable,
+  options: LmerOptions = {},
+): Promise<LinearMixedModel> {
+  checkLmerOptions(options);
+  checkSource("lmer", source);
+  if (options.weights !== undefined || options.offset !== undefined) {
+    throw new Error(
+      "lmer: weights and offset are not supported for a SQL table yet; compute them into the " +
+        "formula's columns or read the rows into memory",
+    );
+  }
+  const t0 = performance.now();
+  const { plan, fit } = await aggregateSql(formula, source, { factors: options.factors });
+  const t1 = performance.now();
+  const lmm = lmmFromCrossProducts(
+    { a: fit.a, names: fit.names, centering: fit.k >= 0 ? { k: fit.k, a: fit.shift } : undefined },
+    fit.n,
+    fit.terms,
+  );
+  const reml = options.REML ?? true;
+  const frame = rowFreeFrame(plan, fit);
+  const f = (theta: ArrayLike<number>) => lmm.objective(theta, reml);
+  const devfun: LmerDevfun = Object.assign(f, { lmm, reml, frame });
+  const m = fitDevfun(devfun, formula, { ...options, dataName: options.dataName ?? source.table });
+  fitTimes.set(m, { aggregateMs: t1 - t0, fitMs: performance.now() - t1 });
+  return m;
+}
+
+registerSourceFitter({
+  accepts: isSqlTable,
+  fit: (formula: string, data: unknown, options: LmerOptions) =>
+    lmerFromSql(formula, data as SqlTable, options),
+});

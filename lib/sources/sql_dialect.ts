@@ -327,7 +327,9 @@ export function describeExpr(e: NumExpr): string {
     case "fn":
       return `${e.fn}(${describeExpr(e.arg)})`;
     case "lookup": {
-      const arms = e.keys.map((k, i) => `${typeof k === "string" ? JSON.stringify(k) : k}: ${e.values[i]}`);
+      const arms = e.keys.map((k, i) =>
+        `${typeof k === "string" ? JSON.stringify(k) : k}: ${e.values[i]}`
+      );
       return `coding of ${e.part.column} {${arms.join(", ")}}`;
     }
   }

@@ -561,8 +561,15 @@ function startFromProducts(lmm: Lmm, start: Float64Array): Float64Array {
 export interface SourceFitter {
   /** Whether this fitter takes `data`. */
   accepts(data: unknown): boolean;
-  /** lmer's fit from `data`. */
-  fit(formula: string, data: unknown, options: LmerOptions): LinearMixedModel;
+  /**
+   * lmer's fit from `data`: the model, or a promise of it for a source
+   * reached asynchronously (an {@link AsyncSource}).
+   */
+  fit(
+    formula: string,
+    data: unknown,
+    options: LmerOptions,
+  ): LinearMixedModel | Promise<LinearMixedModel>;
 }
 
 const sourceFitters: SourceFitter[] = [];
@@ -583,6 +590,15 @@ export function registerSourceFitter(f: SourceFitter): void {
 export interface ExternalSource {
   /** The kind of source, e.g. "sql". */
   readonly lmerSource: string;
+}
+
+/**
+ * A source reached asynchronously (a SQL engine over HTTP): `lmer` returns a
+ * promise of the model, `await lmer(formula, source)`.
+ */
+export interface AsyncSource extends ExternalSource {
+  /** Marks the source as asynchronous. */
+  readonly lmerAsync: true;
 }
 
 /** What {@link lmer} fits from: rows in memory, a polars LazyFrame, or a registered source. */
@@ -617,7 +633,26 @@ export function mkMerMod(
 }
 
 /**
- * Fit a linear mixed-effects model as lme4's `lmer(formula, data, REML)`.
+ * Fit a linear mixed-effects model as lme4's `lmer(formula, data, REML)`
+ * from a SQL table ({@link AsyncSource}, e.g. `sqlTable(…)` of advanced.ts):
+ * the aggregation runs in the engine, and the promise resolves to the
+ * fitted model.
+ *
+ * @example
+ * ```ts ignore
+ * const m = await lmer("Reaction ~ Days + (Days | Subject)", sqlTable({
+ *   engine: "clickhouse", url: "http://127.0.0.1:8123", table: "sleepstudy",
+ * }));
+ * ```
+ */
+export function lmer(
+  formula: string,
+  data: AsyncSource,
+  options?: LmerOptions,
+): Promise<LinearMixedModel>;
+/**
+ * Fit a linear mixed-effects model as lme4's `lmer(formula, data, REML)`
+ * (data in memory, or a polars LazyFrame).
  *
  * @example
  * ```ts ignore
@@ -626,11 +661,21 @@ export function mkMerMod(
  * console.log(String(m.summary()));
  * ```
  */
-export function lmer(formula: string, data: LmerData, options: LmerOptions = {}): LinearMixedModel {
+export function lmer(formula: string, data: LmerData, options?: LmerOptions): LinearMixedModel;
+export function lmer(
+  formula: string,
+  data: LmerData | AsyncSource,
+  options: LmerOptions = {},
+): LinearMixedModel | Promise<LinearMixedModel> {
   checkLmerOptions(options);
   if (typeof data === "object" && data !== null) {
     const fitter = sourceFitters.find((f) => f.accepts(data));
     if (fitter) return fitter.fit(formula, data, options);
+    if ((data as Partial<AsyncSource>).lmerAsync === true) {
+      throw new TypeError(
+        "lmer: no fitter is registered for this data source (import advanced.ts, which registers the SQL sources)",
+      );
+    }
   }
   const frame = lFormula(formula, data as DataLike, options);
   const devfun = mkLmerDevfun(frame, { REML: options.REML ?? true });
