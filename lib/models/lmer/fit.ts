@@ -667,8 +667,9 @@ export function lmer(
   data: LmerData | AsyncSource,
   options: LmerOptions = {},
 ): LinearMixedModel | Promise<LinearMixedModel> {
-  checkLmerOptions(options);
   if (typeof data === "object" && data !== null) {
+    // (a source's fitter checks the options itself: an asynchronous one
+    // reports bad options as a rejected promise, not a throw)
     const fitter = sourceFitters.find((f) => f.accepts(data));
     if (fitter) return fitter.fit(formula, data, options);
     if ((data as Partial<AsyncSource>).lmerAsync === true) {
@@ -677,6 +678,7 @@ export function lmer(
       );
     }
   }
+  checkLmerOptions(options);
   const frame = lFormula(formula, data as DataLike, options);
   const devfun = mkLmerDevfun(frame, { REML: options.REML ?? true });
   return fitDevfun(devfun, formula, options);
