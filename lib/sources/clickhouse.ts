@@ -298,7 +298,11 @@ export interface LoadOptions {
   readonly cluster?: string;
   /** Rows per block sent to one shard (default 65,536). */
   readonly blockRows?: number;
-  /** Drop and re-create the tables if they exist (default true). */
+  /**
+   * Drop and re-create the tables if they exist (default true); false
+   * appends the rows to existing tables (created when missing), e.g. to
+   * upload data in chunks.
+   */
   readonly replace?: boolean;
 }
 
@@ -364,9 +368,8 @@ export async function loadClickHouseTable(
     if (replace) await clickhouseText(s, `DROP TABLE IF EXISTS ${clickhouseIdent(localTable)}`);
     await clickhouseText(
       s,
-      `CREATE TABLE ${
-        clickhouseIdent(localTable)
-      } (${schema}) ENGINE = MergeTree() ORDER BY tuple()`,
+      `CREATE TABLE ${replace ? "" : "IF NOT EXISTS "}${clickhouseIdent(localTable)} ` +
+        `(${schema}) ENGINE = MergeTree() ORDER BY tuple()`,
     );
   }
   if (distributed) {
@@ -374,7 +377,8 @@ export async function loadClickHouseTable(
     const db = conn.database ? `'${conn.database.replace(/'/g, "\\'")}'` : "currentDatabase()";
     await clickhouseText(
       conn,
-      `CREATE TABLE ${clickhouseIdent(table)} AS ${clickhouseIdent(localTable)} ` +
+      `CREATE TABLE ${replace ? "" : "IF NOT EXISTS "}${clickhouseIdent(table)} AS ` +
+        `${clickhouseIdent(localTable)} ` +
         `ENGINE = Distributed(${options.cluster}, ${db}, ${clickhouseIdent(localTable)})`,
     );
   }

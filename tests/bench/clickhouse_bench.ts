@@ -1,0 +1,138 @@
+/**
+ * lmer from ClickHouse at scale (issue 14): a createData-style model with
+ * random slopes, y ~ x + (x | cluster), with 1e7 rows × 1e5 clusters (the
+ * library's own generator, in chunks of 1e4 clusters with their own seeds),
+ * uploaded in RowBinary to a Distributed table over the two local shards
+ * (tools/clickhouse/start.sh). Reports, in one run:
+ *
+ * - the upload time;
+ * - the aggregation queries in ClickHouse (three stages, wall time from
+ *   here, network included) against our in-process pass over the same rows
+ *   in memory (model frame + the blocked cross-products);
+ * - the fit time after the blocks arrive, from ClickHouse's blocks and from
+ *   the in-memory ones (the same work: it should be the same time);
+ * - the agreement of the two fits.
+ *
+ *   deno run -A tests/bench/clickhouse_bench.ts            # 1e7 rows
+ *   deno run -A tests/bench/clickhouse_bench.ts --rows 1e6  # smaller
+ *
+ * LMER_CLICKHOUSE_URLS="<shard1> <shard2>" points it at running shards
+ * (default: start the local cluster).
+ */
+import { createData } from "../../mod.ts";
+import { fitDevfun, lFormula, mkLmerDevfun } from "../../lib/models/lmer/fit.ts";
+import "../../lib/inference/lmerMethods.ts";
+import { loadClickHouseTable } from "../../lib/sources/clickhouse.ts";
+import { lmerFromSql, sqlFitTimes, sqlTable } from "../../lib/sources/sql.ts";
+import { toFrame } from "../../lib/data/frame.ts";
+
+async function shards(): Promise<string[]> {
+  const env = Deno.env.get("LMER_CLICKHOUSE_URLS");
+  if (env) return env.split(/\s+/).filter((u) => u);
+  const out = await new Deno.Command("bash", {
+    args: ["tools/clickhouse/start.sh", "--install"],
+    cwd: new URL("../../", import.meta.url),
+    stdout: "piped",
+  }).output();
+  if (!out.success) throw new Error("ClickHouse could not be started (tools/clickhouse/start.sh)");
+  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+  return lines[lines.length - 1].split(" ");
+}
+
+function arg(name: string, def: number): number {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Number(Deno.args[i + 1]) : def;
+}
+
+async function main(): Promise<void> {
+  const rows = arg("--rows", 1e7);
+  const perCluster = 100, clustersPerChunk = 1e4;
+  const chunkRows = perCluster * clustersPerChunk;
+  const chunks = Math.max(1, Math.round(rows / chunkRows));
+  const n = chunks * chunkRows;
+  const urls = await shards();
+  const conns = urls.map((url) => ({ url }));
+  const table = "bench_clark";
+  const formula = "y ~ x + (x | cluster)";
+  console.log(`${n.toExponential(0)} rows, ${chunks * clustersPerChunk} clusters; shards ${urls}`);
+
+  // generate in chunks (createData with its own seed per chunk, clusters
+  // renumbered), keep the columns for the in-memory comparison, upload each
+  const y = new Float64Array(n), x = new Float64Array(n), cluster = new Float64Array(n);
+  let genMs = 0, loadMs = 0;
+  for (let c = 0; c < chunks; c++) {
+    let t = performance.now();
+    const d = toFrame(
+      createData({ nCluster: clustersPerChunk, obsPerCluster: perCluster, seed: 1000 + c }),
+    );
+    const cy = d.columns.get("y")!, cx = d.columns.get("x")!, cc = d.columns.get("cluster")!;
+    if (cy.kind !== "numeric" || cx.kind !== "numeric" || cc.kind !== "numeric") {
+      throw new Error("createData's columns");
+    }
+    const off = c * chunkRows;
+    y.set(cy.values, off);
+    x.set(cx.values, off);
+    for (let i = 0; i < chunkRows; i++) cluster[off + i] = cc.values[i] + c * clustersPerChunk;
+    genMs += performance.now() - t;
+    t = performance.now();
+    await loadClickHouseTable(conns[0], table, {
+      y: y.subarray(off, off + chunkRows),
+      x: x.subarray(off, off + chunkRows),
+      cluster: cluster.subarray(off, off + chunkRows),
+    }, { shards: conns, cluster: "lmer_two_shards", replace: c === 0, blockRows: 1 << 16 });
+    loadMs += performance.now() - t;
+  }
+  console.log(
+    `generated in ${(genMs / 1e3).toFixed(1)} s; uploaded (RowBinary) in ${
+      (loadMs / 1e3).toFixed(1)
+    } s (${(n / (loadMs / 1e3) / 1e6).toFixed(2)} M rows/s)`,
+  );
+
+  // ClickHouse: the three stages of GROUP BY queries, then the fit
+  const src = sqlTable({ engine: "clickhouse", url: urls[0], table });
+  const mSql = await lmerFromSql(formula, src);
+  const times = sqlFitTimes(mSql)!;
+  const byStage = (ids: RegExp) =>
+    src.log.filter((l) => ids.test(l.id)).reduce((s, l) => Math.max(s, l.ms), 0);
+
+  // in memory: the model frame, the cross-product pass, the fit
+  let t = performance.now();
+  const frame = lFormula(formula, { y, x, cluster });
+  const frameMs = performance.now() - t;
+  t = performance.now();
+  const devfun = mkLmerDevfun(frame);
+  const passMs = performance.now() - t;
+  t = performance.now();
+  const mMem = fitDevfun(devfun, formula, {});
+  const memFitMs = performance.now() - t;
+
+  const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(1, Math.abs(b));
+  const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+    Math.max(...Array.from(a, (v, i) => rel(v, b[i])));
+  const s = (ms: number) => `${(ms / 1e3).toFixed(2)} s`;
+  const rate = (ms: number) => `${(n / (ms / 1e3) / 1e6).toFixed(1)} M rows/s`;
+  console.log(`
+| step | time | rows/s |
+| --- | --- | --- |
+| ClickHouse, 3 stages of aggregation queries (2 shards) | ${s(times.aggregateMs)} | ${
+    rate(times.aggregateMs)
+  } |
+|   stage 1 (levels), slowest query | ${s(byStage(/^(rows|used|levels)/))} | |
+|   stage 2 (moments) | ${s(byStage(/^moments$/))} | |
+|   stage 3 (blocks), slowest query | ${s(byStage(/^(term|pair|ff)/))} | |
+| in memory: model frame | ${s(frameMs)} | |
+| in memory: cross-product pass | ${s(passMs)} | ${rate(passMs)} |
+| in memory: frame + pass | ${s(frameMs + passMs)} | ${rate(frameMs + passMs)} |
+| fit after the blocks arrive, from ClickHouse's blocks | ${s(times.fitMs)} | |
+| fit after the blocks arrive, in memory | ${s(memFitMs)} | |
+`);
+  console.log(
+    `agreement: criterion ${rel(mSql.optSummary.fmin, mMem.optSummary.fmin).toExponential(1)}` +
+      ` relative, β ${maxRel(Object.values(mSql.fixef()), Object.values(mMem.fixef())).toExponential(1)},` +
+      ` θ ${maxRel(mSql.theta, mMem.theta).toExponential(1)}; evaluations ${mSql.optSummary.feval}` +
+      ` / ${mMem.optSummary.feval}`,
+  );
+  console.log(`load average: ${Deno.loadavg().map((v) => v.toFixed(1)).join(" ")}`);
+}
+
+if (import.meta.main) await main();
