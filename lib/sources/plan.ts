@@ -949,8 +949,10 @@ export interface AssembledFit {
   readonly messages: readonly string[];
   /** The design as row expressions (for streaming fitted values). */
   readonly design: PlanDesign;
-  /** Moments of F (uncentred), kept columns and y. */
+  /** Moments of F (uncentred, all columns of X and y). */
   readonly moments: PlanMoments;
+  /** The levels read in stage 1. */
+  readonly levels: PlanLevels;
 }
 
 /**
@@ -1112,6 +1114,7 @@ export function assemble(
     messages,
     design: d,
     moments: mo,
+    levels: lv,
   };
 }
 

@@ -24,6 +24,7 @@
 import { pl } from "../deps.ts";
 import type { DataFrame, LazyDataFrame } from "../deps.ts";
 import { categoricalSeries, readCategorical } from "../data/categorical.ts";
+import type { Column, Frame } from "../data/frame.ts";
 import type { FactorSpec, ModelFrame, ReTermPlan } from "../design/modelframe.ts";
 import type { FixedDesign } from "../design/reterm.ts";
 import { newTransformState } from "../formula/evaluate.ts";
@@ -55,6 +56,7 @@ import {
   readLevels,
   readMoments,
   type SourceSchema,
+  UnsupportedTermError,
 } from "./plan.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -100,7 +102,7 @@ export function lazySchema(lf: LazyDataFrame, used?: readonly string[]): {
         `column '${name}' of the LazyFrame has type ${v}, which lmer cannot read ` +
           "(numbers, text, categoricals and booleans are supported): cast it in the query",
       );
-    }
+    } else schema[name] = "number"; // checked once the formula's columns are known
   }
   return { schema, categorical };
 }
@@ -122,8 +124,16 @@ export function polarsExpr(e: NumExpr, schema: SourceSchema): Expr {
       return polarsExpr(e.left, schema).mul(polarsExpr(e.right, schema));
     case "div":
       return polarsExpr(e.left, schema).div(polarsExpr(e.right, schema));
-    case "pow":
-      return polarsExpr(e.left, schema).pow(polarsExpr(e.right, schema));
+    case "pow": {
+      const b = constValue(e.right);
+      if (b === null) {
+        throw new UnsupportedTermError(
+          "^",
+          "a power with an exponent that is not a number is not supported for a LazyFrame",
+        );
+      }
+      return polarsExpr(e.left, schema).pow(b);
+    }
     case "fn": {
       const a = polarsExpr(e.arg, schema);
       switch (e.fn) {
@@ -361,6 +371,30 @@ function refusing<T extends object>(obj: T, props: Record<string, string>): T {
   return obj;
 }
 
+/**
+ * The training data's column kinds and factor levels without rows: what
+ * predict(newdata) reads of the training frame.
+ */
+function shapeFrame(plan: LmerPlan, fit: AssembledFit): Frame {
+  const columns = new Map<string, Column>();
+  for (const [name, type] of Object.entries(plan.schema)) {
+    const pl = fit.levels.parts.get(name);
+    columns.set(
+      name,
+      pl
+        ? {
+          kind: "factor",
+          levels: pl.levels,
+          codes: new Int32Array(0),
+          ordered: plan.factors[name]?.ordered ?? false,
+          ...(type === "logical" ? { logical: true } : {}),
+        }
+        : { kind: "numeric", values: new Float64Array(0) },
+    );
+  }
+  return { nrow: 0, names: Object.keys(plan.schema), columns };
+}
+
 /** lme4's frame (lFormula) without rows, from the assembled aggregates. */
 function rowFreeFrame(plan: LmerPlan, fit: AssembledFit): LmerFrame {
   const x = refusing({ n: fit.n, p: fit.names.length, names: fit.names } as FixedDesign, {
@@ -396,8 +430,9 @@ function rowFreeFrame(plan: LmerPlan, fit: AssembledFit): LmerFrame {
       random,
       nDropped: fit.nDropped,
       state: newTransformState(),
+      frame: shapeFrame(plan, fit),
     } as unknown as ModelFrame,
-    { y: "the response", rows: "the rows used", frame: "the data" },
+    { y: "the response", rows: "the rows used" },
   );
   return { mf, x, keptColumns: fit.kept, messages: fit.messages };
 }
@@ -426,6 +461,13 @@ export function lmerLazy(
     );
   }
   if (!isLazyFrame(lf)) {
+    const o = lf as unknown as Record<string, unknown>;
+    if (typeof o === "object" && o !== null && typeof o.collect === "function") {
+      throw new TypeError(
+        "lmer: the data has collect() but is not a nodejs-polars LazyFrame (as pl.scanParquet(path) " +
+          "or df.lazy() make); collect it into a DataFrame or rows, or make a polars LazyFrame",
+      );
+    }
     throw new TypeError(
       "lmerLazy: the data must be a polars LazyFrame (e.g. pl.scanParquet(path))",
     );
@@ -445,7 +487,12 @@ export function lmerLazy(
 
 /** The lmer fitter for LazyFrames. */
 const lazyFitter = {
-  accepts: isLazyFrame,
+  // a polars LazyFrame, or an object that looks lazy (collect()) for a clear error
+  accepts: (x: unknown) =>
+    isLazyFrame(x) ||
+    (typeof x === "object" && x !== null && !Array.isArray(x) &&
+      typeof (x as { collect?: unknown }).collect === "function" &&
+      typeof (x as { getColumn?: unknown }).getColumn !== "function"),
   fit: (formula: string, data: unknown, options: LmerOptions) =>
     lmerLazy(formula, data as LazyDataFrame, options),
 };
