@@ -133,24 +133,38 @@ Deno.test("missing values are dropped as R's na.omit, with lme4's message", () =
   assert.equal(lazy.nobs, mem.nobs);
 });
 
-Deno.test("what needs the rows says so", () => {
+Deno.test("fitted values, residuals and the summary stream from the LazyFrame; the rest says it needs the rows", () => {
   const ss = dataset("sleepstudy");
-  const m = lmer("Reaction ~ Days + (Days | Subject)", pf(ss).lazy());
-  for (const f of [() => m.fitted(), () => m.residuals(), () => m.predict()]) {
-    assert.throws(
-      f,
-      /needs the rows: this model was fitted from aggregated cross-products.*collect/,
-    );
-  }
-  // the row-free numbers are there: σ, VarCorr, ranef, logLik, Wald intervals
-  assert.ok(m.sigma > 0 && Number.isFinite(m.logLik()));
-  assert.equal(m.varCorrRows().length, 4);
-  assert.equal(m.ranefTables().Subject.levels.length, 18);
-  assert.ok(m.confint({ method: "Wald" }).height > 0);
-  // predict on new data works from the fitted numbers
-  const mem = lmer("Reaction ~ Days + (Days | Subject)", ss);
+  const f = "Reaction ~ Days + (Days | Subject)";
+  const m = lmer(f, pf(ss).lazy());
+  const mem = lmer(f, ss);
+  // one more pass over the source: fitted values and residuals in row order
+  assert.ok(absMax(m.fitted(), mem.fitted()) < 1e-8);
+  assert.ok(absMax(m.residuals(), mem.residuals()) < 1e-8);
+  assert.ok(absMax(m.predict(), mem.predict()) < 1e-8);
+  assert.equal(String(m.summary()), String(mem.summary()));
+  // predict on new data from the fitted numbers
   const nd = { Days: [0, 5], Subject: ["308", "372"] };
   assert.ok(absMax(m.predict(nd), mem.predict(nd)) < 1e-6);
+  // profile intervals from the cross-products
+  const ci = (x: LinearMixedModel) =>
+    (pf(x.confint()).getColumn("97.5 %").toArray() as number[]).concat(
+      pf(x.confint()).getColumn("2.5 %").toArray() as number[],
+    );
+  assert.ok(relMax(ci(m), ci(mem)) < 1e-5);
+  // what needs X, Z or y row by row refuses with the way out
+  for (
+    const g of [
+      () => m.predict(undefined, { reForm: "none" }),
+      () => m.coefTable({ df: "kenward-roger" }),
+      () => m.confint({ method: "boot", nsim: 2, seed: 1 }),
+    ]
+  ) {
+    assert.throws(
+      g,
+      /needs the rows: this model was fitted from aggregated cross-products.*collectSync\(\)/,
+    );
+  }
 });
 
 Deno.test("bad input: unsupported term, missing column, not a polars LazyFrame", () => {

@@ -516,6 +516,8 @@ export interface PartLevels {
   readonly index: ReadonlyMap<string, number>;
   /** The source values of each level (several numbers can print alike). */
   readonly keys: readonly (readonly KeyValue[])[];
+  /** For an interaction a:b: each level's positions in its parts' levels. */
+  readonly positions?: readonly (readonly number[])[];
 }
 
 /** Stage 1's result. */
@@ -652,7 +654,12 @@ export function readLevels(
       return 0;
     });
     const levels = sorted.map((pos) => pos.map((l, k) => pls[k].levels[l]).join(":"));
-    return { levels, index: new Map(levels.map((l, i) => [l, i])), keys: levels.map(() => []) };
+    return {
+      levels,
+      index: new Map(levels.map((l, i) => [l, i])),
+      keys: levels.map(() => []),
+      positions: sorted,
+    };
   });
   return { nTotal, n, parts, groups };
 }

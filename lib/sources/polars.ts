@@ -23,21 +23,12 @@
  */
 import { pl } from "../deps.ts";
 import type { DataFrame, LazyDataFrame } from "../deps.ts";
-import { categoricalSeries, readCategorical } from "../data/categorical.ts";
-import type { Column, Frame } from "../data/frame.ts";
-import type { FactorSpec, ModelFrame, ReTermPlan } from "../design/modelframe.ts";
-import type { FixedDesign } from "../design/reterm.ts";
-import { newTransformState } from "../formula/evaluate.ts";
-import { lmmFromCrossProducts, ROWS_NEEDED } from "../models/lmer/core.ts";
-import {
-  checkLmerOptions,
-  fitDevfun,
-  type LmerDevfun,
-  type LmerFrame,
-  type LmerOptions,
-  registerSourceFitter,
-} from "../models/lmer/fit.ts";
+import { readCategorical } from "../data/categorical.ts";
+import type { FactorSpec } from "../design/modelframe.ts";
+import { checkLmerOptions, type LmerOptions, registerSourceFitter } from "../models/lmer/fit.ts";
 import type { LinearMixedModel } from "../models/lmer/model.ts";
+import { lmerFromAggregates } from "./aggregates.ts";
+import type { RowStream } from "../models/lmer/core.ts";
 import {
   type AggQuery,
   type AggResult,
@@ -53,6 +44,7 @@ import {
   momentsQuery,
   type NumExpr,
   planColumns,
+  planTermOrder,
   readLevels,
   readMoments,
   type SourceSchema,
@@ -358,85 +350,6 @@ export function aggregateLazy(
   return { plan, fit: assemble(plan, lv, mo, q3, executeLazy(lf, plan, q3, options)) };
 }
 
-/** An object whose listed properties refuse with {@link ROWS_NEEDED}. */
-function refusing<T extends object>(obj: T, props: Record<string, string>): T {
-  for (const [k, what] of Object.entries(props)) {
-    Object.defineProperty(obj, k, {
-      get(): never {
-        throw new Error(`${what} ${ROWS_NEEDED}`);
-      },
-      enumerable: false,
-    });
-  }
-  return obj;
-}
-
-/**
- * The training data's column kinds and factor levels without rows: what
- * predict(newdata) reads of the training frame.
- */
-function shapeFrame(plan: LmerPlan, fit: AssembledFit): Frame {
-  const columns = new Map<string, Column>();
-  for (const [name, type] of Object.entries(plan.schema)) {
-    const pl = fit.levels.parts.get(name);
-    columns.set(
-      name,
-      pl
-        ? {
-          kind: "factor",
-          levels: pl.levels,
-          codes: new Int32Array(0),
-          ordered: plan.factors[name]?.ordered ?? false,
-          ...(type === "logical" ? { logical: true } : {}),
-        }
-        : { kind: "numeric", values: new Float64Array(0) },
-    );
-  }
-  return { nrow: 0, names: Object.keys(plan.schema), columns };
-}
-
-/** lme4's frame (lFormula) without rows, from the assembled aggregates. */
-function rowFreeFrame(plan: LmerPlan, fit: AssembledFit): LmerFrame {
-  const x = refusing({ n: fit.n, p: fit.names.length, names: fit.names } as FixedDesign, {
-    x: "the fixed-effects model matrix",
-  });
-  const random: ReTermPlan[] = fit.terms.map((t, k) =>
-    refusing(
-      {
-        group: t.group,
-        levels: t.levels,
-        cnames: t.cnames,
-        plan: fit.termPlans[k],
-        spec: plan.parsed.random[k],
-      } as unknown as ReTermPlan,
-      {
-        index: `the level index of '${t.group}'`,
-        z: `the random-effects design of '${t.group}'`,
-      },
-    )
-  );
-  const mfx = refusing(
-    { n: fit.n, p: fit.fixed.names.length, names: fit.fixed.names } as FixedDesign,
-    {
-      x: "the fixed-effects model matrix",
-    },
-  );
-  const mf = refusing(
-    {
-      formula: plan.parsed,
-      responseLabel: plan.responseLabel,
-      x: mfx,
-      plan: fit.fixed,
-      random,
-      nDropped: fit.nDropped,
-      state: newTransformState(),
-      frame: shapeFrame(plan, fit),
-    } as unknown as ModelFrame,
-    { y: "the response", rows: "the rows used" },
-  );
-  return { mf, x, keptColumns: fit.kept, messages: fit.messages };
-}
-
 /**
  * `lmer(formula, lazyFrame)`: the fit from aggregated cross-products of a
  * polars LazyFrame, equal to the in-memory fit of its rows to rounding.
@@ -473,16 +386,79 @@ export function lmerLazy(
     );
   }
   const { plan, fit } = aggregateLazy(formula, lf, { factors: options.factors, engine });
-  const lmm = lmmFromCrossProducts(
-    { a: fit.a, names: fit.names, centering: fit.k >= 0 ? { k: fit.k, a: fit.shift } : undefined },
-    fit.n,
-    fit.terms,
-  );
-  const reml = options.REML ?? true;
-  const frame = rowFreeFrame(plan, fit);
-  const f = (theta: ArrayLike<number>) => lmm.objective(theta, reml);
-  const devfun: LmerDevfun = Object.assign(f, { lmm, reml, frame });
-  return fitDevfun(devfun, formula, lmerOptions);
+  return lmerFromAggregates(plan, fit, lmerOptions, lazyRowStream(lf, plan, fit, { engine }));
+}
+
+/**
+ * Fitted values and residuals by one more pass over a LazyFrame: Xβ as
+ * polars expressions, Zb by joining each term's b on its grouping columns,
+ * rows in the source's order (after the missing-value filter). Collects
+ * the n fitted values and residuals (2n doubles).
+ */
+export function lazyRowStream(
+  lf: LazyDataFrame,
+  plan: LmerPlan,
+  fit: AssembledFit,
+  options: LazyExecOptions = {},
+): RowStream {
+  return (beta, b) => {
+    const schema = plan.schema;
+    const lv = fit.levels, d = fit.design;
+    const filter = filterExpr(plan.filter, schema);
+    const base = lf.select(planColumns(plan).map((c) => pl.col(c)));
+    let q = (filter === null ? base : base.filter(filter)).withRowIndex("__row");
+    let fitted: Expr = pl.lit(0);
+    fit.kept.forEach((j, c) => {
+      const xj = polarsExpr(d.x[j], schema);
+      fitted = c === 0 ? xj.mul(pl.lit(beta[c])) : fitted.add(xj.mul(pl.lit(beta[c])));
+    });
+    let zOffset = 0;
+    for (const k of planTermOrder(lv)) {
+      const t = plan.terms[k], g = lv.groups[k], z = d.z[k].columns, qk = z.length;
+      // b of each level, once per source value (tuple) of the level
+      const keyCols: KeyValue[][] = t.parts.map(() => []);
+      const bCols: number[][] = z.map(() => []);
+      g.levels.forEach((_, l) => {
+        const tuples: KeyValue[][] = g.positions
+          ? cartesian(t.parts.map((p, i) => lv.parts.get(p.column)!.keys[g.positions![l][i]]))
+          : g.keys[l].map((v) => [v]);
+        for (const tup of tuples) {
+          tup.forEach((v, i) => keyCols[i].push(v));
+          for (let c = 0; c < qk; c++) bCols[c].push(b[zOffset + l * qk + c]);
+        }
+      });
+      const names = t.parts.map((_, i) => `__k${k}_${i}`);
+      const series = [
+        ...t.parts.map((p, i) =>
+          p.type === "number"
+            ? pl.Series(names[i], keyCols[i] as number[], pl.Float64)
+            : pl.Series(names[i], keyCols[i])
+        ),
+        ...bCols.map((v, c) => pl.Series(`__b${k}_${c}`, v, pl.Float64)),
+      ];
+      q = q.withColumns(...t.parts.map((p, i) => keyExpr(p.column, p.type).alias(names[i])))
+        .join(pl.DataFrame(series).lazy(), { on: names, how: "left" });
+      let zb: Expr = null;
+      z.forEach((e, c) => {
+        const term = polarsExpr(e, schema).mul(pl.col(`__b${k}_${c}`));
+        zb = zb === null ? term : zb.add(term);
+      });
+      fitted = fitted.add(zb);
+      zOffset += g.levels.length * qk;
+    }
+    const df = q.select(
+      pl.col("__row"),
+      fitted.alias("__fitted"),
+      polarsExpr(plan.response, schema).sub(fitted).alias("__resid"),
+    ).sort("__row").collectSync({ engine: options.engine ?? "streaming" });
+    return { fitted: floats(df, "__fitted"), residuals: floats(df, "__resid") };
+  };
+}
+
+function cartesian(lists: readonly (readonly KeyValue[])[]): KeyValue[][] {
+  let out: KeyValue[][] = [[]];
+  for (const l of lists) out = out.flatMap((prefix) => l.map((v) => [...prefix, v]));
+  return out;
 }
 
 /** The lmer fitter for LazyFrames. */
@@ -498,4 +474,4 @@ const lazyFitter = {
 };
 registerSourceFitter(lazyFitter);
 
-export { categoricalSeries };
+export { lmerFromAggregates };
