@@ -516,6 +516,8 @@ export interface PartLevels {
   readonly index: ReadonlyMap<string, number>;
   /** The source values of each level (several numbers can print alike). */
   readonly keys: readonly (readonly KeyValue[])[];
+  /** For an interaction a:b: each level's positions in its parts' levels. */
+  readonly positions?: readonly (readonly number[])[];
 }
 
 /** Stage 1's result. */
@@ -652,7 +654,12 @@ export function readLevels(
       return 0;
     });
     const levels = sorted.map((pos) => pos.map((l, k) => pls[k].levels[l]).join(":"));
-    return { levels, index: new Map(levels.map((l, i) => [l, i])), keys: levels.map(() => []) };
+    return {
+      levels,
+      index: new Map(levels.map((l, i) => [l, i])),
+      keys: levels.map(() => []),
+      positions: sorted,
+    };
   });
   return { nTotal, n, parts, groups };
 }
@@ -949,8 +956,10 @@ export interface AssembledFit {
   readonly messages: readonly string[];
   /** The design as row expressions (for streaming fitted values). */
   readonly design: PlanDesign;
-  /** Moments of F (uncentred), kept columns and y. */
+  /** Moments of F (uncentred, all columns of X and y). */
   readonly moments: PlanMoments;
+  /** The levels read in stage 1. */
+  readonly levels: PlanLevels;
 }
 
 /**
@@ -1112,6 +1121,7 @@ export function assemble(
     messages,
     design: d,
     moments: mo,
+    levels: lv,
   };
 }
 

@@ -23,20 +23,12 @@
  */
 import { pl } from "../deps.ts";
 import type { DataFrame, LazyDataFrame } from "../deps.ts";
-import { categoricalSeries, readCategorical } from "../data/categorical.ts";
-import type { FactorSpec, ModelFrame, ReTermPlan } from "../design/modelframe.ts";
-import type { FixedDesign } from "../design/reterm.ts";
-import { newTransformState } from "../formula/evaluate.ts";
-import { lmmFromCrossProducts, ROWS_NEEDED } from "../models/lmer/core.ts";
-import {
-  checkLmerOptions,
-  fitDevfun,
-  type LmerDevfun,
-  type LmerFrame,
-  type LmerOptions,
-  registerSourceFitter,
-} from "../models/lmer/fit.ts";
+import { readCategorical } from "../data/categorical.ts";
+import type { FactorSpec } from "../design/modelframe.ts";
+import { checkLmerOptions, type LmerOptions, registerSourceFitter } from "../models/lmer/fit.ts";
 import type { LinearMixedModel } from "../models/lmer/model.ts";
+import { lmerFromAggregates } from "./aggregates.ts";
+import type { RowStream } from "../models/lmer/core.ts";
 import {
   type AggQuery,
   type AggResult,
@@ -52,9 +44,11 @@ import {
   momentsQuery,
   type NumExpr,
   planColumns,
+  planTermOrder,
   readLevels,
   readMoments,
   type SourceSchema,
+  UnsupportedTermError,
 } from "./plan.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -100,7 +94,7 @@ export function lazySchema(lf: LazyDataFrame, used?: readonly string[]): {
         `column '${name}' of the LazyFrame has type ${v}, which lmer cannot read ` +
           "(numbers, text, categoricals and booleans are supported): cast it in the query",
       );
-    }
+    } else schema[name] = "number"; // checked once the formula's columns are known
   }
   return { schema, categorical };
 }
@@ -122,8 +116,16 @@ export function polarsExpr(e: NumExpr, schema: SourceSchema): Expr {
       return polarsExpr(e.left, schema).mul(polarsExpr(e.right, schema));
     case "div":
       return polarsExpr(e.left, schema).div(polarsExpr(e.right, schema));
-    case "pow":
-      return polarsExpr(e.left, schema).pow(polarsExpr(e.right, schema));
+    case "pow": {
+      const b = constValue(e.right);
+      if (b === null) {
+        throw new UnsupportedTermError(
+          "^",
+          "a power with an exponent that is not a number is not supported for a LazyFrame",
+        );
+      }
+      return polarsExpr(e.left, schema).pow(b);
+    }
     case "fn": {
       const a = polarsExpr(e.arg, schema);
       switch (e.fn) {
@@ -348,60 +350,6 @@ export function aggregateLazy(
   return { plan, fit: assemble(plan, lv, mo, q3, executeLazy(lf, plan, q3, options)) };
 }
 
-/** An object whose listed properties refuse with {@link ROWS_NEEDED}. */
-function refusing<T extends object>(obj: T, props: Record<string, string>): T {
-  for (const [k, what] of Object.entries(props)) {
-    Object.defineProperty(obj, k, {
-      get(): never {
-        throw new Error(`${what} ${ROWS_NEEDED}`);
-      },
-      enumerable: false,
-    });
-  }
-  return obj;
-}
-
-/** lme4's frame (lFormula) without rows, from the assembled aggregates. */
-function rowFreeFrame(plan: LmerPlan, fit: AssembledFit): LmerFrame {
-  const x = refusing({ n: fit.n, p: fit.names.length, names: fit.names } as FixedDesign, {
-    x: "the fixed-effects model matrix",
-  });
-  const random: ReTermPlan[] = fit.terms.map((t, k) =>
-    refusing(
-      {
-        group: t.group,
-        levels: t.levels,
-        cnames: t.cnames,
-        plan: fit.termPlans[k],
-        spec: plan.parsed.random[k],
-      } as unknown as ReTermPlan,
-      {
-        index: `the level index of '${t.group}'`,
-        z: `the random-effects design of '${t.group}'`,
-      },
-    )
-  );
-  const mfx = refusing(
-    { n: fit.n, p: fit.fixed.names.length, names: fit.fixed.names } as FixedDesign,
-    {
-      x: "the fixed-effects model matrix",
-    },
-  );
-  const mf = refusing(
-    {
-      formula: plan.parsed,
-      responseLabel: plan.responseLabel,
-      x: mfx,
-      plan: fit.fixed,
-      random,
-      nDropped: fit.nDropped,
-      state: newTransformState(),
-    } as unknown as ModelFrame,
-    { y: "the response", rows: "the rows used", frame: "the data" },
-  );
-  return { mf, x, keptColumns: fit.kept, messages: fit.messages };
-}
-
 /**
  * `lmer(formula, lazyFrame)`: the fit from aggregated cross-products of a
  * polars LazyFrame, equal to the in-memory fit of its rows to rounding.
@@ -426,29 +374,104 @@ export function lmerLazy(
     );
   }
   if (!isLazyFrame(lf)) {
+    const o = lf as unknown as Record<string, unknown>;
+    if (typeof o === "object" && o !== null && typeof o.collect === "function") {
+      throw new TypeError(
+        "lmer: the data has collect() but is not a nodejs-polars LazyFrame (as pl.scanParquet(path) " +
+          "or df.lazy() make); collect it into a DataFrame or rows, or make a polars LazyFrame",
+      );
+    }
     throw new TypeError(
       "lmerLazy: the data must be a polars LazyFrame (e.g. pl.scanParquet(path))",
     );
   }
   const { plan, fit } = aggregateLazy(formula, lf, { factors: options.factors, engine });
-  const lmm = lmmFromCrossProducts(
-    { a: fit.a, names: fit.names, centering: fit.k >= 0 ? { k: fit.k, a: fit.shift } : undefined },
-    fit.n,
-    fit.terms,
-  );
-  const reml = options.REML ?? true;
-  const frame = rowFreeFrame(plan, fit);
-  const f = (theta: ArrayLike<number>) => lmm.objective(theta, reml);
-  const devfun: LmerDevfun = Object.assign(f, { lmm, reml, frame });
-  return fitDevfun(devfun, formula, lmerOptions);
+  return lmerFromAggregates(plan, fit, lmerOptions, lazyRowStream(lf, plan, fit, { engine }));
+}
+
+/**
+ * Fitted values and residuals by one more pass over a LazyFrame: Xβ as
+ * polars expressions, Zb by joining each term's b on its grouping columns,
+ * rows in the source's order (after the missing-value filter). Collects
+ * the n fitted values and residuals (2n doubles).
+ */
+export function lazyRowStream(
+  lf: LazyDataFrame,
+  plan: LmerPlan,
+  fit: AssembledFit,
+  options: LazyExecOptions = {},
+): RowStream {
+  return (beta, b) => {
+    const schema = plan.schema;
+    const lv = fit.levels, d = fit.design;
+    const filter = filterExpr(plan.filter, schema);
+    const base = lf.select(planColumns(plan).map((c) => pl.col(c)));
+    let q = (filter === null ? base : base.filter(filter)).withRowIndex("__row");
+    let fitted: Expr = pl.lit(0);
+    fit.kept.forEach((j, c) => {
+      const xj = polarsExpr(d.x[j], schema);
+      fitted = c === 0 ? xj.mul(pl.lit(beta[c])) : fitted.add(xj.mul(pl.lit(beta[c])));
+    });
+    let zOffset = 0;
+    for (const k of planTermOrder(lv)) {
+      const t = plan.terms[k], g = lv.groups[k], z = d.z[k].columns, qk = z.length;
+      // b of each level, once per source value (tuple) of the level
+      const keyCols: KeyValue[][] = t.parts.map(() => []);
+      const bCols: number[][] = z.map(() => []);
+      g.levels.forEach((_, l) => {
+        const tuples: KeyValue[][] = g.positions
+          ? cartesian(t.parts.map((p, i) => lv.parts.get(p.column)!.keys[g.positions![l][i]]))
+          : g.keys[l].map((v) => [v]);
+        for (const tup of tuples) {
+          tup.forEach((v, i) => keyCols[i].push(v));
+          for (let c = 0; c < qk; c++) bCols[c].push(b[zOffset + l * qk + c]);
+        }
+      });
+      const names = t.parts.map((_, i) => `__k${k}_${i}`);
+      const series = [
+        ...t.parts.map((p, i) =>
+          p.type === "number"
+            ? pl.Series(names[i], keyCols[i] as number[], pl.Float64)
+            : pl.Series(names[i], keyCols[i])
+        ),
+        ...bCols.map((v, c) => pl.Series(`__b${k}_${c}`, v, pl.Float64)),
+      ];
+      q = q.withColumns(...t.parts.map((p, i) => keyExpr(p.column, p.type).alias(names[i])))
+        .join(pl.DataFrame(series).lazy(), { on: names, how: "left" });
+      let zb: Expr = null;
+      z.forEach((e, c) => {
+        const term = polarsExpr(e, schema).mul(pl.col(`__b${k}_${c}`));
+        zb = zb === null ? term : zb.add(term);
+      });
+      fitted = fitted.add(zb);
+      zOffset += g.levels.length * qk;
+    }
+    const df = q.select(
+      pl.col("__row"),
+      fitted.alias("__fitted"),
+      polarsExpr(plan.response, schema).sub(fitted).alias("__resid"),
+    ).sort("__row").collectSync({ engine: options.engine ?? "streaming" });
+    return { fitted: floats(df, "__fitted"), residuals: floats(df, "__resid") };
+  };
+}
+
+function cartesian(lists: readonly (readonly KeyValue[])[]): KeyValue[][] {
+  let out: KeyValue[][] = [[]];
+  for (const l of lists) out = out.flatMap((prefix) => l.map((v) => [...prefix, v]));
+  return out;
 }
 
 /** The lmer fitter for LazyFrames. */
 const lazyFitter = {
-  accepts: isLazyFrame,
+  // a polars LazyFrame, or an object that looks lazy (collect()) for a clear error
+  accepts: (x: unknown) =>
+    isLazyFrame(x) ||
+    (typeof x === "object" && x !== null && !Array.isArray(x) &&
+      typeof (x as { collect?: unknown }).collect === "function" &&
+      typeof (x as { getColumn?: unknown }).getColumn !== "function"),
   fit: (formula: string, data: unknown, options: LmerOptions) =>
     lmerLazy(formula, data as LazyDataFrame, options),
 };
 registerSourceFitter(lazyFitter);
 
-export { categoricalSeries };
+export { lmerFromAggregates };

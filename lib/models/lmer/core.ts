@@ -94,7 +94,18 @@ export interface FormedCrossProducts {
   readonly names: readonly string[];
   /** The intercept column k and the shifts a (length p + 1, a[k] = 0), if centred. */
   readonly centering?: { readonly k: number; readonly a: Float64Array };
+  /**
+   * Fitted values and residuals computed by the source from β and b (a pass
+   * over its rows, on first use), when it can; without it they refuse.
+   */
+  readonly stream?: RowStream;
 }
+
+/** Computes fitted values Xβ + Zb and residuals y − fitted over a source's rows. */
+export type RowStream = (
+  beta: Float64Array,
+  b: Float64Array,
+) => { readonly fitted: Float64Array; readonly residuals: Float64Array };
 
 /**
  * A linear mixed model ready for optimization: the crossproducts are formed,
@@ -141,6 +152,7 @@ export class Lmm implements LmmStructure {
    * fitted values and residuals need the data).
    */
   readonly rows: boolean;
+  private readonly stream: RowStream | undefined;
 
   /** Prefer {@link buildLmm} (or {@link lmmFromCrossProducts}). */
   constructor(
@@ -167,6 +179,7 @@ export class Lmm implements LmmStructure {
     }
     const { weights: w, offset } = options;
     this.rows = !formed;
+    this.stream = formed?.stream;
     if (formed) {
       // a fit from aggregated cross-products: no rows, no weights or offset
       if (w || offset) throw new Error("weights and offsets need the rows in memory");
@@ -294,7 +307,7 @@ export class Lmm implements LmmStructure {
       rows: this.rows,
     });
     const cen = this.centering;
-    if (!this.rows) return rowFreeSolution(sol, cen, this.p);
+    if (!this.rows) return rowFreeSolution(sol, cen, this.p, this.stream);
     if (!cen && !this.weights && !this.offset) return sol;
     // back from the centred coordinates: β, vcov, fitted (residuals, u, b,
     // σ and the criterion are the same in both)
@@ -338,28 +351,32 @@ export class Lmm implements LmmStructure {
 export const ROWS_NEEDED =
   "needs the rows: this model was fitted from aggregated cross-products of a " +
   "data source (a LazyFrame or SQL table), not from rows in memory; collect the data " +
-  "(e.g. lmer(formula, lazyFrame.collect())) and refit for this";
+  "(e.g. lmer(formula, lazyFrame.collectSync())) and refit for this";
 
 /** β and vcov back from the centred coordinates; fitted values and residuals refuse. */
 function rowFreeSolution(
   sol: LmmSolution,
   cen: Centering | undefined,
   p: number,
+  stream: RowStream | undefined,
 ): LmmSolution {
   const vcov = cen ? uncenterVcov(sol.vcov, cen, p) : sol.vcov;
   const se = new Float64Array(p);
   for (let j = 0; j < p; j++) se[j] = Math.sqrt(vcov[j * p + j]);
   const beta = cen ? uncenterBeta(sol.beta, cen) : sol.beta;
   const { fitted: _f, residuals: _r, ...rest } = sol;
-  const refuse = (what: string) => ({
-    get(): never {
-      throw new Error(`${what} ${ROWS_NEEDED}`);
+  let rows: ReturnType<RowStream> | undefined;
+  const get = (what: string, key: "fitted" | "residuals") => ({
+    get(): Float64Array {
+      if (!stream) throw new Error(`${what} ${ROWS_NEEDED}`);
+      rows ??= stream(beta, sol.b);
+      return rows[key];
     },
     enumerable: false,
   });
   return Object.defineProperties({ ...rest, beta, vcov, se }, {
-    fitted: refuse("fitted()"),
-    residuals: refuse("residuals()"),
+    fitted: get("fitted()", "fitted"),
+    residuals: get("residuals()", "residuals"),
   }) as LmmSolution;
 }
 
