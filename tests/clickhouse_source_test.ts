@@ -166,6 +166,17 @@ Deno.test({
       // post-fit methods that need rows say so
       assert.throws(() => m.fitted(), /needs the rows/);
       assert.throws(() => m.residuals(), /needs the rows/);
+      // the summary prints (a notebook shows the model): lme4's text after
+      // the scaled residuals, which it says need the rows
+      const ref = lmer(SLEEP, data);
+      const text = String(m.summary()), refText = String(ref.summary());
+      assert.match(text, /^Scaled residuals: not available \(they need the rows/m);
+      assert.match(text, new RegExp(`Data: ${table}`));
+      const tail = (t: string) => t.slice(t.indexOf("Random effects:"));
+      assert.equal(tail(text), tail(refText));
+      // predictions on new data need no rows
+      const newdata = { Days: [0, 4.5, 9], Subject: ["308", "335", "372"] };
+      close(m.predict(newdata), ref.predict(newdata), 1e-8, "predict(newdata)");
     } finally {
       await dropCH(table);
     }

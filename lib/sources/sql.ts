@@ -41,19 +41,13 @@ import {
 } from "./clickhouse.ts";
 import { outputNames, renderQuery, sqlDialect, type SqlDialectName } from "./sql_dialect.ts";
 import { checkOptions, describeValue } from "../data/options.ts";
-import type { ModelFrame, ReTermPlan } from "../design/modelframe.ts";
-import type { FixedDesign } from "../design/reterm.ts";
-import { newTransformState } from "../formula/evaluate.ts";
-import { lmmFromCrossProducts, ROWS_NEEDED } from "../models/lmer/core.ts";
 import {
   type AsyncSource,
   checkLmerOptions,
-  fitDevfun,
-  type LmerDevfun,
-  type LmerFrame,
   type LmerOptions,
   registerSourceFitter,
 } from "../models/lmer/fit.ts";
+import { lmerFromAggregates } from "./aggregates.ts";
 import type { LinearMixedModel } from "../models/lmer/model.ts";
 import { assemble, type AssembledFit } from "./plan.ts";
 
@@ -469,61 +463,6 @@ export async function aggregateSql(
   return { plan, fit: assemble(plan, lv, mo, q3, await source.execute(q3, plan)) };
 }
 
-/** An object whose listed properties refuse with {@link ROWS_NEEDED}. */
-function refusing<T extends object>(obj: T, props: Record<string, string>): T {
-  for (const [k, what] of Object.entries(props)) {
-    Object.defineProperty(obj, k, {
-      get(): never {
-        throw new Error(`${what} ${ROWS_NEEDED}`);
-      },
-      enumerable: false,
-    });
-  }
-  return obj;
-}
-
-/**
- * lme4's frame (lFormula) without rows, from the assembled aggregates.
- * (The same as lib/sources/polars.ts's, which does not export it.)
- */
-function rowFreeFrame(plan: LmerPlan, fit: AssembledFit): LmerFrame {
-  const x = refusing({ n: fit.n, p: fit.names.length, names: fit.names } as FixedDesign, {
-    x: "the fixed-effects model matrix",
-  });
-  const random: ReTermPlan[] = fit.terms.map((t, k) =>
-    refusing(
-      {
-        group: t.group,
-        levels: t.levels,
-        cnames: t.cnames,
-        plan: fit.termPlans[k],
-        spec: plan.parsed.random[k],
-      } as unknown as ReTermPlan,
-      {
-        index: `the level index of '${t.group}'`,
-        z: `the random-effects design of '${t.group}'`,
-      },
-    )
-  );
-  const mfx = refusing(
-    { n: fit.n, p: fit.fixed.names.length, names: fit.fixed.names } as FixedDesign,
-    { x: "the fixed-effects model matrix" },
-  );
-  const mf = refusing(
-    {
-      formula: plan.parsed,
-      responseLabel: plan.responseLabel,
-      x: mfx,
-      plan: fit.fixed,
-      random,
-      nDropped: fit.nDropped,
-      state: newTransformState(),
-    } as unknown as ModelFrame,
-    { y: "the response", rows: "the rows used", frame: "the data" },
-  );
-  return { mf, x, keptColumns: fit.kept, messages: fit.messages };
-}
-
 /** Milliseconds spent in each part of a fit from a SQL table. */
 export interface SqlFitTimes {
   /** The three stages' queries on the engine (wall time, network included). */
@@ -572,16 +511,10 @@ export async function lmerFromSql(
   const t0 = performance.now();
   const { plan, fit } = await aggregateSql(formula, source, { factors: options.factors });
   const t1 = performance.now();
-  const lmm = lmmFromCrossProducts(
-    { a: fit.a, names: fit.names, centering: fit.k >= 0 ? { k: fit.k, a: fit.shift } : undefined },
-    fit.n,
-    fit.terms,
-  );
-  const reml = options.REML ?? true;
-  const frame = rowFreeFrame(plan, fit);
-  const f = (theta: ArrayLike<number>) => lmm.objective(theta, reml);
-  const devfun: LmerDevfun = Object.assign(f, { lmm, reml, frame });
-  const m = fitDevfun(devfun, formula, { ...options, dataName: options.dataName ?? source.table });
+  const m = lmerFromAggregates(plan, fit, {
+    ...options,
+    dataName: options.dataName ?? source.table,
+  });
   fitTimes.set(m, { aggregateMs: t1 - t0, fitMs: performance.now() - t1 });
   return m;
 }
