@@ -243,5 +243,11 @@ export type {
 } from "./lib/sources/sql.ts";
 export type { SqlDialectName } from "./lib/sources/sql_dialect.ts";
 export { ClickHouseError, loadClickHouseTable } from "./lib/sources/clickhouse.ts";
-export type { ClickHouseConnection, LoadedTable, LoadOptions } from "./lib/sources/clickhouse.ts";
-export type { AsyncSource } from "./lib/models/lmer/fit.ts";
+export type {
+  ClickHouseConnection,
+  LoadedTable,
+  LoadOptions,
+  RowBinaryType,
+} from "./lib/sources/clickhouse.ts";
+export type { AsyncSource, ExternalSource } from "./lib/models/lmer/fit.ts";
+export type { ColumnType, SourceSchema } from "./lib/sources/plan.ts";

@@ -30,6 +30,7 @@ export interface ClickHouseConnection {
 export class ClickHouseError extends Error {
   /** ClickHouse's error code ("Code: 60" → 60), when it sent one. */
   readonly code: number | undefined;
+  /** An error with ClickHouse's message and code. */
   constructor(message: string, code?: number) {
     super(message);
     this.name = "ClickHouseError";

@@ -196,7 +196,10 @@ export class SqlTable implements AsyncSource {
     return out;
   }
 
-  /** The SQL of one aggregation query of a plan. */
+  /**
+   * The SQL of one aggregation query of a plan.
+   * @ignore
+   */
   render(q: AggQuery, plan: LmerPlan): string {
     const sql = renderQuery(
       q,
@@ -209,7 +212,10 @@ export class SqlTable implements AsyncSource {
     return this.connection ? sql : sql.replace(/\nFORMAT RowBinary$/, "");
   }
 
-  /** Run a batch of aggregation queries (concurrently) and read their rows. */
+  /**
+   * Run a batch of aggregation queries (concurrently) and read their rows.
+   * @ignore
+   */
   async execute(queries: readonly AggQuery[], plan: LmerPlan): Promise<AggResult[]> {
     return await Promise.all(queries.map(async (q) => {
       const sql = this.render(q, plan);

@@ -15,6 +15,8 @@
  *
  *   deno run -A tests/bench/clickhouse_bench.ts            # 1e7 rows
  *   deno run -A tests/bench/clickhouse_bench.ts --rows 1e6  # smaller
+ *   deno run -A tests/bench/clickhouse_bench.ts --sql-only  # the ClickHouse fit of the
+ *                                                            # table a previous run loaded
  *
  * LMER_CLICKHOUSE_URLS="<shard1> <shard2>" points it at running shards
  * (default: start the local cluster).
@@ -56,8 +58,83 @@ async function main(): Promise<void> {
   const formula = "y ~ x + (x | cluster)";
   console.log(`${n.toExponential(0)} rows, ${chunks * clustersPerChunk} clusters; shards ${urls}`);
 
+  const sqlOnly = Deno.args.includes("--sql-only");
+  const { y, x, cluster } = sqlOnly
+    ? { y: new Float64Array(0), x: new Float64Array(0), cluster: new Float64Array(0) }
+    : await generateAndLoad(conns, table, chunks, clustersPerChunk, perCluster);
+  // ClickHouse: the three stages of GROUP BY queries, then the fit
+  const src = sqlTable({ engine: "clickhouse", url: urls[0], table });
+  const mSql = await lmerFromSql(formula, src);
+  const times = sqlFitTimes(mSql)!;
+  const byStage = (ids: RegExp) =>
+    src.log.filter((l) => ids.test(l.id)).reduce((s, l) => Math.max(s, l.ms), 0);
+  const st1 = byStage(/^(rows|used|levels)/), st2 = byStage(/^moments$/);
+  const st3 = byStage(/^(term|pair|ff)/);
+  const s = (ms: number) => `${(ms / 1e3).toFixed(2)} s`;
+  const rate = (ms: number) => `${(n / (ms / 1e3) / 1e6).toFixed(1)} M rows/s`;
+  const sqlRows =
+    `| ClickHouse, the 3 stages' queries (2 shards; each stage's queries side by side) | ${
+      s(st1 + st2 + st3)
+    } | ${rate(st1 + st2 + st3)} |
+|   stage 1 (row counts, levels) | ${s(st1)} | |
+|   stage 2 (moments) | ${s(st2)} | |
+|   stage 3 (blocks: term, ff) | ${s(st3)} | ${rate(st3)} |
+| ClickHouse fit: schema, queries and reading/assembling the blocks here | ${
+      s(times.aggregateMs)
+    } | |
+| fit after the blocks arrive, from ClickHouse's blocks | ${s(times.fitMs)} | |`;
+  if (sqlOnly) {
+    console.log(`\n| step | time | rows/s |\n| --- | --- | --- |\n${sqlRows}\n`);
+    return;
+  }
+
+  // in memory: the model frame, the cross-product pass, the fit
+  let t = performance.now();
+  const frame = lFormula(formula, { y, x, cluster });
+  const frameMs = performance.now() - t;
+  t = performance.now();
+  const devfun = mkLmerDevfun(frame);
+  const passMs = performance.now() - t;
+  t = performance.now();
+  const mMem = fitDevfun(devfun, formula, {});
+  const memFitMs = performance.now() - t;
+
+  const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(1, Math.abs(b));
+  const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+    Math.max(...Array.from(a, (v, i) => rel(v, b[i])));
+  console.log(`
+| step | time | rows/s |
+| --- | --- | --- |
+${sqlRows}
+| in memory: model frame | ${s(frameMs)} | |
+| in memory: cross-product pass | ${s(passMs)} | ${rate(passMs)} |
+| in memory: frame + pass | ${s(frameMs + passMs)} | ${rate(frameMs + passMs)} |
+| fit after the blocks arrive, in memory | ${s(memFitMs)} | |
+`);
+  console.log(
+    `agreement: criterion ${rel(mSql.optSummary.fmin, mMem.optSummary.fmin).toExponential(1)}` +
+      ` relative, β ${
+        maxRel(Object.values(mSql.fixef()), Object.values(mMem.fixef())).toExponential(1)
+      },` +
+      ` θ ${
+        maxRel(mSql.theta, mMem.theta).toExponential(1)
+      }; evaluations ${mSql.optSummary.feval}` +
+      ` / ${mMem.optSummary.feval}`,
+  );
+  console.log(`load average: ${Deno.loadavg().map((v) => v.toFixed(1)).join(" ")}`);
+}
+
+/** Generate the rows in chunks, upload each, and keep the columns for the in-memory fit. */
+async function generateAndLoad(
+  conns: { url: string }[],
+  table: string,
+  chunks: number,
+  clustersPerChunk: number,
+  perCluster: number,
+): Promise<{ y: Float64Array; x: Float64Array; cluster: Float64Array }> {
   // generate in chunks (createData with its own seed per chunk, clusters
   // renumbered), keep the columns for the in-memory comparison, upload each
+  const chunkRows = perCluster * clustersPerChunk, n = chunks * chunkRows;
   const y = new Float64Array(n), x = new Float64Array(n), cluster = new Float64Array(n);
   let genMs = 0, loadMs = 0;
   for (let c = 0; c < chunks; c++) {
@@ -87,52 +164,7 @@ async function main(): Promise<void> {
       (loadMs / 1e3).toFixed(1)
     } s (${(n / (loadMs / 1e3) / 1e6).toFixed(2)} M rows/s)`,
   );
-
-  // ClickHouse: the three stages of GROUP BY queries, then the fit
-  const src = sqlTable({ engine: "clickhouse", url: urls[0], table });
-  const mSql = await lmerFromSql(formula, src);
-  const times = sqlFitTimes(mSql)!;
-  const byStage = (ids: RegExp) =>
-    src.log.filter((l) => ids.test(l.id)).reduce((s, l) => Math.max(s, l.ms), 0);
-
-  // in memory: the model frame, the cross-product pass, the fit
-  let t = performance.now();
-  const frame = lFormula(formula, { y, x, cluster });
-  const frameMs = performance.now() - t;
-  t = performance.now();
-  const devfun = mkLmerDevfun(frame);
-  const passMs = performance.now() - t;
-  t = performance.now();
-  const mMem = fitDevfun(devfun, formula, {});
-  const memFitMs = performance.now() - t;
-
-  const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(1, Math.abs(b));
-  const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>) =>
-    Math.max(...Array.from(a, (v, i) => rel(v, b[i])));
-  const s = (ms: number) => `${(ms / 1e3).toFixed(2)} s`;
-  const rate = (ms: number) => `${(n / (ms / 1e3) / 1e6).toFixed(1)} M rows/s`;
-  console.log(`
-| step | time | rows/s |
-| --- | --- | --- |
-| ClickHouse, 3 stages of aggregation queries (2 shards) | ${s(times.aggregateMs)} | ${
-    rate(times.aggregateMs)
-  } |
-|   stage 1 (levels), slowest query | ${s(byStage(/^(rows|used|levels)/))} | |
-|   stage 2 (moments) | ${s(byStage(/^moments$/))} | |
-|   stage 3 (blocks), slowest query | ${s(byStage(/^(term|pair|ff)/))} | |
-| in memory: model frame | ${s(frameMs)} | |
-| in memory: cross-product pass | ${s(passMs)} | ${rate(passMs)} |
-| in memory: frame + pass | ${s(frameMs + passMs)} | ${rate(frameMs + passMs)} |
-| fit after the blocks arrive, from ClickHouse's blocks | ${s(times.fitMs)} | |
-| fit after the blocks arrive, in memory | ${s(memFitMs)} | |
-`);
-  console.log(
-    `agreement: criterion ${rel(mSql.optSummary.fmin, mMem.optSummary.fmin).toExponential(1)}` +
-      ` relative, β ${maxRel(Object.values(mSql.fixef()), Object.values(mMem.fixef())).toExponential(1)},` +
-      ` θ ${maxRel(mSql.theta, mMem.theta).toExponential(1)}; evaluations ${mSql.optSummary.feval}` +
-      ` / ${mMem.optSummary.feval}`,
-  );
-  console.log(`load average: ${Deno.loadavg().map((v) => v.toFixed(1)).join(" ")}`);
+  return { y, x, cluster };
 }
 
 if (import.meta.main) await main();

@@ -590,13 +590,17 @@ export function registerSourceFitter(f: SourceFitter): void {
 export interface ExternalSource {
   /** The kind of source, e.g. "sql". */
   readonly lmerSource: string;
+  /** Not asynchronous (see {@link AsyncSource}). */
+  readonly lmerAsync?: false;
 }
 
 /**
  * A source reached asynchronously (a SQL engine over HTTP): `lmer` returns a
  * promise of the model, `await lmer(formula, source)`.
  */
-export interface AsyncSource extends ExternalSource {
+export interface AsyncSource {
+  /** The kind of source, e.g. "sql". */
+  readonly lmerSource: string;
   /** Marks the source as asynchronous. */
   readonly lmerAsync: true;
 }
@@ -634,6 +638,18 @@ export function mkMerMod(
 
 /**
  * Fit a linear mixed-effects model as lme4's `lmer(formula, data, REML)`
+ * (data in memory, or a polars LazyFrame).
+ *
+ * @example
+ * ```ts ignore
+ * import { lmer, readCsv } from "../../../mod.ts";
+ * const m = lmer("Reaction ~ Days + (Days | Subject)", readCsv("sleepstudy.csv"));
+ * console.log(String(m.summary()));
+ * ```
+ */
+export function lmer(formula: string, data: LmerData, options?: LmerOptions): LinearMixedModel;
+/**
+ * Fit a linear mixed-effects model as lme4's `lmer(formula, data, REML)`
  * from a SQL table ({@link AsyncSource}, e.g. `sqlTable(…)` of advanced.ts):
  * the aggregation runs in the engine, and the promise resolves to the
  * fitted model.
@@ -650,18 +666,6 @@ export function lmer(
   data: AsyncSource,
   options?: LmerOptions,
 ): Promise<LinearMixedModel>;
-/**
- * Fit a linear mixed-effects model as lme4's `lmer(formula, data, REML)`
- * (data in memory, or a polars LazyFrame).
- *
- * @example
- * ```ts ignore
- * import { lmer, readCsv } from "../../../mod.ts";
- * const m = lmer("Reaction ~ Days + (Days | Subject)", readCsv("sleepstudy.csv"));
- * console.log(String(m.summary()));
- * ```
- */
-export function lmer(formula: string, data: LmerData, options?: LmerOptions): LinearMixedModel;
 export function lmer(
   formula: string,
   data: LmerData | AsyncSource,
