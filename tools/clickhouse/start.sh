@@ -46,9 +46,12 @@ start_shard() { # name http tcp interserver
     -e "s#@INTERSERVER_PORT@#$inter#g" -e "s#@SHARD1_TCP@#$((base + 1))#g" \
     -e "s#@SHARD2_TCP@#$((base + 11))#g" -e "s#@USERS@#$here/users.xml#g" \
     "$here/config.xml.in" >"$d/config.xml"
-  # setsid: the server outlives the shell that started it (a test or CI step)
-  (cd "$d" && setsid clickhouse-server --config-file="$d/config.xml" \
-    >"$d/log/stdout.log" 2>&1 </dev/null & echo $! >"$d/server.pid")
+  # setsid: the server outlives the shell that started it (a test or CI step);
+  # every output of the background job goes to the log, so a caller reading
+  # this script's output (url="$(start.sh)") does not wait for the server
+  (cd "$d" && exec setsid clickhouse-server --config-file="$d/config.xml") \
+    >"$d/log/stdout.log" 2>&1 </dev/null &
+  echo $! >"$d/server.pid"
 }
 
 start_shard shard1 "$base" $((base + 1)) $((base + 2))
