@@ -200,6 +200,31 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "InstEval (73,421 rows, three crossed factors) from ClickHouse equals the in-memory fit",
+  ignore: ignoreCH,
+  fn: async () => {
+    const data = dataset("InstEval");
+    const table = await loadCH("insteval", data, 4096);
+    try {
+      const f = "y ~ service + (1 | s) + (1 | d) + (1 | dept)";
+      const src = chSource(table);
+      const m = await lmer(f, src);
+      assertSameFit(m, lmer(f, data));
+      // three crossed terms: three pairs of levels, each its own GROUP BY
+      assert.equal(src.log.filter((l) => l.id.startsWith("pair:")).length, 3);
+      // the notebook display of the model (lme4's text and HTML tables)
+      const bundle = (m as unknown as Record<symbol, () => Record<string, string>>)[
+        Symbol.for("Jupyter.display")
+      ]();
+      assert.match(bundle["text/plain"], /Scaled residuals: not available/);
+      assert.match(bundle["text/html"], /need the rows/);
+    } finally {
+      await dropCH(table);
+    }
+  },
+});
+
 /** sleepstudy with missing values in every kind of column, and a text factor. */
 function sleepWithGaps(): Record<string, (number | string | null)[]> {
   const f = toFrame(dataset("sleepstudy"));
