@@ -578,6 +578,21 @@ function partLevels(
   values: readonly KeyValue[],
 ): PartLevels {
   const spec = plan.factors[part.column];
+  if (part.type === "number" && !spec?.levels) {
+    // numeric values sorted as numbers; labels that print alike are one level
+    const sorted = Float64Array.from(
+      values.filter((v) => v !== null && v !== undefined) as number[],
+    ).sort();
+    const levels: string[] = [], keys: number[][] = [];
+    const index = new Map<string, number>();
+    for (const v of sorted) {
+      const l = keyLabel(v);
+      let k = index.get(l);
+      if (k === undefined) (k = levels.length, levels.push(l), keys.push([]), index.set(l, k));
+      keys[k].push(v);
+    }
+    return { levels, index, keys };
+  }
   const byLabel = new Map<string, KeyValue[]>();
   for (const v of values) {
     if (v === null || v === undefined) continue;
@@ -909,6 +924,20 @@ export function rowsNeeded(what: string): string {
   return `${what} ${ROWS_NEEDED}`;
 }
 
+/** Level index by source value, for one-column grouping factors. */
+const valueIndexes = new WeakMap<PartLevels, Map<KeyValue, number>>();
+
+function valueIndex(g: PartLevels): Map<KeyValue, number> {
+  let m = valueIndexes.get(g);
+  if (!m) {
+    const out = new Map<KeyValue, number>();
+    g.keys.forEach((ks, l) => ks.forEach((k) => out.set(k, l)));
+    valueIndexes.set(g, out);
+    m = out;
+  }
+  return m;
+}
+
 /** A level of a term for a result row: its parts' values joined as R labels them. */
 function levelOf(
   parts: readonly FactorPart[],
@@ -918,6 +947,10 @@ function levelOf(
   g: PartLevels,
   group: string,
 ): number {
+  if (keyPos.length === 1 && !g.positions) {
+    const l = valueIndex(g).get(r.keys[keyPos[0]][row]);
+    if (l !== undefined) return l;
+  }
   const label = keyPos.map((k) => keyLabel(r.keys[k][row])).join(":");
   const l = g.index.get(label);
   if (l === undefined) {
@@ -1067,17 +1100,21 @@ export function assemble(
     const r = byId(queries, results, `term:${k}`);
     const keyPos = plan.terms[k].parts.map((_, i) => i);
     const dg = new Float64Array(nl * q * q), fzk = new Float64Array(nf * nl * q);
+    const zz = Array.from(
+      { length: q },
+      (_, c) => Array.from({ length: c + 1 }, (_, rr) => r.values[`zz${rr}_${c}`]),
+    );
+    const fzc = Array.from({ length: q }, (_, c) => fcols.map((j) => r.values[`fz${j}_${c}`]));
     for (let row = 0; row < r.n.length; row++) {
       const l = levelOf(plan.terms[k].parts, keyPos, r, row, g, plan.terms[k].group);
       for (let c = 0; c < q; c++) {
         for (let rr = 0; rr <= c; rr++) {
-          const v = Number(r.values[`zz${rr}_${c}`][row]);
+          const v = Number(zz[c][rr][row]);
           dg[l * q * q + c * q + rr] += v;
           if (rr !== c) dg[l * q * q + rr * q + c] += v;
         }
-        for (let j = 0; j < nf; j++) {
-          fzk[(l * q + c) * nf + j] += Number(r.values[`fz${fcols[j]}_${c}`][row]);
-        }
+        const fc = fzc[c];
+        for (let j = 0; j < nf; j++) fzk[(l * q + c) * nf + j] += Number(fc[j][row]);
       }
     }
     diag.push(dg);
@@ -1135,6 +1172,10 @@ function blockSparse(
   colLevel: (row: number) => number,
 ): BlockSparse {
   const m = r.n.length, bs = qi * qj;
+  const zz = Array.from(
+    { length: qj },
+    (_, c) => Array.from({ length: qi }, (_, rr) => r.values[`zz${rr}_${c}`]),
+  );
   const li = new Int32Array(m), lj = new Int32Array(m);
   for (let row = 0; row < m; row++) (li[row] = rowLevel(row), lj[row] = colLevel(row));
   const ord = Array.from({ length: m }, (_, k) => k).sort((a, b) => lj[a] - lj[b] || li[a] - li[b]);
@@ -1153,7 +1194,7 @@ function blockSparse(
     const base = vals.length - bs;
     for (let c = 0; c < qj; c++) {
       for (let rr = 0; rr < qi; rr++) {
-        vals[base + c * qi + rr] += Number(r.values[`zz${rr}_${c}`][row]);
+        vals[base + c * qi + rr] += Number(zz[c][rr][row]);
       }
     }
   }

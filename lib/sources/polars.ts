@@ -302,8 +302,12 @@ function num(v: unknown): number {
 }
 
 function floats(df: DataFrame, name: string): Float64Array {
-  const a = df.getColumn(name).toArray() as (number | null)[];
-  return Float64Array.from(a, num);
+  const c = df.getColumn(name);
+  if (c.nullCount() === 0) {
+    const t = c.cast(pl.Float64).toTypedArray() as Float64Array;
+    return t instanceof Float64Array ? t : Float64Array.from(t);
+  }
+  return Float64Array.from(c.toArray() as (number | null)[], num);
 }
 
 /**
@@ -333,7 +337,13 @@ export function aggregateLazy(
   formula: string,
   lf: LazyDataFrame,
   options: { factors?: Readonly<Record<string, FactorSpec>> } & LazyExecOptions = {},
-): { plan: LmerPlan; fit: AssembledFit } {
+): { plan: LmerPlan; fit: AssembledFit; ms: { levels: number; moments: number; blocks: number } } {
+  let t = performance.now();
+  const lap = () => {
+    const now = performance.now(), d = now - t;
+    t = now;
+    return d;
+  };
   const { schema, categorical } = lazySchema(lf);
   let plan = lmerPlan(formula, schema, { factors: options.factors });
   lazySchema(lf, planColumns(plan));
@@ -344,10 +354,13 @@ export function aggregateLazy(
     plan = lmerPlan(formula, schema, { factors: { ...cat, ...options.factors } });
   }
   const lv = readLevels(plan, q1, r1);
+  const levels = lap();
   const q2 = momentsQuery(plan, lv);
   const mo = readMoments(plan, lv, executeLazy(lf, plan, [q2], options)[0]);
+  const moments = lap();
   const q3 = blockQueries(plan, lv, mo);
-  return { plan, fit: assemble(plan, lv, mo, q3, executeLazy(lf, plan, q3, options)) };
+  const fit = assemble(plan, lv, mo, q3, executeLazy(lf, plan, q3, options));
+  return { plan, fit, ms: { levels, moments, blocks: lap() } };
 }
 
 /**
