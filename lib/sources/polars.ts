@@ -190,8 +190,94 @@ function filterExpr(items: readonly FilterItem[], schema: SourceSchema): Expr | 
 
 /** Options of the polars executor. */
 export interface LazyExecOptions {
-  /** polars' engine for the aggregations: "streaming" (default) or "in-memory". */
+  /**
+   * polars' engine for a query over the whole frame: "streaming" (default)
+   * or "in-memory". Slices (see `chunkRows`) run in memory.
+   */
   readonly engine?: "streaming" | "in-memory";
+  /**
+   * Rows per slice: the queries run slice by slice and the partial sums are
+   * merged, so that memory holds one slice (polars 0.25's streaming
+   * group-by grows with the rows: ~40 bytes a row). Default: 1,000,000 rows
+   * when the frame is a plain Parquet/IPC scan or an in-memory frame
+   * (projections allowed), whose slices are read directly; otherwise (a
+   * filter, join, sort, CSV scan …, where each slice would recompute the
+   * frame) no slicing. `false`: never slice.
+   */
+  readonly chunkRows?: number | false;
+}
+
+/** Whether slices of `lf` are read directly (no recomputation of what precedes them). */
+function sliceable(lf: LazyDataFrame): boolean {
+  const plan = lf.describeOptimizedPlan();
+  const sources = plan.match(/Parquet SCAN|Ipc SCAN|IPC SCAN|^\s*DF \[/gm) ?? [];
+  return sources.length === 1 &&
+    !/\b(FILTER|JOIN|SORT|AGGREGATE|GROUP|UNION|SLICE|UNIQUE|DISTINCT|EXPLODE|UNPIVOT|CACHE|SCAN \[?Csv|Csv SCAN|NDJSON|HCONCAT|MAP)\b/
+      .test(plan);
+}
+
+const rowCounts = new WeakMap<LazyDataFrame, number>();
+
+/** Rows of the frame (a Parquet scan reads its metadata), remembered. */
+function rowCount(lf: LazyDataFrame): number {
+  let n = rowCounts.get(lf);
+  if (n === undefined) {
+    n = Number(lf.select(pl.len().alias("n")).collectSync().getColumn("n").get(0));
+    rowCounts.set(lf, n);
+  }
+  return n;
+}
+
+/** Sums, counts, minima and maxima of one query merged over slices (by key). */
+class Merger {
+  private readonly index = new Map<KeyValue, number>();
+  private readonly keys: KeyValue[][];
+  private readonly n: number[] = [];
+  private readonly values: Record<string, number[]> = {};
+  constructor(private readonly q: AggQuery) {
+    this.keys = q.keys.map(() => []);
+    for (const a of q.aggs) this.values[a.name] = [];
+  }
+  add(r: AggResult): void {
+    const m = r.n.length, nk = this.q.keys.length;
+    const aggs = this.q.aggs.map((a) => ({
+      fn: a.fn,
+      from: r.values[a.name],
+      to: this.values[a.name],
+    }));
+    for (let row = 0; row < m; row++) {
+      // one key: its value (a number, string or boolean) is the map key
+      let id: KeyValue = nk === 1 ? r.keys[0][row] : "";
+      if (nk > 1) {
+        for (let k = 0; k < nk; k++) {
+          const v = r.keys[k][row];
+          id += `${typeof v}:${String(v)}\u0000`;
+        }
+      }
+      let at = this.index.get(id);
+      if (at === undefined) {
+        at = this.n.length;
+        this.index.set(id, at);
+        for (let k = 0; k < nk; k++) this.keys[k].push(r.keys[k][row]);
+        this.n.push(0);
+        for (const a of this.q.aggs) {
+          this.values[a.name].push(a.fn === "sum" ? 0 : a.fn === "min" ? Infinity : -Infinity);
+        }
+      }
+      this.n[at] += Number(r.n[row]);
+      for (const { fn, from, to } of aggs) {
+        const v = Number(from[row]);
+        if (fn === "sum") to[at] += v;
+        else if (fn === "min") to[at] = Math.min(to[at], v);
+        else to[at] = Math.max(to[at], v);
+      }
+    }
+  }
+  result(): AggResult {
+    const values: Record<string, Float64Array> = {};
+    for (const a of this.q.aggs) values[a.name] = Float64Array.from(this.values[a.name]);
+    return { keys: this.keys, n: Float64Array.from(this.n), values };
+  }
 }
 
 /**
@@ -205,7 +291,29 @@ export function executeLazy(
   queries: readonly AggQuery[],
   options: LazyExecOptions = {},
 ): AggResult[] {
-  const engine = options.engine ?? "streaming";
+  const chunk = options.chunkRows === false
+    ? 0
+    : options.chunkRows ?? (sliceable(lf) ? 1_000_000 : 0);
+  if (!(chunk > 0)) return executeOnce(lf, plan, queries, options.engine ?? "streaming");
+  const total = rowCount(lf);
+  if (total <= chunk) return executeOnce(lf, plan, queries, "in-memory");
+  const merged = queries.map((q) => new Merger(q));
+  for (let off = 0; off < total; off += chunk) {
+    // (each query reads its slice: collecting the slice once into a
+    // DataFrame held native memory until the JS collector ran)
+    const part = executeOnce(lf.slice(off, chunk), plan, queries, "in-memory");
+    part.forEach((r, k) => merged[k].add(r));
+  }
+  return merged.map((m) => m.result());
+}
+
+/** Run the queries on one frame (the whole source or a slice). */
+function executeOnce(
+  lf: LazyDataFrame,
+  plan: LmerPlan,
+  queries: readonly AggQuery[],
+  engine: "streaming" | "in-memory",
+): AggResult[] {
   const schema = plan.schema;
   const base = lf.select(planColumns(plan).map((c) => pl.col(c)));
   const filter = filterExpr(plan.filter, schema);
@@ -378,7 +486,7 @@ export function lmerLazy(
   lf: LazyDataFrame,
   options: LmerOptions & LazyExecOptions = {},
 ): LinearMixedModel {
-  const { engine, ...lmerOptions } = options;
+  const { engine, chunkRows, ...lmerOptions } = options;
   checkLmerOptions(lmerOptions);
   if (options.weights !== undefined || options.offset !== undefined) {
     throw new Error(
@@ -398,7 +506,7 @@ export function lmerLazy(
       "lmerLazy: the data must be a polars LazyFrame (e.g. pl.scanParquet(path))",
     );
   }
-  const { plan, fit } = aggregateLazy(formula, lf, { factors: options.factors, engine });
+  const { plan, fit } = aggregateLazy(formula, lf, { factors: options.factors, engine, chunkRows });
   return lmerFromAggregates(plan, fit, lmerOptions, lazyRowStream(lf, plan, fit, { engine }));
 }
 
