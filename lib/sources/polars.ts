@@ -297,14 +297,19 @@ export function executeLazy(
   if (!(chunk > 0)) return executeOnce(lf, plan, queries, options.engine ?? "streaming");
   const total = rowCount(lf);
   if (total <= chunk) return executeOnce(lf, plan, queries, "in-memory");
-  const merged = queries.map((q) => new Merger(q));
+  // the source's row count is known: no slice needs to count it
+  const counted = queries.map((q) => q.keys.length === 0 && !q.filtered && q.aggs.length === 0);
+  const sliceQueries = queries.filter((_, k) => !counted[k]);
+  const merged = sliceQueries.map((q) => new Merger(q));
   for (let off = 0; off < total; off += chunk) {
     // (each query reads its slice: collecting the slice once into a
     // DataFrame held native memory until the JS collector ran)
-    const part = executeOnce(lf.slice(off, chunk), plan, queries, "in-memory");
+    const part = executeOnce(lf.slice(off, chunk), plan, sliceQueries, "in-memory");
     part.forEach((r, k) => merged[k].add(r));
   }
-  return merged.map((m) => m.result());
+  const results = merged.map((m) => m.result());
+  let next = 0;
+  return queries.map((_, k) => counted[k] ? { keys: [], n: [total], values: {} } : results[next++]);
 }
 
 /** Run the queries on one frame (the whole source or a slice). */
@@ -319,10 +324,18 @@ function executeOnce(
   const filter = filterExpr(plan.filter, schema);
   const filtered = filter === null ? base : base.filter(filter);
   const out: AggResult[] = new Array(queries.length);
-  // ungrouped queries: one select per filter setting
+  // Ungrouped filtered queries ride along with the first grouped filtered
+  // query (their aggregates per group, reduced over the groups), so that a
+  // stage reads the rows once.
+  const host = queries.findIndex((q) => q.keys.length > 0 && q.filtered);
+  const riders = host < 0
+    ? []
+    : queries.map((q, k) => (q.keys.length === 0 && q.filtered ? k : -1)).filter((k) => k >= 0);
+  // the other ungrouped queries: one select per filter setting
   for (const f of [false, true]) {
-    const idx = queries.map((q, k) => (q.keys.length === 0 && q.filtered === f ? k : -1))
-      .filter((k) => k >= 0);
+    const idx = queries.map((q, k) =>
+      q.keys.length === 0 && q.filtered === f && !riders.includes(k) ? k : -1
+    ).filter((k) => k >= 0);
     if (!idx.length) continue;
     const exprs: Expr[] = [];
     for (const k of idx) {
@@ -347,17 +360,35 @@ function executeOnce(
     const keyed = src.withColumns(
       ...q.keys.map((p, i) => keyExpr(p.column, p.type).alias(keyNames[i])),
     );
+    const extra = k === host
+      ? riders.flatMap((r) =>
+        queries[r].aggs.map((a) => agg(a.fn, a.expr, schema).alias(`q${r}__${a.name}`))
+      )
+      : [];
     const df = keyed.groupBy(keyNames).agg(
       pl.len().cast(pl.Float64).alias("__n"),
       ...q.aggs.map((a) => agg(a.fn, a.expr, schema).alias(a.name)),
+      ...extra,
     ).collectSync({ engine });
     const values: Record<string, Float64Array> = {};
     for (const a of q.aggs) values[a.name] = floats(df, a.name);
-    out[k] = {
-      keys: keyNames.map((c) => df.getColumn(c).toArray() as KeyValue[]),
-      n: floats(df, "__n"),
-      values,
-    };
+    const n = floats(df, "__n");
+    out[k] = { keys: keyNames.map((c) => df.getColumn(c).toArray() as KeyValue[]), n, values };
+    if (k !== host) return;
+    for (const r of riders) {
+      const rv: Record<string, number[]> = {};
+      for (const a of queries[r].aggs) {
+        const col = floats(df, `q${r}__${a.name}`);
+        let acc = a.fn === "sum" ? 0 : a.fn === "min" ? Infinity : -Infinity;
+        for (const v of col) {
+          acc = a.fn === "sum" ? acc + v : a.fn === "min" ? Math.min(acc, v) : Math.max(acc, v);
+        }
+        rv[a.name] = [acc];
+      }
+      let total = 0;
+      for (const v of n) total += v;
+      out[r] = { keys: [], n: [total], values: rv };
+    }
   });
   return out;
 }
