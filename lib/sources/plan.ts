@@ -39,7 +39,7 @@
  *   value of key k in row r (string, number or boolean as the column holds
  *   it), `n[r]`, and `values[name][r]`. Row order is free.
  *
- * ## Stages (three scans of the source)
+ * ## Stages (three scans of the source; two when X has no factor)
  *
  * 1. {@link levelQueries}: the rows before and after the filter, and the
  *    distinct values of every factor column (and the occurring combinations
@@ -50,7 +50,8 @@
  *    {@link readMoments} decides the centring (lib/models/lmer/centering.ts:
  *    y and the X columns whose mean exceeds their spread are centred at
  *    their means; the criterion is unchanged, and A keeps the digits of the
- *    data's spread).
+ *    data's spread). When X has no factor, {@link earlyMoments} gives this
+ *    query before the levels are known, to run with stage 1.
  * 3. {@link blockQueries}: per random-effects term (lme4's order), `GROUP
  *    BY` its level: Σ z_r z_c (the diagonal block) and Σ f̃_j z_c (FᵀZ_k with
  *    F̃ = centred [X y]); per pair of terms, `GROUP BY` both levels: Σ z_ir
@@ -766,9 +767,13 @@ export function planDesign(plan: LmerPlan, lv: PlanLevels): PlanDesign {
  * Stage 2's query: count, Σ, Σ², min and max of every column of F = [X y]
  * (aggregates `s<j>`, `ss<j>`, `lo<j>`, `hi<j>`; j = p is y).
  */
-export function momentsQuery(plan: LmerPlan, lv: PlanLevels): AggQuery {
-  const d = planDesign(plan, lv);
-  const f = [...d.x, plan.response];
+export function momentsQuery(plan: LmerPlan, lv?: PlanLevels): AggQuery {
+  if (!lv && plan.fixedParts.size) {
+    throw new Error("the moments of X need the levels of its factors (stage 1) first");
+  }
+  const noLevels: PlanLevels = { nTotal: 0, n: 0, parts: new Map(), groups: [] };
+  const x = designColumns(plan, plan.parsed.fixed, plan.fixedVars, lv ?? noLevels).columns;
+  const f = [...x, plan.response];
   const aggs: Agg[] = [];
   f.forEach((e, j) => {
     aggs.push(
@@ -1257,6 +1262,14 @@ function checkScale(
 
 // ---------------------------------------------------------------- drivers
 
+/**
+ * Stage 2's query when X has no factor (its columns do not depend on the
+ * levels): it can run with stage 1, saving a scan. Else null.
+ */
+export function earlyMoments(plan: LmerPlan): AggQuery | null {
+  return plan.fixedParts.size ? null : momentsQuery(plan);
+}
+
 /** Runs a batch of queries; results in the same order. */
 export type Executor = (queries: readonly AggQuery[]) => readonly AggResult[];
 
@@ -1272,20 +1285,24 @@ export type AsyncExecutor = (queries: readonly AggQuery[]) => Promise<readonly A
  * ```
  */
 export function runPlan(plan: LmerPlan, exec: Executor): AssembledFit {
-  const q1 = levelQueries(plan);
-  const lv = readLevels(plan, q1, exec(q1));
-  const q2 = momentsQuery(plan, lv);
-  const mo = readMoments(plan, lv, exec([q2])[0]);
+  const early = earlyMoments(plan);
+  const q1 = [...levelQueries(plan), ...(early ? [early] : [])];
+  const r1 = exec(q1);
+  const lv = readLevels(plan, q1, r1);
+  const q2 = early ?? momentsQuery(plan, lv);
+  const mo = readMoments(plan, lv, early ? r1[q1.length - 1] : exec([q2])[0]);
   const q3 = blockQueries(plan, lv, mo);
   return assemble(plan, lv, mo, q3, exec(q3));
 }
 
 /** {@link runPlan} with an asynchronous executor. */
 export async function runPlanAsync(plan: LmerPlan, exec: AsyncExecutor): Promise<AssembledFit> {
-  const q1 = levelQueries(plan);
-  const lv = readLevels(plan, q1, await exec(q1));
-  const q2 = momentsQuery(plan, lv);
-  const mo = readMoments(plan, lv, (await exec([q2]))[0]);
+  const early = earlyMoments(plan);
+  const q1 = [...levelQueries(plan), ...(early ? [early] : [])];
+  const r1 = await exec(q1);
+  const lv = readLevels(plan, q1, r1);
+  const q2 = early ?? momentsQuery(plan, lv);
+  const mo = readMoments(plan, lv, early ? r1[q1.length - 1] : (await exec([q2]))[0]);
   const q3 = blockQueries(plan, lv, mo);
   return assemble(plan, lv, mo, q3, await exec(q3));
 }

@@ -36,6 +36,7 @@ import {
   type AssembledFit,
   blockQueries,
   type ColumnType,
+  earlyMoments,
   type FilterItem,
   type KeyValue,
   levelQueries,
@@ -486,7 +487,9 @@ export function aggregateLazy(
   const { schema, categorical } = lazySchema(lf);
   let plan = lmerPlan(formula, schema, { factors: options.factors });
   lazySchema(lf, planColumns(plan));
-  const q1 = levelQueries(plan);
+  // X without factors: its moments come with the levels (one scan less)
+  const early = earlyMoments(plan);
+  const q1 = [...levelQueries(plan), ...(early ? [early] : [])];
   const r1 = executeLazy(lf, plan, q1, options);
   const cat = categoricalLevels(plan, categorical, q1, r1);
   if (Object.keys(cat).length) {
@@ -494,8 +497,11 @@ export function aggregateLazy(
   }
   const lv = readLevels(plan, q1, r1);
   const levels = lap();
-  const q2 = momentsQuery(plan, lv);
-  const mo = readMoments(plan, lv, executeLazy(lf, plan, [q2], options)[0]);
+  const mo = readMoments(
+    plan,
+    lv,
+    early ? r1[q1.length - 1] : executeLazy(lf, plan, [momentsQuery(plan, lv)], options)[0],
+  );
   const moments = lap();
   const q3 = blockQueries(plan, lv, mo);
   const fit = assemble(plan, lv, mo, q3, executeLazy(lf, plan, q3, options));
