@@ -118,6 +118,22 @@ Deno.test("a 1e6-row simulation from pl.scanParquet and sleepstudy from pl.scanC
   }
 });
 
+Deno.test("slice by slice (partial sums merged by key) equals the in-memory fit", () => {
+  for (
+    const [formula, name] of [
+      ["Reaction ~ Days + (Days | Subject)", "sleepstudy"],
+      ["angle ~ recipe * temperature + (1 | recipe:replicate)", "cake"],
+      ["strength ~ 1 + (1 | batch/cask)", "Pastes"],
+    ] as const
+  ) {
+    const df = dataset(name);
+    const mem = lmer(formula, df);
+    // 37-row slices: levels, sums, minima and maxima merged across slices
+    assertAgree(lmerLazy(formula, pf(df).lazy(), { chunkRows: 37 }), mem, `${name}, slices`);
+    assertAgree(lmerLazy(formula, pf(df).lazy(), { chunkRows: false }), mem, `${name}, whole`);
+  }
+});
+
 Deno.test("missing values are dropped as R's na.omit, with lme4's message", () => {
   const ss = dataset("sleepstudy");
   const r = ss.getColumn("Reaction").toArray() as number[];

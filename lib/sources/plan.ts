@@ -39,7 +39,7 @@
  *   value of key k in row r (string, number or boolean as the column holds
  *   it), `n[r]`, and `values[name][r]`. Row order is free.
  *
- * ## Stages (three scans of the source)
+ * ## Stages (three scans of the source; two when X has no factor)
  *
  * 1. {@link levelQueries}: the rows before and after the filter, and the
  *    distinct values of every factor column (and the occurring combinations
@@ -50,7 +50,8 @@
  *    {@link readMoments} decides the centring (lib/models/lmer/centering.ts:
  *    y and the X columns whose mean exceeds their spread are centred at
  *    their means; the criterion is unchanged, and A keeps the digits of the
- *    data's spread).
+ *    data's spread). When X has no factor, {@link earlyMoments} gives this
+ *    query before the levels are known, to run with stage 1.
  * 3. {@link blockQueries}: per random-effects term (lme4's order), `GROUP
  *    BY` its level: Σ z_r z_c (the diagonal block) and Σ f̃_j z_c (FᵀZ_k with
  *    F̃ = centred [X y]); per pair of terms, `GROUP BY` both levels: Σ z_ir
@@ -578,6 +579,21 @@ function partLevels(
   values: readonly KeyValue[],
 ): PartLevels {
   const spec = plan.factors[part.column];
+  if (part.type === "number" && !spec?.levels) {
+    // numeric values sorted as numbers; labels that print alike are one level
+    const sorted = Float64Array.from(
+      values.filter((v) => v !== null && v !== undefined) as number[],
+    ).sort();
+    const levels: string[] = [], keys: number[][] = [];
+    const index = new Map<string, number>();
+    for (const v of sorted) {
+      const l = keyLabel(v);
+      let k = index.get(l);
+      if (k === undefined) (k = levels.length, levels.push(l), keys.push([]), index.set(l, k));
+      keys[k].push(v);
+    }
+    return { levels, index, keys };
+  }
   const byLabel = new Map<string, KeyValue[]>();
   for (const v of values) {
     if (v === null || v === undefined) continue;
@@ -751,9 +767,13 @@ export function planDesign(plan: LmerPlan, lv: PlanLevels): PlanDesign {
  * Stage 2's query: count, Σ, Σ², min and max of every column of F = [X y]
  * (aggregates `s<j>`, `ss<j>`, `lo<j>`, `hi<j>`; j = p is y).
  */
-export function momentsQuery(plan: LmerPlan, lv: PlanLevels): AggQuery {
-  const d = planDesign(plan, lv);
-  const f = [...d.x, plan.response];
+export function momentsQuery(plan: LmerPlan, lv?: PlanLevels): AggQuery {
+  if (!lv && plan.fixedParts.size) {
+    throw new Error("the moments of X need the levels of its factors (stage 1) first");
+  }
+  const noLevels: PlanLevels = { nTotal: 0, n: 0, parts: new Map(), groups: [] };
+  const x = designColumns(plan, plan.parsed.fixed, plan.fixedVars, lv ?? noLevels).columns;
+  const f = [...x, plan.response];
   const aggs: Agg[] = [];
   f.forEach((e, j) => {
     aggs.push(
@@ -909,6 +929,20 @@ export function rowsNeeded(what: string): string {
   return `${what} ${ROWS_NEEDED}`;
 }
 
+/** Level index by source value, for one-column grouping factors. */
+const valueIndexes = new WeakMap<PartLevels, Map<KeyValue, number>>();
+
+function valueIndex(g: PartLevels): Map<KeyValue, number> {
+  let m = valueIndexes.get(g);
+  if (!m) {
+    const out = new Map<KeyValue, number>();
+    g.keys.forEach((ks, l) => ks.forEach((k) => out.set(k, l)));
+    valueIndexes.set(g, out);
+    m = out;
+  }
+  return m;
+}
+
 /** A level of a term for a result row: its parts' values joined as R labels them. */
 function levelOf(
   parts: readonly FactorPart[],
@@ -918,6 +952,10 @@ function levelOf(
   g: PartLevels,
   group: string,
 ): number {
+  if (keyPos.length === 1 && !g.positions) {
+    const l = valueIndex(g).get(r.keys[keyPos[0]][row]);
+    if (l !== undefined) return l;
+  }
   const label = keyPos.map((k) => keyLabel(r.keys[k][row])).join(":");
   const l = g.index.get(label);
   if (l === undefined) {
@@ -1067,17 +1105,21 @@ export function assemble(
     const r = byId(queries, results, `term:${k}`);
     const keyPos = plan.terms[k].parts.map((_, i) => i);
     const dg = new Float64Array(nl * q * q), fzk = new Float64Array(nf * nl * q);
+    const zz = Array.from(
+      { length: q },
+      (_, c) => Array.from({ length: c + 1 }, (_, rr) => r.values[`zz${rr}_${c}`]),
+    );
+    const fzc = Array.from({ length: q }, (_, c) => fcols.map((j) => r.values[`fz${j}_${c}`]));
     for (let row = 0; row < r.n.length; row++) {
       const l = levelOf(plan.terms[k].parts, keyPos, r, row, g, plan.terms[k].group);
       for (let c = 0; c < q; c++) {
         for (let rr = 0; rr <= c; rr++) {
-          const v = Number(r.values[`zz${rr}_${c}`][row]);
+          const v = Number(zz[c][rr][row]);
           dg[l * q * q + c * q + rr] += v;
           if (rr !== c) dg[l * q * q + rr * q + c] += v;
         }
-        for (let j = 0; j < nf; j++) {
-          fzk[(l * q + c) * nf + j] += Number(r.values[`fz${fcols[j]}_${c}`][row]);
-        }
+        const fc = fzc[c];
+        for (let j = 0; j < nf; j++) fzk[(l * q + c) * nf + j] += Number(fc[j][row]);
       }
     }
     diag.push(dg);
@@ -1135,6 +1177,10 @@ function blockSparse(
   colLevel: (row: number) => number,
 ): BlockSparse {
   const m = r.n.length, bs = qi * qj;
+  const zz = Array.from(
+    { length: qj },
+    (_, c) => Array.from({ length: qi }, (_, rr) => r.values[`zz${rr}_${c}`]),
+  );
   const li = new Int32Array(m), lj = new Int32Array(m);
   for (let row = 0; row < m; row++) (li[row] = rowLevel(row), lj[row] = colLevel(row));
   const ord = Array.from({ length: m }, (_, k) => k).sort((a, b) => lj[a] - lj[b] || li[a] - li[b]);
@@ -1153,7 +1199,7 @@ function blockSparse(
     const base = vals.length - bs;
     for (let c = 0; c < qj; c++) {
       for (let rr = 0; rr < qi; rr++) {
-        vals[base + c * qi + rr] += Number(r.values[`zz${rr}_${c}`][row]);
+        vals[base + c * qi + rr] += Number(zz[c][rr][row]);
       }
     }
   }
@@ -1216,6 +1262,14 @@ function checkScale(
 
 // ---------------------------------------------------------------- drivers
 
+/**
+ * Stage 2's query when X has no factor (its columns do not depend on the
+ * levels): it can run with stage 1, saving a scan. Else null.
+ */
+export function earlyMoments(plan: LmerPlan): AggQuery | null {
+  return plan.fixedParts.size ? null : momentsQuery(plan);
+}
+
 /** Runs a batch of queries; results in the same order. */
 export type Executor = (queries: readonly AggQuery[]) => readonly AggResult[];
 
@@ -1231,20 +1285,24 @@ export type AsyncExecutor = (queries: readonly AggQuery[]) => Promise<readonly A
  * ```
  */
 export function runPlan(plan: LmerPlan, exec: Executor): AssembledFit {
-  const q1 = levelQueries(plan);
-  const lv = readLevels(plan, q1, exec(q1));
-  const q2 = momentsQuery(plan, lv);
-  const mo = readMoments(plan, lv, exec([q2])[0]);
+  const early = earlyMoments(plan);
+  const q1 = [...levelQueries(plan), ...(early ? [early] : [])];
+  const r1 = exec(q1);
+  const lv = readLevels(plan, q1, r1);
+  const q2 = early ?? momentsQuery(plan, lv);
+  const mo = readMoments(plan, lv, early ? r1[q1.length - 1] : exec([q2])[0]);
   const q3 = blockQueries(plan, lv, mo);
   return assemble(plan, lv, mo, q3, exec(q3));
 }
 
 /** {@link runPlan} with an asynchronous executor. */
 export async function runPlanAsync(plan: LmerPlan, exec: AsyncExecutor): Promise<AssembledFit> {
-  const q1 = levelQueries(plan);
-  const lv = readLevels(plan, q1, await exec(q1));
-  const q2 = momentsQuery(plan, lv);
-  const mo = readMoments(plan, lv, (await exec([q2]))[0]);
+  const early = earlyMoments(plan);
+  const q1 = [...levelQueries(plan), ...(early ? [early] : [])];
+  const r1 = await exec(q1);
+  const lv = readLevels(plan, q1, r1);
+  const q2 = early ?? momentsQuery(plan, lv);
+  const mo = readMoments(plan, lv, early ? r1[q1.length - 1] : (await exec([q2]))[0]);
   const q3 = blockQueries(plan, lv, mo);
   return assemble(plan, lv, mo, q3, await exec(q3));
 }

@@ -36,6 +36,7 @@ import {
   type AssembledFit,
   blockQueries,
   type ColumnType,
+  earlyMoments,
   type FilterItem,
   type KeyValue,
   levelQueries,
@@ -190,8 +191,94 @@ function filterExpr(items: readonly FilterItem[], schema: SourceSchema): Expr | 
 
 /** Options of the polars executor. */
 export interface LazyExecOptions {
-  /** polars' engine for the aggregations: "streaming" (default) or "in-memory". */
+  /**
+   * polars' engine for a query over the whole frame: "streaming" (default)
+   * or "in-memory". Slices (see `chunkRows`) run in memory.
+   */
   readonly engine?: "streaming" | "in-memory";
+  /**
+   * Rows per slice: the queries run slice by slice and the partial sums are
+   * merged, so that memory holds one slice (polars 0.25's streaming
+   * group-by grows with the rows: ~40 bytes a row). Default: 1,000,000 rows
+   * when the frame is a plain Parquet/IPC scan or an in-memory frame
+   * (projections allowed), whose slices are read directly; otherwise (a
+   * filter, join, sort, CSV scan …, where each slice would recompute the
+   * frame) no slicing. `false`: never slice.
+   */
+  readonly chunkRows?: number | false;
+}
+
+/** Whether slices of `lf` are read directly (no recomputation of what precedes them). */
+function sliceable(lf: LazyDataFrame): boolean {
+  const plan = lf.describeOptimizedPlan();
+  const sources = plan.match(/Parquet SCAN|Ipc SCAN|IPC SCAN|^\s*DF \[/gm) ?? [];
+  return sources.length === 1 &&
+    !/\b(FILTER|JOIN|SORT|AGGREGATE|GROUP|UNION|SLICE|UNIQUE|DISTINCT|EXPLODE|UNPIVOT|CACHE|SCAN \[?Csv|Csv SCAN|NDJSON|HCONCAT|MAP)\b/
+      .test(plan);
+}
+
+const rowCounts = new WeakMap<LazyDataFrame, number>();
+
+/** Rows of the frame (a Parquet scan reads its metadata), remembered. */
+function rowCount(lf: LazyDataFrame): number {
+  let n = rowCounts.get(lf);
+  if (n === undefined) {
+    n = Number(lf.select(pl.len().alias("n")).collectSync().getColumn("n").get(0));
+    rowCounts.set(lf, n);
+  }
+  return n;
+}
+
+/** Sums, counts, minima and maxima of one query merged over slices (by key). */
+class Merger {
+  private readonly index = new Map<KeyValue, number>();
+  private readonly keys: KeyValue[][];
+  private readonly n: number[] = [];
+  private readonly values: Record<string, number[]> = {};
+  constructor(private readonly q: AggQuery) {
+    this.keys = q.keys.map(() => []);
+    for (const a of q.aggs) this.values[a.name] = [];
+  }
+  add(r: AggResult): void {
+    const m = r.n.length, nk = this.q.keys.length;
+    const aggs = this.q.aggs.map((a) => ({
+      fn: a.fn,
+      from: r.values[a.name],
+      to: this.values[a.name],
+    }));
+    for (let row = 0; row < m; row++) {
+      // one key: its value (a number, string or boolean) is the map key
+      let id: KeyValue = nk === 1 ? r.keys[0][row] : "";
+      if (nk > 1) {
+        for (let k = 0; k < nk; k++) {
+          const v = r.keys[k][row];
+          id += `${typeof v}:${String(v)}\u0000`;
+        }
+      }
+      let at = this.index.get(id);
+      if (at === undefined) {
+        at = this.n.length;
+        this.index.set(id, at);
+        for (let k = 0; k < nk; k++) this.keys[k].push(r.keys[k][row]);
+        this.n.push(0);
+        for (const a of this.q.aggs) {
+          this.values[a.name].push(a.fn === "sum" ? 0 : a.fn === "min" ? Infinity : -Infinity);
+        }
+      }
+      this.n[at] += Number(r.n[row]);
+      for (const { fn, from, to } of aggs) {
+        const v = Number(from[row]);
+        if (fn === "sum") to[at] += v;
+        else if (fn === "min") to[at] = Math.min(to[at], v);
+        else to[at] = Math.max(to[at], v);
+      }
+    }
+  }
+  result(): AggResult {
+    const values: Record<string, Float64Array> = {};
+    for (const a of this.q.aggs) values[a.name] = Float64Array.from(this.values[a.name]);
+    return { keys: this.keys, n: Float64Array.from(this.n), values };
+  }
 }
 
 /**
@@ -205,16 +292,51 @@ export function executeLazy(
   queries: readonly AggQuery[],
   options: LazyExecOptions = {},
 ): AggResult[] {
-  const engine = options.engine ?? "streaming";
+  const chunk = options.chunkRows === false
+    ? 0
+    : options.chunkRows ?? (sliceable(lf) ? 1_000_000 : 0);
+  if (!(chunk > 0)) return executeOnce(lf, plan, queries, options.engine ?? "streaming");
+  const total = rowCount(lf);
+  if (total <= chunk) return executeOnce(lf, plan, queries, "in-memory");
+  // the source's row count is known: no slice needs to count it
+  const counted = queries.map((q) => q.keys.length === 0 && !q.filtered && q.aggs.length === 0);
+  const sliceQueries = queries.filter((_, k) => !counted[k]);
+  const merged = sliceQueries.map((q) => new Merger(q));
+  for (let off = 0; off < total; off += chunk) {
+    // (each query reads its slice: collecting the slice once into a
+    // DataFrame held native memory until the JS collector ran)
+    const part = executeOnce(lf.slice(off, chunk), plan, sliceQueries, "in-memory");
+    part.forEach((r, k) => merged[k].add(r));
+  }
+  const results = merged.map((m) => m.result());
+  let next = 0;
+  return queries.map((_, k) => counted[k] ? { keys: [], n: [total], values: {} } : results[next++]);
+}
+
+/** Run the queries on one frame (the whole source or a slice). */
+function executeOnce(
+  lf: LazyDataFrame,
+  plan: LmerPlan,
+  queries: readonly AggQuery[],
+  engine: "streaming" | "in-memory",
+): AggResult[] {
   const schema = plan.schema;
   const base = lf.select(planColumns(plan).map((c) => pl.col(c)));
   const filter = filterExpr(plan.filter, schema);
   const filtered = filter === null ? base : base.filter(filter);
   const out: AggResult[] = new Array(queries.length);
-  // ungrouped queries: one select per filter setting
+  // Ungrouped filtered queries ride along with the first grouped filtered
+  // query (their aggregates per group, reduced over the groups), so that a
+  // stage reads the rows once.
+  const host = queries.findIndex((q) => q.keys.length > 0 && q.filtered);
+  const riders = host < 0
+    ? []
+    : queries.map((q, k) => (q.keys.length === 0 && q.filtered ? k : -1)).filter((k) => k >= 0);
+  // the other ungrouped queries: one select per filter setting
   for (const f of [false, true]) {
-    const idx = queries.map((q, k) => (q.keys.length === 0 && q.filtered === f ? k : -1))
-      .filter((k) => k >= 0);
+    const idx = queries.map((q, k) =>
+      q.keys.length === 0 && q.filtered === f && !riders.includes(k) ? k : -1
+    ).filter((k) => k >= 0);
     if (!idx.length) continue;
     const exprs: Expr[] = [];
     for (const k of idx) {
@@ -239,17 +361,35 @@ export function executeLazy(
     const keyed = src.withColumns(
       ...q.keys.map((p, i) => keyExpr(p.column, p.type).alias(keyNames[i])),
     );
+    const extra = k === host
+      ? riders.flatMap((r) =>
+        queries[r].aggs.map((a) => agg(a.fn, a.expr, schema).alias(`q${r}__${a.name}`))
+      )
+      : [];
     const df = keyed.groupBy(keyNames).agg(
       pl.len().cast(pl.Float64).alias("__n"),
       ...q.aggs.map((a) => agg(a.fn, a.expr, schema).alias(a.name)),
+      ...extra,
     ).collectSync({ engine });
     const values: Record<string, Float64Array> = {};
     for (const a of q.aggs) values[a.name] = floats(df, a.name);
-    out[k] = {
-      keys: keyNames.map((c) => df.getColumn(c).toArray() as KeyValue[]),
-      n: floats(df, "__n"),
-      values,
-    };
+    const n = floats(df, "__n");
+    out[k] = { keys: keyNames.map((c) => df.getColumn(c).toArray() as KeyValue[]), n, values };
+    if (k !== host) return;
+    for (const r of riders) {
+      const rv: Record<string, number[]> = {};
+      for (const a of queries[r].aggs) {
+        const col = floats(df, `q${r}__${a.name}`);
+        let acc = a.fn === "sum" ? 0 : a.fn === "min" ? Infinity : -Infinity;
+        for (const v of col) {
+          acc = a.fn === "sum" ? acc + v : a.fn === "min" ? Math.min(acc, v) : Math.max(acc, v);
+        }
+        rv[a.name] = [acc];
+      }
+      let total = 0;
+      for (const v of n) total += v;
+      out[r] = { keys: [], n: [total], values: rv };
+    }
   });
   return out;
 }
@@ -302,8 +442,12 @@ function num(v: unknown): number {
 }
 
 function floats(df: DataFrame, name: string): Float64Array {
-  const a = df.getColumn(name).toArray() as (number | null)[];
-  return Float64Array.from(a, num);
+  const c = df.getColumn(name);
+  if (c.nullCount() === 0) {
+    const t = c.cast(pl.Float64).toTypedArray() as Float64Array;
+    return t instanceof Float64Array ? t : Float64Array.from(t);
+  }
+  return Float64Array.from(c.toArray() as (number | null)[], num);
 }
 
 /**
@@ -333,21 +477,35 @@ export function aggregateLazy(
   formula: string,
   lf: LazyDataFrame,
   options: { factors?: Readonly<Record<string, FactorSpec>> } & LazyExecOptions = {},
-): { plan: LmerPlan; fit: AssembledFit } {
+): { plan: LmerPlan; fit: AssembledFit; ms: { levels: number; moments: number; blocks: number } } {
+  let t = performance.now();
+  const lap = () => {
+    const now = performance.now(), d = now - t;
+    t = now;
+    return d;
+  };
   const { schema, categorical } = lazySchema(lf);
   let plan = lmerPlan(formula, schema, { factors: options.factors });
   lazySchema(lf, planColumns(plan));
-  const q1 = levelQueries(plan);
+  // X without factors: its moments come with the levels (one scan less)
+  const early = earlyMoments(plan);
+  const q1 = [...levelQueries(plan), ...(early ? [early] : [])];
   const r1 = executeLazy(lf, plan, q1, options);
   const cat = categoricalLevels(plan, categorical, q1, r1);
   if (Object.keys(cat).length) {
     plan = lmerPlan(formula, schema, { factors: { ...cat, ...options.factors } });
   }
   const lv = readLevels(plan, q1, r1);
-  const q2 = momentsQuery(plan, lv);
-  const mo = readMoments(plan, lv, executeLazy(lf, plan, [q2], options)[0]);
+  const levels = lap();
+  const mo = readMoments(
+    plan,
+    lv,
+    early ? r1[q1.length - 1] : executeLazy(lf, plan, [momentsQuery(plan, lv)], options)[0],
+  );
+  const moments = lap();
   const q3 = blockQueries(plan, lv, mo);
-  return { plan, fit: assemble(plan, lv, mo, q3, executeLazy(lf, plan, q3, options)) };
+  const fit = assemble(plan, lv, mo, q3, executeLazy(lf, plan, q3, options));
+  return { plan, fit, ms: { levels, moments, blocks: lap() } };
 }
 
 /**
@@ -365,7 +523,7 @@ export function lmerLazy(
   lf: LazyDataFrame,
   options: LmerOptions & LazyExecOptions = {},
 ): LinearMixedModel {
-  const { engine, ...lmerOptions } = options;
+  const { engine, chunkRows, ...lmerOptions } = options;
   checkLmerOptions(lmerOptions);
   if (options.weights !== undefined || options.offset !== undefined) {
     throw new Error(
@@ -385,7 +543,7 @@ export function lmerLazy(
       "lmerLazy: the data must be a polars LazyFrame (e.g. pl.scanParquet(path))",
     );
   }
-  const { plan, fit } = aggregateLazy(formula, lf, { factors: options.factors, engine });
+  const { plan, fit } = aggregateLazy(formula, lf, { factors: options.factors, engine, chunkRows });
   return lmerFromAggregates(plan, fit, lmerOptions, lazyRowStream(lf, plan, fit, { engine }));
 }
 
