@@ -49,7 +49,7 @@ import {
 } from "../models/lmer/fit.ts";
 import { lmerFromAggregates } from "./aggregates.ts";
 import type { LinearMixedModel } from "../models/lmer/model.ts";
-import { assemble, type AssembledFit } from "./plan.ts";
+import { type AssembledFit, earlyMoments, runPlanAsync } from "./plan.ts";
 
 /** One result row of a query: values in the order of its SELECT list. */
 export type SqlRow = readonly (string | number | bigint | boolean | null)[];
@@ -403,7 +403,8 @@ export interface LmerSql {
 
 /**
  * The SQL a fit of `formula` on a SQL table runs: stage 1 (row counts,
- * factor levels), stage 2 (the moments that decide the centring), stage 3
+ * factor levels), stage 2 (the moments that decide the centring; sent with
+ * stage 1 when X has no factor, whose columns need the levels), stage 3
  * (one GROUP BY query per block family: per random-effects term its
  * diagonal blocks and FᵀZ, per pair of terms the sparse crossed or nested
  * blocks, and FᵀF). Stages 2 and 3 depend on the data (the levels define
@@ -423,10 +424,13 @@ export async function lmerSql(
 ): Promise<LmerSql> {
   checkSource("lmerSql", source);
   const plan = lmerPlan(formula, await source.schema(), options);
+  // the moments go with the level queries when X has no factor (one scan less)
+  const early = earlyMoments(plan);
   const q1 = levelQueries(plan);
-  const lv = readLevels(plan, q1, await source.execute(q1, plan));
-  const q2 = momentsQuery(plan, lv);
-  const mo = readMoments(plan, lv, (await source.execute([q2], plan))[0]);
+  const r1 = await source.execute(early ? [...q1, early] : q1, plan);
+  const lv = readLevels(plan, q1, r1);
+  const q2 = early ?? momentsQuery(plan, lv);
+  const mo = readMoments(plan, lv, early ? r1[q1.length] : (await source.execute([q2], plan))[0]);
   const q3 = blockQueries(plan, lv, mo);
   const queries: LmerSqlQuery[] = [
     ...q1.map((q) => ({ stage: 1 as const, id: q.id, sql: source.render(q, plan) })),
@@ -461,12 +465,7 @@ export async function aggregateSql(
 ): Promise<{ plan: LmerPlan; fit: AssembledFit }> {
   checkSource("lmer", source);
   const plan = lmerPlan(formula, await source.schema(), options);
-  const q1 = levelQueries(plan);
-  const lv = readLevels(plan, q1, await source.execute(q1, plan));
-  const q2 = momentsQuery(plan, lv);
-  const mo = readMoments(plan, lv, (await source.execute([q2], plan))[0]);
-  const q3 = blockQueries(plan, lv, mo);
-  return { plan, fit: assemble(plan, lv, mo, q3, await source.execute(q3, plan)) };
+  return { plan, fit: await runPlanAsync(plan, (qs) => source.execute(qs, plan)) };
 }
 
 /** Milliseconds spent in each part of a fit from a SQL table. */
