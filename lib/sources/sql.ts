@@ -127,8 +127,17 @@ export class SqlTable implements AsyncSource {
   readonly connection: ClickHouseConnection | undefined;
   private readonly run: SqlRunner | undefined;
   private schemaKnown: SourceSchema | undefined;
-  /** Every query sent, in order, with its wall time (for benchmarks and inspection). */
-  readonly log: { readonly id: string; readonly sql: string; readonly ms: number }[] = [];
+  /**
+   * Every query sent, with its wall time and its batch (the queries of one
+   * batch run side by side), for benchmarks and inspection.
+   */
+  readonly log: {
+    readonly id: string;
+    readonly sql: string;
+    readonly ms: number;
+    readonly batch: number;
+  }[] = [];
+  private batches = 0;
 
   /** Prefer {@link sqlTable}. */
   constructor(o: SqlTableOptions) {
@@ -217,13 +226,14 @@ export class SqlTable implements AsyncSource {
    * @ignore
    */
   async execute(queries: readonly AggQuery[], plan: LmerPlan): Promise<AggResult[]> {
+    const batch = this.batches++;
     return await Promise.all(queries.map(async (q) => {
       const sql = this.render(q, plan);
       const t0 = performance.now();
       const rows = this.connection
         ? await clickhouseQuery(this.connection, sql).then((b) => readRowBinary(b, q))
         : await this.run!(sql).then((r) => readRows(r, q, sql));
-      this.log.push({ id: q.id, sql, ms: performance.now() - t0 });
+      this.log.push({ id: q.id, sql, ms: performance.now() - t0, batch });
       return rows;
     }));
   }
