@@ -344,6 +344,12 @@ Deno.test({
       // the centred response: y − ȳ with ȳ as the exact bytes of the double
       assert.match(term0, /- reinterpretAsFloat64\(unhex\('[0-9a-f]{16}'\)\) \/\* 2[0-9.]+ \*\//);
       assert.match(String(sc), /^-- stage 1: rows\n/);
+      // a notebook shows the queries
+      const bundle = (sc as unknown as Record<symbol, () => Record<string, string>>)[
+        Symbol.for("Jupyter.display")
+      ]();
+      assert.equal(bundle["text/plain"], String(sc));
+      assert.match(bundle["text/html"], /^<pre>-- stage 1: rows\n/);
 
       // nested: the interaction's occurring combinations, and the pair of
       // terms grouped by both columns

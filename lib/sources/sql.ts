@@ -41,6 +41,7 @@ import {
 } from "./clickhouse.ts";
 import { outputNames, renderQuery, sqlDialect, type SqlDialectName } from "./sql_dialect.ts";
 import { checkOptions, describeValue } from "../data/options.ts";
+import { escapeHtml, JUPYTER_DISPLAY, type MimeBundle } from "../display/bundle.ts";
 import {
   type AsyncSource,
   checkLmerOptions,
@@ -409,6 +410,8 @@ export interface LmerSql {
   readonly queries: readonly LmerSqlQuery[];
   /** All queries, separated by blank lines, each headed by a comment naming it. */
   toString(): string;
+  /** The notebook display: the queries as text and in a preformatted HTML block. */
+  [JUPYTER_DISPLAY](): MimeBundle;
 }
 
 /**
@@ -447,10 +450,15 @@ export async function lmerSql(
     { stage: 2 as const, id: q2.id, sql: source.render(q2, plan) },
     ...q3.map((q) => ({ stage: 3 as const, id: q.id, sql: source.render(q, plan) })),
   ];
+  const text = queries.map((q) => `-- stage ${q.stage}: ${q.id}\n${q.sql};`).join("\n\n");
   return {
     engine: source.engine,
     queries,
-    toString: () => queries.map((q) => `-- stage ${q.stage}: ${q.id}\n${q.sql};`).join("\n\n"),
+    toString: () => text,
+    [JUPYTER_DISPLAY]: () => ({
+      "text/plain": text,
+      "text/html": `<pre>${escapeHtml(text)}</pre>`,
+    }),
   };
 }
 
