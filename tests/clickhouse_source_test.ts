@@ -615,7 +615,6 @@ Deno.test({
   ignore: ignorePG,
   fn: async () => {
     const cases: [string, DataLike, string][] = [
-      ["sleepstudy", dataset("sleepstudy"), SLEEP],
       ["gaps", sleepWithGaps(), "Reaction ~ phase * Days + log(Days + 1) + (1 | Subject)"],
       ["penicillin", dataset("Penicillin"), "diameter ~ 1 + (1 | plate) + (1 | sample)"],
       ["pastes", dataset("Pastes"), "strength ~ 1 + (1 | batch/cask)"],
