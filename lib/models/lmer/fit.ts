@@ -7,7 +7,6 @@
  * @module
  */
 import type { DataLike } from "../../data/frame.ts";
-import type { LazyDataFrame } from "../../deps.ts";
 import { type DataOptions, type ModelFrame, modelFrame } from "../../design/modelframe.ts";
 import type { FixedDesign } from "../../design/reterm.ts";
 import { dropAliasedColumns } from "../../design/rank.ts";
@@ -585,8 +584,19 @@ export interface ExternalSource {
   readonly lmerSource: string;
 }
 
+/**
+ * A nodejs-polars LazyFrame as lmer sees it (`pl.scanParquet(path)`,
+ * `pl.scanCSV(path)`, `df.lazy()`); checked by duck typing.
+ */
+export interface LazyFrameLike {
+  /** Run the query. */
+  collectSync(options?: { engine?: string }): unknown;
+  /** polars' optimized query plan as text. */
+  describeOptimizedPlan(): string;
+}
+
 /** What {@link lmer} fits from: rows in memory, a polars LazyFrame, or a registered source. */
-export type LmerData = DataLike | LazyDataFrame | ExternalSource;
+export type LmerData = DataLike | LazyFrameLike | ExternalSource;
 
 /**
  * lme4's `mkMerMod`: the fitted model at the optimum, with lme4's post-fit
