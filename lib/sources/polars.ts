@@ -1,16 +1,18 @@
 /**
  * Fitting `lmer` from a polars LazyFrame (`pl.scanParquet(path)`,
- * `pl.scanCsv(path)`, `df.lazy()`, any lazy query) without holding its rows:
+ * `pl.scanCSV(path)`, `df.lazy()`, any lazy query) without holding its rows:
  * the aggregation plan of lib/sources/plan.ts runs as lazy polars
- * `groupBy().agg()` queries on polars' streaming engine, so the fit's
- * memory is that of the blocks (levels · q² + p²), not of the n rows.
+ * `groupBy().agg()` queries — slice by slice (partial sums merged by level)
+ * for a plain Parquet/IPC scan or an in-memory frame, else on polars'
+ * streaming engine — so the fit's memory is that of the blocks
+ * (levels · q² + p²) and of one slice, not of the n rows.
  *
  * `lmer(formula, lazyFrame)` comes here (this module registers itself with
  * lmer when imported, as `mod.ts` does). The fit equals the in-memory fit of
- * the collected rows to rounding. What needs the rows afterwards (fitted
- * values, residuals, the summary's residual quantiles, figures, the
- * bootstrap) says so; {@link fittedLazy} and {@link residualsLazy} compute
- * them by streaming the source again.
+ * the collected rows to rounding. Fitted values and residuals (and so the
+ * summary and `predict()`) stream the source once more
+ * ({@link lazyRowStream}); what needs X, Z or y row by row (Kenward-Roger,
+ * the bootstrap, figures) says that it needs the rows.
  *
  * @example
  * ```ts ignore

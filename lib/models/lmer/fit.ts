@@ -641,6 +641,12 @@ export function lmer(formula: string, data: LmerData, options: LmerOptions = {})
   if (typeof data === "object" && data !== null) {
     const fitter = sourceFitters.find((f) => f.accepts(data));
     if (fitter) return fitter.fit(formula, data, options);
+    if (typeof (data as { collectSync?: unknown }).collectSync === "function") {
+      throw new TypeError(
+        "lmer: the data is a polars LazyFrame, and fitting from one needs lib/sources/polars.ts " +
+          "(mod.ts and advanced.ts import it); import it, or collect the frame",
+      );
+    }
   }
   const frame = lFormula(formula, data as DataLike, options);
   const devfun = mkLmerDevfun(frame, { REML: options.REML ?? true });
