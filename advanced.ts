@@ -12,6 +12,9 @@
  * - **Numerical core**: {@link buildLmm} / {@link Lmm} (the blocked
  *   cross-products `[Z X y]'[Z X y]` and the profiled criterion),
  *   {@link bobyqa} (the optimizer).
+ * - **Data larger than memory**: `lmer(formula, lazyFrame)` fits from a
+ *   polars LazyFrame through {@link lmerPlan}'s dialect-neutral aggregation
+ *   queries ({@link runPlan}, {@link aggregateLazy}, {@link lmerFromAggregates}).
  * - **Data and formulas**: {@link modelFrame}, {@link parseFormula},
  *   {@link FormulaError}, and their types.
  * - **Degrees of freedom**: {@link coefTableDf}, {@link fixedEffectsDf},
@@ -101,6 +104,56 @@ export type {
   OptimStatus,
 } from "./lib/optim/mod.ts";
 export type { DenseThreads, HelperStatus, ParallelStatus } from "./lib/linalg/parallel.ts";
+
+// Data larger than memory: lmer from aggregated cross-products (lib/sources/)
+export { fitDevfun, registerSourceFitter } from "./lib/models/lmer/fit.ts";
+export type {
+  ExternalSource,
+  LazyFrameLike,
+  LmerData,
+  SourceFitter,
+} from "./lib/models/lmer/fit.ts";
+export { lmmFromCrossProducts } from "./lib/models/lmer/core.ts";
+export type { FormedCrossProducts, RowStream } from "./lib/models/lmer/core.ts";
+export {
+  assemble,
+  blockQueries,
+  earlyMoments,
+  levelQueries,
+  lmerPlan,
+  momentsQuery,
+  planDesign,
+  readLevels,
+  readMoments,
+  runPlan,
+  runPlanAsync,
+  UnsupportedTermError,
+} from "./lib/sources/plan.ts";
+export type {
+  Agg,
+  AggQuery,
+  AggResult,
+  AssembledFit,
+  AsyncExecutor,
+  ColumnType,
+  Executor,
+  FactorPart,
+  FilterItem,
+  KeyValue,
+  LmerPlan,
+  MathFn,
+  NumExpr,
+  PartLevels,
+  PlanDesign,
+  PlanLevels,
+  PlanMoments,
+  PlanTerm,
+  PlanVar,
+  SourceSchema,
+} from "./lib/sources/plan.ts";
+export { lmerFromAggregates } from "./lib/sources/aggregates.ts";
+export { aggregateLazy, executeLazy, isLazyFrame, lmerLazy } from "./lib/sources/polars.ts";
+export type { LazyExecOptions } from "./lib/sources/polars.ts";
 
 // Random numbers and simulation
 export { getLogSource, Rng, setLogSource } from "./lib/rng/mod.ts";
@@ -249,5 +302,4 @@ export type {
   LoadOptions,
   RowBinaryType,
 } from "./lib/sources/clickhouse.ts";
-export type { AsyncSource, ExternalSource } from "./lib/models/lmer/fit.ts";
-export type { ColumnType, SourceSchema } from "./lib/sources/plan.ts";
+export type { AsyncSource } from "./lib/models/lmer/fit.ts";

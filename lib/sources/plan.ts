@@ -184,6 +184,7 @@ export interface AggResult {
 export class UnsupportedTermError extends Error {
   /** The term (R's label). */
   readonly term: string;
+  /** An error for `term` (R's label), saying why it cannot be computed. */
   constructor(term: string, why: string) {
     super(`term '${term}' cannot be computed by the data source: ${why}`);
     this.name = "UnsupportedTermError";
@@ -191,8 +192,8 @@ export class UnsupportedTermError extends Error {
   }
 }
 
-/** A formula variable as the plan evaluates it. */
-type PlanVar =
+/** A formula variable as the plan evaluates it: a numeric expression or a factor column. */
+export type PlanVar =
   | { readonly kind: "numeric"; readonly expr: NumExpr }
   | { readonly kind: "factor"; readonly part: FactorPart };
 

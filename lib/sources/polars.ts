@@ -1,16 +1,18 @@
 /**
  * Fitting `lmer` from a polars LazyFrame (`pl.scanParquet(path)`,
- * `pl.scanCsv(path)`, `df.lazy()`, any lazy query) without holding its rows:
+ * `pl.scanCSV(path)`, `df.lazy()`, any lazy query) without holding its rows:
  * the aggregation plan of lib/sources/plan.ts runs as lazy polars
- * `groupBy().agg()` queries on polars' streaming engine, so the fit's
- * memory is that of the blocks (levels · q² + p²), not of the n rows.
+ * `groupBy().agg()` queries — slice by slice (partial sums merged by level)
+ * for a plain Parquet/IPC scan or an in-memory frame, else on polars'
+ * streaming engine — so the fit's memory is that of the blocks
+ * (levels · q² + p²) and of one slice, not of the n rows.
  *
  * `lmer(formula, lazyFrame)` comes here (this module registers itself with
  * lmer when imported, as `mod.ts` does). The fit equals the in-memory fit of
- * the collected rows to rounding. What needs the rows afterwards (fitted
- * values, residuals, the summary's residual quantiles, figures, the
- * bootstrap) says so; {@link fittedLazy} and {@link residualsLazy} compute
- * them by streaming the source again.
+ * the collected rows to rounding. Fitted values and residuals (and so the
+ * summary and `predict()`) stream the source once more
+ * ({@link lazyRowStream}); what needs X, Z or y row by row (Kenward-Roger,
+ * the bootstrap, figures) says that it needs the rows.
  *
  * @example
  * ```ts ignore
@@ -25,7 +27,12 @@ import { pl } from "../deps.ts";
 import type { DataFrame, LazyDataFrame } from "../deps.ts";
 import { readCategorical } from "../data/categorical.ts";
 import type { FactorSpec } from "../design/modelframe.ts";
-import { checkLmerOptions, type LmerOptions, registerSourceFitter } from "../models/lmer/fit.ts";
+import {
+  checkLmerOptions,
+  type LazyFrameLike,
+  type LmerOptions,
+  registerSourceFitter,
+} from "../models/lmer/fit.ts";
 import type { LinearMixedModel } from "../models/lmer/model.ts";
 import { lmerFromAggregates } from "./aggregates.ts";
 import type { RowStream } from "../models/lmer/core.ts";
@@ -66,7 +73,7 @@ type Expr = any;
  * isLazyFrame(pl.DataFrame({ a: [1] }).lazy()); // true
  * ```
  */
-export function isLazyFrame(x: unknown): x is LazyDataFrame {
+export function isLazyFrame(x: unknown): x is LazyFrameLike {
   if (typeof x !== "object" || x === null) return false;
   const o = x as Record<string, unknown>;
   return typeof o.collectSync === "function" && typeof o.describeOptimizedPlan === "function" &&
@@ -287,11 +294,12 @@ class Merger {
  * on polars' streaming engine.
  */
 export function executeLazy(
-  lf: LazyDataFrame,
+  frame: LazyFrameLike,
   plan: LmerPlan,
   queries: readonly AggQuery[],
   options: LazyExecOptions = {},
 ): AggResult[] {
+  const lf = frame as unknown as LazyDataFrame;
   const chunk = options.chunkRows === false
     ? 0
     : options.chunkRows ?? (sliceable(lf) ? 1_000_000 : 0);
@@ -475,9 +483,10 @@ function categoricalLevels(
 /** Run the three stages of the plan on a LazyFrame. */
 export function aggregateLazy(
   formula: string,
-  lf: LazyDataFrame,
+  frame: LazyFrameLike,
   options: { factors?: Readonly<Record<string, FactorSpec>> } & LazyExecOptions = {},
 ): { plan: LmerPlan; fit: AssembledFit; ms: { levels: number; moments: number; blocks: number } } {
+  const lf = frame as unknown as LazyDataFrame;
   let t = performance.now();
   const lap = () => {
     const now = performance.now(), d = now - t;
@@ -520,9 +529,10 @@ export function aggregateLazy(
  */
 export function lmerLazy(
   formula: string,
-  lf: LazyDataFrame,
+  frame: LazyFrameLike,
   options: LmerOptions & LazyExecOptions = {},
 ): LinearMixedModel {
+  const lf = frame as unknown as LazyDataFrame;
   const { engine, chunkRows, ...lmerOptions } = options;
   checkLmerOptions(lmerOptions);
   if (options.weights !== undefined || options.offset !== undefined) {
@@ -628,7 +638,7 @@ const lazyFitter = {
       typeof (x as { collect?: unknown }).collect === "function" &&
       typeof (x as { getColumn?: unknown }).getColumn !== "function"),
   fit: (formula: string, data: unknown, options: LmerOptions) =>
-    lmerLazy(formula, data as LazyDataFrame, options),
+    lmerLazy(formula, data as LazyFrameLike, options),
 };
 registerSourceFitter(lazyFitter);
 

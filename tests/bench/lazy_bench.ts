@@ -3,7 +3,7 @@
  * simulation (`createData`, random intercepts and slopes) written in chunks
  * to Parquet, then `y ~ x + (x | cluster)` fitted from
  * `pl.scanParquet("dir/*.parquet")` in a child process, which reports the
- * aggregation pass (rows/s; three scans: levels, moments, blocks), the fit
+ * aggregation pass (rows/s; stages: levels, moments, blocks), the fit
  * from the blocks, and its peak RSS (VmHWM).
  *
  *   deno run -A tests/bench/lazy_bench.ts                  # 1e6 rows x 1e5 clusters
@@ -139,7 +139,7 @@ console.log(
     (genMs ? ` (written in ${(genMs / 1000).toFixed(1)} s)` : ""),
 );
 console.log(
-  `  aggregation (polars ${engine}, 3 scans): ${aggS.toFixed(2)} s = ` +
+  `  aggregation (polars ${engine}; levels, moments, blocks): ${aggS.toFixed(2)} s = ` +
     `${(rows / aggS / 1e6).toFixed(2)} M rows/s wall; ${aggCpu.toFixed(2)} CPU s = ` +
     `${(rows / aggCpu / 1e6).toFixed(2)} M rows per CPU second ` +
     `(load average ${load}; stages ms: ${JSON.stringify(lazy.stages, round)})`,

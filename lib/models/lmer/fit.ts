@@ -7,7 +7,6 @@
  * @module
  */
 import type { DataLike } from "../../data/frame.ts";
-import type { LazyDataFrame } from "../../deps.ts";
 import { type DataOptions, type ModelFrame, modelFrame } from "../../design/modelframe.ts";
 import type { FixedDesign } from "../../design/reterm.ts";
 import { dropAliasedColumns } from "../../design/rank.ts";
@@ -605,8 +604,19 @@ export interface AsyncSource {
   readonly lmerAsync: true;
 }
 
+/**
+ * A nodejs-polars LazyFrame as lmer sees it (`pl.scanParquet(path)`,
+ * `pl.scanCSV(path)`, `df.lazy()`); checked by duck typing.
+ */
+export interface LazyFrameLike {
+  /** Run the query. */
+  collectSync(options?: { engine?: string }): unknown;
+  /** polars' optimized query plan as text. */
+  describeOptimizedPlan(): string;
+}
+
 /** What {@link lmer} fits from: rows in memory, a polars LazyFrame, or a registered source. */
-export type LmerData = DataLike | LazyDataFrame | ExternalSource;
+export type LmerData = DataLike | LazyFrameLike | ExternalSource;
 
 /**
  * lme4's `mkMerMod`: the fitted model at the optimum, with lme4's post-fit
@@ -679,6 +689,12 @@ export function lmer(
     if ((data as Partial<AsyncSource>).lmerAsync === true) {
       throw new TypeError(
         "lmer: no fitter is registered for this data source (import advanced.ts, which registers the SQL sources)",
+      );
+    }
+    if (typeof (data as { collectSync?: unknown }).collectSync === "function") {
+      throw new TypeError(
+        "lmer: the data is a polars LazyFrame, and fitting from one needs lib/sources/polars.ts " +
+          "(mod.ts and advanced.ts import it); import it, or collect the frame",
       );
     }
   }
