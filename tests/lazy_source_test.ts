@@ -7,7 +7,7 @@
  * problem; what needs the rows says so.
  */
 import assert from "node:assert/strict";
-import { createData, dataset, lmer } from "../mod.ts";
+import { anova, createData, dataset, lmer } from "../mod.ts";
 import type { LinearMixedModel } from "../mod.ts";
 import { pl } from "../lib/deps.ts";
 import type { DataFrame as PlFrame, LazyDataFrame } from "../lib/deps.ts";
@@ -201,6 +201,7 @@ Deno.test("fitted values, residuals and the summary stream from the LazyFrame; t
       () => m.predict(undefined, { reForm: "none" }),
       () => m.coefTable({ df: "kenward-roger" }),
       () => m.confint({ method: "boot", nsim: 2, seed: 1 }),
+      () => anova(m, lmer("Reaction ~ Days + (1 | Subject)", pf(ss).lazy())),
     ]
   ) {
     assert.throws(
