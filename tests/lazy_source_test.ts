@@ -7,7 +7,7 @@
  * problem; what needs the rows says so.
  */
 import assert from "node:assert/strict";
-import { createData, dataset, lmer } from "../mod.ts";
+import { anova, createData, dataset, lmer } from "../mod.ts";
 import type { LinearMixedModel } from "../mod.ts";
 import { pl } from "../lib/deps.ts";
 import type { DataFrame as PlFrame, LazyDataFrame } from "../lib/deps.ts";
@@ -87,6 +87,33 @@ Deno.test("factors, interactions, nested and crossed grouping agree with the in-
   both("strength ~ 1 + (1 | batch/cask)", pastes, pf(pastes).lazy(), "Pastes (nested)");
   const pen = dataset("Penicillin");
   both("diameter ~ 1 + (1 | plate) + (1 | sample)", pen, pf(pen).lazy(), "Penicillin (crossed)");
+});
+
+Deno.test("logical and text columns, numeric-by-factor interactions, the factors option", () => {
+  const ss = dataset("sleepstudy");
+  const days = pf(ss).getColumn("Days").toArray() as number[];
+  const df = pl.DataFrame({
+    Reaction: pf(ss).getColumn("Reaction").toArray() as number[],
+    Days: days,
+    late: days.map((d) => d > 4),
+    Subject: (pf(ss).getColumn("Subject").toArray() as string[]).map(String),
+    arm: days.map((_, i) => ["b", "a", "C"][i % 3]),
+  });
+  both(
+    "Reaction ~ Days * late + arm + (Days | Subject)",
+    df,
+    df.lazy(),
+    "logical, text, Days:late",
+  );
+  both("Reaction ~ Days + (1 | Subject) + (1 | arm:late)", df, df.lazy(), "text:logical grouping");
+  const levels = [...new Set(df.getColumn("Subject").toArray() as string[])].reverse();
+  const factors = { Subject: { levels }, arm: { levels: ["C", "b", "a"] } };
+  const f = "Reaction ~ Days + arm + (Days | Subject)";
+  const mem = lmer(f, df, { factors });
+  const lazy = lmer(f, df.lazy(), { factors });
+  assertAgree(lazy, mem, "factors option");
+  assert.deepEqual(lazy.ranefTables().Subject.levels, levels);
+  assert.deepEqual(Object.keys(lazy.fixef()), ["(Intercept)", "Days", "armb", "arma"]);
 });
 
 Deno.test("Clark's default createData and InstEval agree with the in-memory fit", () => {
@@ -174,6 +201,7 @@ Deno.test("fitted values, residuals and the summary stream from the LazyFrame; t
       () => m.predict(undefined, { reForm: "none" }),
       () => m.coefTable({ df: "kenward-roger" }),
       () => m.confint({ method: "boot", nsim: 2, seed: 1 }),
+      () => anova(m, lmer("Reaction ~ Days + (1 | Subject)", pf(ss).lazy())),
     ]
   ) {
     assert.throws(
@@ -216,6 +244,23 @@ Deno.test("bad input: unsupported term, missing column, not a polars LazyFrame",
   const withList = pl.DataFrame({ y: [1, 2, 3, 4], g: ["a", "a", "b", "b"] }).lazy()
     .withColumns(pl.concatList([pl.col("y"), pl.col("y")]).alias("l"));
   assert.throws(() => lmer("y ~ l + (1 | g)", withList), /column 'l' of the LazyFrame has type/);
+});
+
+Deno.test("lme4's checks: aliased columns dropped with its message, bad grouping and response", () => {
+  const ss = dataset("sleepstudy");
+  const { lazy } = both(
+    "Reaction ~ Days + I(2 * Days + 1) + (1 | Subject)",
+    ss,
+    pf(ss).lazy(),
+    "rank-deficient X",
+  );
+  assert.match(lazy.frameMessages.join("\n"), /rank deficient so dropping 1 column/);
+  const one = pl.DataFrame({ y: [1, 2, 3, 4], x: [1, 2, 3, 5], g: ["a", "a", "a", "a"] });
+  assert.throws(() => lmer("y ~ x + (1 | g)", one.lazy()), /grouping factor 'g' has 1 level/);
+  const flat = pl.DataFrame({ y: [2, 2, 2, 2], x: [1, 2, 3, 5], g: ["a", "a", "b", "b"] });
+  assert.throws(() => lmer("y ~ x + (1 | g)", flat.lazy()), /response 'y' is constant/);
+  const inf = pl.DataFrame({ y: [1, 2, Infinity, 4], x: [1, 2, 3, 5], g: ["a", "a", "b", "b"] });
+  assert.throws(() => lmer("y ~ x + (1 | g)", inf.lazy()), /response 'y' has a non-finite value/);
 });
 
 Deno.test("the plan is plain data: JSON round trip, one query per block family", () => {
