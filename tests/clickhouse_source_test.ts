@@ -15,7 +15,7 @@
  * printed.
  */
 import assert from "node:assert/strict";
-import { createData, dataset, lmer } from "../mod.ts";
+import { anova, createData, dataset, lmer } from "../mod.ts";
 import type { LinearMixedModel } from "../mod.ts";
 import {
   ClickHouseError,
@@ -177,6 +177,13 @@ Deno.test({
       // predictions on new data need no rows
       const newdata = { Days: [0, 4.5, 9], Subject: ["308", "335", "372"] };
       close(m.predict(newdata), ref.predict(newdata), 1e-8, "predict(newdata)");
+      // profile intervals from the blocks; anova's refit needs the response
+      const ci = (x: LinearMixedModel) => {
+        const t = x.confint();
+        return [...t.getColumn("2.5 %").toArray(), ...t.getColumn("97.5 %").toArray()] as number[];
+      };
+      close(ci(m), ci(ref), 1e-5, "profile confint");
+      assert.throws(() => anova(m, m), /needs the rows/);
     } finally {
       await dropCH(table);
     }
