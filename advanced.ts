@@ -12,6 +12,9 @@
  * - **Numerical core**: {@link buildLmm} / {@link Lmm} (the blocked
  *   cross-products `[Z X y]'[Z X y]` and the profiled criterion),
  *   {@link bobyqa} (the optimizer).
+ * - **Data larger than memory**: `lmer(formula, lazyFrame)` fits from a
+ *   polars LazyFrame through {@link lmerPlan}'s dialect-neutral aggregation
+ *   queries ({@link runPlan}, {@link aggregateLazy}, {@link lmerFromAggregates}).
  * - **Data and formulas**: {@link modelFrame}, {@link parseFormula},
  *   {@link FormulaError}, and their types.
  * - **Degrees of freedom**: {@link coefTableDf}, {@link fixedEffectsDf},
@@ -28,6 +31,9 @@
  * - **Random numbers**: {@link Rng} (`rnorm`, `runif`, `sampleInt`,
  *   `rmvnorm`, `rbinom`, `rpois`), {@link setLogSource} (the `log` R's
  *   `qnorm` uses).
+ * - **SQL tables** (data larger than memory): {@link sqlTable} as the data
+ *   of `await lmer(formula, source)` or {@link lmerFromSql}, the generated
+ *   SQL by {@link lmerSql}, and {@link loadClickHouseTable} to upload data.
  * - **Display and figures**: {@link MimeBundle}, the summary classes, the
  *   figure option and rendering types.
  *
@@ -43,6 +49,8 @@
  * @module
  */
 import "./lib/inference/lmerMethods.ts";
+import "./lib/sources/polars.ts";
+import "./lib/sources/sql.ts";
 
 // Data and formulas
 export type { SeriesLike } from "./lib/data/table.ts";
@@ -100,6 +108,56 @@ export type {
 export type { DenseThreads, HelperStatus, ParallelStatus } from "./lib/linalg/parallel.ts";
 export { NATIVE_MIN_ORDER, nativeLapack, setNativeLapack } from "./lib/linalg/native.ts";
 export type { NativeLapack } from "./lib/linalg/native.ts";
+
+// Data larger than memory: lmer from aggregated cross-products (lib/sources/)
+export { fitDevfun, registerSourceFitter } from "./lib/models/lmer/fit.ts";
+export type {
+  ExternalSource,
+  LazyFrameLike,
+  LmerData,
+  SourceFitter,
+} from "./lib/models/lmer/fit.ts";
+export { lmmFromCrossProducts } from "./lib/models/lmer/core.ts";
+export type { FormedCrossProducts, RowStream } from "./lib/models/lmer/core.ts";
+export {
+  assemble,
+  blockQueries,
+  earlyMoments,
+  levelQueries,
+  lmerPlan,
+  momentsQuery,
+  planDesign,
+  readLevels,
+  readMoments,
+  runPlan,
+  runPlanAsync,
+  UnsupportedTermError,
+} from "./lib/sources/plan.ts";
+export type {
+  Agg,
+  AggQuery,
+  AggResult,
+  AssembledFit,
+  AsyncExecutor,
+  ColumnType,
+  Executor,
+  FactorPart,
+  FilterItem,
+  KeyValue,
+  LmerPlan,
+  MathFn,
+  NumExpr,
+  PartLevels,
+  PlanDesign,
+  PlanLevels,
+  PlanMoments,
+  PlanTerm,
+  PlanVar,
+  SourceSchema,
+} from "./lib/sources/plan.ts";
+export { lmerFromAggregates } from "./lib/sources/aggregates.ts";
+export { aggregateLazy, executeLazy, isLazyFrame, lmerLazy } from "./lib/sources/polars.ts";
+export type { LazyExecOptions } from "./lib/sources/polars.ts";
 
 // Random numbers and simulation
 export { getLogSource, Rng, setLogSource } from "./lib/rng/mod.ts";
@@ -231,3 +289,31 @@ export type {
   PoolingExplorerOptions,
   ShrinkageExplorerOptions,
 } from "./lib/plots/explorer.ts";
+
+// Data larger than memory: SQL tables (ClickHouse, PostgreSQL's dialect)
+export {
+  isSqlTable,
+  lmerFromSql,
+  lmerSql,
+  sqlFitTimes,
+  SqlTable,
+  sqlTable,
+} from "./lib/sources/sql.ts";
+export type {
+  LmerSql,
+  LmerSqlQuery,
+  SqlFitTimes,
+  SqlPlanOptions,
+  SqlRow,
+  SqlRunner,
+  SqlTableOptions,
+} from "./lib/sources/sql.ts";
+export type { SqlDialectName } from "./lib/sources/sql_dialect.ts";
+export { ClickHouseError, loadClickHouseTable } from "./lib/sources/clickhouse.ts";
+export type {
+  ClickHouseConnection,
+  LoadedTable,
+  LoadOptions,
+  RowBinaryType,
+} from "./lib/sources/clickhouse.ts";
+export type { AsyncSource } from "./lib/models/lmer/fit.ts";

@@ -43,6 +43,8 @@
  * @module
  */
 import "./lib/inference/lmerMethods.ts";
+// lmer(formula, lazyFrame): the fit from a polars LazyFrame (registers itself with lmer)
+import "./lib/sources/polars.ts";
 
 // Data
 export type { DataFrame } from "./lib/data/table.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 export { default as pl } from "npm:nodejs-polars@0.25.2";
-export type { DataFrame, Series } from "npm:nodejs-polars@0.25.2";
+export type { DataFrame, LazyDataFrame, Series } from "npm:nodejs-polars@0.25.2";
 // Figures (lib/plots): Observable Plot rendering on linkedom's DOM, and resvg
 // for PNG. They are loaded by functions, not re-exported, so that importing
 // this file for polars does not also load them (~90 ms): lib/plots/plot.ts

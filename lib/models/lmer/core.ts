@@ -83,6 +83,31 @@ export interface LmmOptions {
 }
 
 /**
+ * Cross-products formed elsewhere (by a data source that is not in memory,
+ * lib/sources/), of F̃ = [X y] centred as {@link centerDesign} would centre
+ * it (or uncentred when `centering` is absent), terms in lme4's order.
+ */
+export interface FormedCrossProducts {
+  /** The blocks of Ã = [Z X̃ ỹ]ᵀ[Z X̃ ỹ]. */
+  readonly a: CrossProducts;
+  /** X's column names. */
+  readonly names: readonly string[];
+  /** The intercept column k and the shifts a (length p + 1, a[k] = 0), if centred. */
+  readonly centering?: { readonly k: number; readonly a: Float64Array };
+  /**
+   * Fitted values and residuals computed by the source from β and b (a pass
+   * over its rows, on first use), when it can; without it they refuse.
+   */
+  readonly stream?: RowStream;
+}
+
+/** Computes fitted values Xβ + Zb and residuals y − fitted over a source's rows. */
+export type RowStream = (
+  beta: Float64Array,
+  b: Float64Array,
+) => { readonly fitted: Float64Array; readonly residuals: Float64Array };
+
+/**
  * A linear mixed model ready for optimization: the crossproducts are formed,
  * and each call to {@link Lmm.objective} refactors the blocked system for θ.
  * Not safe for concurrent use (it reuses its workspace), and it keeps
@@ -122,12 +147,20 @@ export class Lmm implements LmmStructure {
   private readonly factor: BlockedFactor;
   private readonly xtxDiag: Float64Array;
 
-  /** Prefer {@link buildLmm}. */
+  /**
+   * Whether the rows are at hand (false: fitted from {@link FormedCrossProducts};
+   * fitted values and residuals need the data).
+   */
+  readonly rows: boolean;
+  private readonly stream: RowStream | undefined;
+
+  /** Prefer {@link buildLmm} (or {@link lmmFromCrossProducts}). */
   constructor(
     x: FixedDesign,
     y: Float64Array,
     terms: readonly ReTerm[],
     options: LmmOptions = {},
+    formed?: FormedCrossProducts,
   ) {
     if (terms.length === 0) {
       throw new Error("a linear mixed model needs at least one random-effects term");
@@ -145,6 +178,30 @@ export class Lmm implements LmmStructure {
       throw new Error(`need more observations (${this.n}) than fixed effects (${this.p})`);
     }
     const { weights: w, offset } = options;
+    this.rows = !formed;
+    this.stream = formed?.stream;
+    if (formed) {
+      // a fit from aggregated cross-products: no rows, no weights or offset
+      if (w || offset) throw new Error("weights and offsets need the rows in memory");
+      this.weights = undefined;
+      this.offset = undefined;
+      this.ldW = 0;
+      this.input = { x, y };
+      const c = formed.centering;
+      this.centering = c ? { k: c.k, a: c.a, x, y } : undefined;
+      this.x = x;
+      this.y = y;
+      this.fitTerms = this.terms;
+      this.a = formed.a;
+      if (!c) this.uncentered = this.a;
+      this.factor = new BlockedFactor(this.a, this.terms, options.simd ?? true, options.tail);
+      this.sparseTail = this.factor.sparse !== undefined;
+      this.denseOrder = this.factor.m;
+      const nf0 = this.p + 1;
+      this.xtxDiag = new Float64Array(this.p);
+      for (let j = 0; j < this.p; j++) this.xtxDiag[j] = this.a.ff[j * nf0 + j];
+      return;
+    }
     checkRowVector(w, "weights", this.n, true);
     checkRowVector(offset, "offset", this.n, false);
     this.weights = w;
@@ -189,6 +246,11 @@ export class Lmm implements LmmStructure {
     for (let j = 0; j < this.p; j++) this.xtxDiag[j] = this.a.ff[j * nf + j];
   }
 
+  /** The cross-products the factor works on (of the centred design, see centering.ts). */
+  get fitProducts(): CrossProducts {
+    return this.a;
+  }
+
   /**
    * The blocked crossproducts A = [Z X y]ᵀ[Z X y] of the data as given
    * (uncentred), for refits and profiles that change X's columns or y
@@ -200,6 +262,7 @@ export class Lmm implements LmmStructure {
         "refits, profiles and the bootstrap are not available yet for models with prior weights",
       );
     }
+    if (!this.uncentered && !this.rows) this.uncentered = uncenterProducts(this.a, this.centering!);
     if (!this.uncentered) {
       const { x, y } = this.input;
       // F's blocks from the data, as the fit would form them uncentred (an
@@ -241,8 +304,10 @@ export class Lmm implements LmmStructure {
       x: this.x,
       y: this.y,
       refactor: () => void this.factor.update(th),
+      rows: this.rows,
     });
     const cen = this.centering;
+    if (!this.rows) return rowFreeSolution(sol, cen, this.p, this.stream);
     if (!cen && !this.weights && !this.offset) return sol;
     // back from the centred coordinates: β, vcov, fitted (residuals, u, b,
     // σ and the criterion are the same in both)
@@ -280,6 +345,88 @@ export class Lmm implements LmmStructure {
       }
     }
   }
+}
+
+/** The message when rows are asked of a model fitted from aggregated cross-products. */
+export const ROWS_NEEDED =
+  "needs the rows: this model was fitted from aggregated cross-products of a " +
+  "data source (a LazyFrame or SQL table), not from rows in memory; collect the data " +
+  "(e.g. lmer(formula, lazyFrame.collectSync())) and refit for this";
+
+/** β and vcov back from the centred coordinates; fitted values and residuals refuse. */
+function rowFreeSolution(
+  sol: LmmSolution,
+  cen: Centering | undefined,
+  p: number,
+  stream: RowStream | undefined,
+): LmmSolution {
+  const vcov = cen ? uncenterVcov(sol.vcov, cen, p) : sol.vcov;
+  const se = new Float64Array(p);
+  for (let j = 0; j < p; j++) se[j] = Math.sqrt(vcov[j * p + j]);
+  const beta = cen ? uncenterBeta(sol.beta, cen) : sol.beta;
+  const { fitted: _f, residuals: _r, ...rest } = sol;
+  let rows: ReturnType<RowStream> | undefined;
+  const get = (what: string, key: "fitted" | "residuals") => ({
+    get(): Float64Array {
+      if (!stream) throw new Error(`${what} ${ROWS_NEEDED}`);
+      rows ??= stream(beta, sol.b);
+      return rows[key];
+    },
+    enumerable: false,
+  });
+  return Object.defineProperties({ ...rest, beta, vcov, se }, {
+    fitted: get("fitted()", "fitted"),
+    residuals: get("residuals()", "residuals"),
+  }) as LmmSolution;
+}
+
+/**
+ * The uncentred blocks from the centred ones: F = F̃ S⁻¹ with S⁻¹ = I + e_k aᵀ,
+ * i.e. f_j = f̃_j + a_j f̃_k (f̃_k is the intercept column).
+ */
+function uncenterProducts(a: CrossProducts, cen: Centering): CrossProducts {
+  const nf = a.p + 1, { k } = cen, s = cen.a;
+  const fz = a.fz.map((m) => {
+    const out = m.slice();
+    for (let c = 0; c < out.length / nf; c++) {
+      for (let j = 0; j < nf; j++) if (j !== k) out[c * nf + j] += s[j] * m[c * nf + k];
+    }
+    return out;
+  });
+  // rows, then columns
+  const r = a.ff.slice();
+  for (let c = 0; c < nf; c++) {
+    for (let j = 0; j < nf; j++) if (j !== k) r[c * nf + j] += s[j] * a.ff[c * nf + k];
+  }
+  const ff = r.slice();
+  for (let c = 0; c < nf; c++) {
+    if (c === k) continue;
+    for (let j = 0; j < nf; j++) ff[c * nf + j] += s[c] * r[k * nf + j];
+  }
+  return { ...a, fz, ff };
+}
+
+/**
+ * A linear mixed model from cross-products formed elsewhere (a data source
+ * that is not in memory): the criterion, β, θ, σ and the conditional
+ * variances are exactly as from rows; fitted values and residuals refuse
+ * (see {@link ROWS_NEEDED}).
+ *
+ * @example
+ * ```ts ignore
+ * const lmm = lmmFromCrossProducts({ a, names: ["(Intercept)", "x"] }, n, reTerms);
+ * lmm.objective(lmm.thetaStart, true);
+ * ```
+ */
+export function lmmFromCrossProducts(
+  formed: FormedCrossProducts,
+  n: number,
+  terms: readonly ReTerm[],
+  options: Pick<LmmOptions, "simd" | "tail"> = {},
+): Lmm {
+  const p = formed.names.length;
+  const x: FixedDesign = { x: new Float64Array(0), n, p, names: formed.names };
+  return new Lmm(x, new Float64Array(0), terms, options, formed);
 }
 
 /** Weights (positive) or an offset: finite, one per observation. */

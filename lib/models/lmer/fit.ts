@@ -487,6 +487,7 @@ export function lmerStart(devfun: LmerDevfun): Float64Array {
   const start = Float64Array.from(lmm.thetaStart);
   const terms = lmm.terms;
   if (!terms.every((t) => t.q === 1 && t.cnames[0] === "(Intercept)")) return start;
+  if (!lmm.rows) return startFromProducts(lmm, start);
   const y = devfun.frame.mf.y;
   const n = y.length;
   const variance = (v: ArrayLike<number>) => {
@@ -519,6 +520,105 @@ export function lmerStart(devfun: LmerDevfun): Float64Array {
 }
 
 /**
+ * {@link lmerStart} for a model fitted from cross-products (no rows): the
+ * level means of y and their counts are in the blocks of the centred
+ * [Z X y]ᵀ[Z X y] (an intercept term's Zᵀy and ZᵀZ).
+ */
+function startFromProducts(lmm: Lmm, start: Float64Array): Float64Array {
+  const a = lmm.fitProducts, n = lmm.n, nf = lmm.p + 1;
+  let sy = 0;
+  const vByGroup = new Map<string, number>();
+  lmm.terms.forEach((t, k) => {
+    const d = a.diag[k], fz = a.fz[k];
+    let s = 0;
+    for (let l = 0; l < t.nLevels; l++) s += fz[l * nf + lmm.p];
+    sy = s;
+    if (vByGroup.has(t.group)) return;
+    const m = s / n;
+    let v = 0;
+    for (let l = 0; l < t.nLevels; l++) {
+      if (d[l] > 0) v += d[l] * (fz[l * nf + lmm.p] / d[l] - m) ** 2;
+    }
+    vByGroup.set(t.group, v / (n - 1));
+  });
+  let ve = (a.ff[nf * nf - 1] - (sy * sy) / n) / (n - 1);
+  for (const v of vByGroup.values()) ve -= v;
+  if (!(ve > 0)) return start;
+  const terms = lmm.terms;
+  const rel = terms.map((t) => vByGroup.get(t.group)! / ve);
+  if (rel.every((r, k) => r >= lmm.lower[terms[k].thetaOffset] ** 2)) {
+    terms.forEach((t, k) => (start[t.thetaOffset] = Math.sqrt(rel[k])));
+  }
+  return start;
+}
+
+/**
+ * A fitter for data that are not rows in memory: `lmer(formula, data)` hands
+ * `data` to the first registered fitter that accepts it (lib/sources/
+ * registers one for polars LazyFrames when imported, as mod.ts does).
+ */
+export interface SourceFitter {
+  /** Whether this fitter takes `data`. */
+  accepts(data: unknown): boolean;
+  /**
+   * lmer's fit from `data`: the model, or a promise of it for a source
+   * reached asynchronously (an {@link AsyncSource}).
+   */
+  fit(
+    formula: string,
+    data: unknown,
+    options: LmerOptions,
+  ): LinearMixedModel | Promise<LinearMixedModel>;
+}
+
+const sourceFitters: SourceFitter[] = [];
+
+/**
+ * Register a {@link SourceFitter} (once; later registrations come after).
+ *
+ * @example
+ * ```ts ignore
+ * registerSourceFitter({ accepts: isLazyFrame, fit: lmerLazy });
+ * ```
+ */
+export function registerSourceFitter(f: SourceFitter): void {
+  if (!sourceFitters.includes(f)) sourceFitters.push(f);
+}
+
+/** A data source some registered {@link SourceFitter} accepts (e.g. a SQL table). */
+export interface ExternalSource {
+  /** The kind of source, e.g. "sql". */
+  readonly lmerSource: string;
+  /** Not asynchronous (see {@link AsyncSource}). */
+  readonly lmerAsync?: false;
+}
+
+/**
+ * A source reached asynchronously (a SQL engine over HTTP): `lmer` returns a
+ * promise of the model, `await lmer(formula, source)`.
+ */
+export interface AsyncSource {
+  /** The kind of source, e.g. "sql". */
+  readonly lmerSource: string;
+  /** Marks the source as asynchronous. */
+  readonly lmerAsync: true;
+}
+
+/**
+ * A nodejs-polars LazyFrame as lmer sees it (`pl.scanParquet(path)`,
+ * `pl.scanCSV(path)`, `df.lazy()`); checked by duck typing.
+ */
+export interface LazyFrameLike {
+  /** Run the query. */
+  collectSync(options?: { engine?: string }): unknown;
+  /** polars' optimized query plan as text. */
+  describeOptimizedPlan(): string;
+}
+
+/** What {@link lmer} fits from: rows in memory, a polars LazyFrame, or a registered source. */
+export type LmerData = DataLike | LazyFrameLike | ExternalSource;
+
+/**
  * lme4's `mkMerMod`: the fitted model at the optimum, with lme4's post-fit
  * checks (singular fit, gradient and Hessian) recorded as messages.
  */
@@ -547,7 +647,8 @@ export function mkMerMod(
 }
 
 /**
- * Fit a linear mixed-effects model as lme4's `lmer(formula, data, REML)`.
+ * Fit a linear mixed-effects model as lme4's `lmer(formula, data, REML)`
+ * (data in memory, or a polars LazyFrame).
  *
  * @example
  * ```ts ignore
@@ -556,10 +657,63 @@ export function mkMerMod(
  * console.log(String(m.summary()));
  * ```
  */
-export function lmer(formula: string, data: DataLike, options: LmerOptions = {}): LinearMixedModel {
+export function lmer(formula: string, data: LmerData, options?: LmerOptions): LinearMixedModel;
+/**
+ * Fit a linear mixed-effects model as lme4's `lmer(formula, data, REML)`
+ * from a SQL table ({@link AsyncSource}, e.g. `sqlTable(…)` of advanced.ts):
+ * the aggregation runs in the engine, and the promise resolves to the
+ * fitted model.
+ *
+ * @example
+ * ```ts ignore
+ * const m = await lmer("Reaction ~ Days + (Days | Subject)", sqlTable({
+ *   engine: "clickhouse", url: "http://127.0.0.1:8123", table: "sleepstudy",
+ * }));
+ * ```
+ */
+export function lmer(
+  formula: string,
+  data: AsyncSource,
+  options?: LmerOptions,
+): Promise<LinearMixedModel>;
+export function lmer(
+  formula: string,
+  data: LmerData | AsyncSource,
+  options: LmerOptions = {},
+): LinearMixedModel | Promise<LinearMixedModel> {
+  if (typeof data === "object" && data !== null) {
+    // (a source's fitter checks the options itself: an asynchronous one
+    // reports bad options as a rejected promise, not a throw)
+    const fitter = sourceFitters.find((f) => f.accepts(data));
+    if (fitter) return fitter.fit(formula, data, options);
+    if ((data as Partial<AsyncSource>).lmerAsync === true) {
+      throw new TypeError(
+        "lmer: no fitter is registered for this data source (import advanced.ts, which registers the SQL sources)",
+      );
+    }
+    if (typeof (data as { collectSync?: unknown }).collectSync === "function") {
+      throw new TypeError(
+        "lmer: the data is a polars LazyFrame, and fitting from one needs lib/sources/polars.ts " +
+          "(mod.ts and advanced.ts import it); import it, or collect the frame",
+      );
+    }
+  }
   checkLmerOptions(options);
-  const frame = lFormula(formula, data, options);
+  const frame = lFormula(formula, data as DataLike, options);
   const devfun = mkLmerDevfun(frame, { REML: options.REML ?? true });
+  return fitDevfun(devfun, formula, options);
+}
+
+/**
+ * What {@link lmer} does after forming the criterion: optimize (with its
+ * restarts) and build the fitted model. Shared with the fits from data
+ * sources (lib/sources/).
+ */
+export function fitDevfun(
+  devfun: LmerDevfun,
+  formula: string,
+  options: LmerOptions,
+): LinearMixedModel {
   const control = options.control ?? {};
   const opt = restartIfUnconverged(devfun, optimizeLmer(devfun, control, options.start), control);
   return mkMerMod(devfun, opt, { formula, control, dataName: options.dataName });

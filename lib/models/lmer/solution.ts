@@ -112,6 +112,13 @@ export interface SolveInput {
    * another θ.
    */
   readonly refactor?: () => void;
+  /**
+   * False when the rows are not at hand (a fit from aggregated
+   * cross-products, lib/sources/): no O(n) pass; the residual sum of squares
+   * comes from the factor (r² − ‖u‖²), and fitted values and residuals are
+   * left empty for the caller to replace.
+   */
+  readonly rows?: boolean;
 }
 
 /**
@@ -154,16 +161,18 @@ export function solve(input: SolveInput): LmmSolution {
   const beta = sol.subarray(qTotal, qTotal + p).slice();
   const u = sol.subarray(0, qTotal).slice();
   const b = scaleByLambda(f, u);
-  const fitted = fittedValues(x, beta, f.terms, b);
-  const residuals = new Float64Array(n);
+  const rows = input.rows !== false;
+  const fitted = rows ? fittedValues(x, beta, f.terms, b) : new Float64Array(0);
+  const residuals = new Float64Array(rows ? n : 0);
   let wrss = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < residuals.length; i++) {
     const r = y[i] - fitted[i];
     residuals[i] = r;
     wrss += r * r;
   }
   let ussq = 0;
   for (let k = 0; k < qTotal; k++) ussq += u[k] * u[k];
+  if (!rows) wrss = Math.max(parts.pwrss - ussq, 0);
   const pwrss = wrss + ussq;
   const sigmaML = Math.sqrt(pwrss / n);
   const sigmaREML = Math.sqrt(pwrss / (n - p));

@@ -17,6 +17,11 @@ import {
 import { quantile7 } from "../lm.ts";
 import { type DdfMethod, lmerInference } from "./extensions.ts";
 import type { LinearMixedModel } from "./model.ts";
+import { ROWS_NEEDED } from "./core.ts";
+
+/** The summary's line where lme4 prints the scaled residuals, for a model without rows. */
+const NO_RESIDUALS =
+  "Scaled residuals: not available (they need the rows; this model was fitted from aggregates)";
 
 /**
  * The phrase lmerTest adds to the summary's title line:
@@ -276,9 +281,18 @@ export class LmerSummary {
     return { "text/plain": this.randomEffectsText(5, ["Std.Dev."]), "text/html": html };
   }
 
-  /** The scaled residuals' quantiles (Min, 1Q, Median, 3Q, Max) as lme4 prints them. */
-  #scaledResidualQuantiles(): string[] {
-    return residualQuantiles(this.model.residuals({ scaled: true }));
+  /**
+   * The scaled residuals' quantiles (Min, 1Q, Median, 3Q, Max) as lme4 prints
+   * them; null for a model fitted from aggregates whose source cannot stream
+   * its rows back (a SQL table): the rest of the summary needs no rows.
+   */
+  #scaledResidualQuantiles(): string[] | null {
+    try {
+      return residualQuantiles(this.model.residuals({ scaled: true }));
+    } catch (e) {
+      if (e instanceof Error && e.message.endsWith(ROWS_NEEDED)) return null;
+      throw e;
+    }
   }
 
   /**
@@ -353,8 +367,10 @@ export class LmerSummary {
         m.REML ? "Linear mixed model fit by REML" : "Linear mixed model fit by maximum likelihood",
         facts,
       ),
-      htmlTable(RESIDUAL_QUANTILES, [this.#scaledResidualQuantiles()], {
-        caption: "Scaled residuals",
+      htmlTable(RESIDUAL_QUANTILES, [
+        this.#scaledResidualQuantiles() ?? RESIDUAL_QUANTILES.map(() => ""),
+      ], {
+        caption: this.#scaledResidualQuantiles() ? "Scaled residuals" : NO_RESIDUALS,
         numeric: RESIDUAL_QUANTILES.map(() => true),
       }),
       htmlTable(["Groups", "Name", "Variance", "Std.Dev.", "Corr"], reRows, {
@@ -403,7 +419,8 @@ export class LmerSummary {
       out.push(vals.map((s) => s.padStart(w)).join(" ") + " ");
     }
     out.push("");
-    out.push(...scaledResidualLines(this.#scaledResidualQuantiles()));
+    const quantiles = this.#scaledResidualQuantiles();
+    out.push(...(quantiles ? scaledResidualLines(quantiles) : [NO_RESIDUALS]));
     out.push("");
     out.push("Random effects:");
     out.push(this.randomEffectsText());
