@@ -152,38 +152,50 @@ export function buildFixed(plan: FixedPlan, cols: readonly VarColumn[], n: numbe
   }
   for (const t of plan.terms) {
     if (t.response) continue;
-    // Columns of a term: product over its variables, first varying fastest.
-    let block: Float64Array[] = [new Float64Array(n).fill(1)];
-    t.vars.forEach((v, k) => {
+    // Each variable's factors: a numeric column, a matrix's columns, or a
+    // contrast column looked up by level code (never materialized per row).
+    type Part = { values: Float64Array } | { byLevel: Float64Array; codes: Int32Array };
+    const parts: Part[][] = t.vars.map((v, k) => {
       const coding = t.codings[k];
       const c = cols[v];
-      const factorCols: Float64Array[] = [];
       if (coding.kind === "numeric") {
         if (c.kind !== "numeric") throw changedType(coding.label, "numeric", c);
-        factorCols.push(c.values);
-      } else if (coding.kind === "matrix") {
+        return [{ values: c.values }];
+      }
+      if (coding.kind === "matrix") {
         if (c.kind !== "matrix") throw changedType(coding.label, "numeric", c);
-        factorCols.push(...c.columns);
-      } else {
-        if (c.kind !== "factor") throw changedType(coding.label, "factor", c);
-        const m = coding.contrast.names.length;
-        for (let a = 0; a < m; a++) {
-          const col = new Float64Array(n);
-          for (let i = 0; i < n; i++) col[i] = coding.contrast.values[c.codes[i]][a];
-          factorCols.push(col);
-        }
+        return c.columns.map((values) => ({ values }));
       }
-      const next: Float64Array[] = [];
-      for (const f of factorCols) {
-        for (const b of block) {
-          const col = new Float64Array(n);
-          for (let i = 0; i < n; i++) col[i] = b[i] * f[i];
-          next.push(col);
-        }
-      }
-      block = next;
+      if (c.kind !== "factor") throw changedType(coding.label, "factor", c);
+      const cv = coding.contrast.values;
+      return coding.contrast.names.map((_, a) => ({
+        byLevel: Float64Array.from(cv, (row) => row[a]),
+        codes: c.codes,
+      }));
     });
-    for (const col of block) x.set(col, n * j++);
+    // Columns of a term: product over its variables, first varying fastest,
+    // each written straight into x and multiplied in place.
+    const combo = new Int32Array(parts.length);
+    const count = parts.reduce((s, ps) => s * ps.length, 1);
+    for (let col = 0; col < count; col++) {
+      const out = x.subarray(n * j, n * (j + 1));
+      out.fill(1);
+      for (let k = 0; k < parts.length; k++) {
+        const part = parts[k][combo[k]];
+        if ("values" in part) {
+          const v = part.values;
+          for (let i = 0; i < n; i++) out[i] *= v[i];
+        } else {
+          const { byLevel, codes } = part;
+          for (let i = 0; i < n; i++) out[i] *= byLevel[codes[i]];
+        }
+      }
+      j++;
+      for (let k = 0; k < parts.length; k++) {
+        if (++combo[k] < parts[k].length) break;
+        combo[k] = 0;
+      }
+    }
   }
   return x;
 }
