@@ -29,6 +29,7 @@
  */
 
 import { potf2, potrf, potrfWorkSize } from "../../linalg/cholesky.ts";
+import { nativeLapack } from "../../linalg/native.ts";
 import { type DenseKernels, simdArena } from "../../linalg/simd.ts";
 import { gemmNTSub, syrkSmallSub, syrkWideSub } from "../../linalg/gemm.ts";
 import {
@@ -77,6 +78,13 @@ const DENSE_FRACTION = 0.2;
 
 /** The sparse path is taken when its estimated work is below this fraction of the dense path's. */
 const SPARSE_MARGIN = 0.5;
+
+/**
+ * How much faster a dense flop is in the native LAPACK (lib/linalg/native.ts)
+ * than in the WebAssembly kernels SPARSE_FLOP_COST was measured against
+ * (2.5–4× from order 256 to 2,000, tests/bench/cholesky_bench.ts).
+ */
+const NATIVE_DENSE_SPEEDUP = 3;
 
 /**
  * The blocked factor. Construct once from the crossproducts; `update(θ)`
@@ -962,7 +970,10 @@ function pairTargets(tc: TailCoupling, sp: SparseTail): Int32Array {
 export interface TailCost {
   /** The dense path: m³/3. */
   readonly dense: number;
-  /** The sparse path: SPARSE_FLOP_COST · Σ (column count + p + 1)² + md³/3. */
+  /**
+   * The sparse path: SPARSE_FLOP_COST · Σ (column count + p + 1)² + md³/3
+   * (the sparse flops counted 3× dearer when the native LAPACK does the dense ones).
+   */
   readonly sparse: number;
   /** Order of the sparse path's dense block. */
   readonly denseOrder: number;
@@ -1027,9 +1038,11 @@ export function tailPlan(
     sparseFlops += c * c;
   }
   const md = tz - order.nSparse + nf;
+  // the native LAPACK (when loaded) makes a dense flop ~3× cheaper, a sparse one not
+  const sparseCost = SPARSE_FLOP_COST * (nativeLapack() ? NATIVE_DENSE_SPEEDUP : 1);
   const c: TailCost = {
     dense: (tz + nf) ** 3 / 3,
-    sparse: SPARSE_FLOP_COST * sparseFlops + md ** 3 / 3,
+    sparse: sparseCost * sparseFlops + md ** 3 / 3,
     denseOrder: md,
   };
   cost?.(c);
