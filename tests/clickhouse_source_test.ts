@@ -208,6 +208,23 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "a 1e6-row simulation (10,000 clusters, random slopes) from ClickHouse equals the in-memory fit",
+  ignore: ignoreCH,
+  fn: async () => {
+    const data = createData({ obsPerCluster: 100, nCluster: 10_000, seed: 2024 });
+    const table = await loadCH("sim1e6", data, 65_536);
+    try {
+      const m = await lmerFromSql(CLARK, chSource(table));
+      assertSameFit(m, lmer(CLARK, data));
+      assert.equal(m.nobs, 1_000_000);
+    } finally {
+      await dropCH(table);
+    }
+  },
+});
+
+Deno.test({
   name: "InstEval (73,421 rows, three crossed factors) from ClickHouse equals the in-memory fit",
   ignore: ignoreCH,
   fn: async () => {
