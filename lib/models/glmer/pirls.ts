@@ -21,6 +21,7 @@ import { buildLmm, type TermInfo } from "../lmer/core.ts";
 import { termInfo, thetaLower, thetaNames, thetaStart } from "../lmer/structure.ts";
 import type { GlmFamily } from "./family.ts";
 import { WeightedSystem } from "./wsystem.ts";
+import { WorkingRows } from "./working.ts";
 
 /** The data of a generalized linear mixed model, after the model frame. */
 export interface GlmmData {
@@ -166,15 +167,44 @@ export class Glmm {
     return out;
   }
 
-  /** Σ unit deviances at η (and μ into `mu`). */
-  private resDev(eta: Float64Array, mu: Float64Array): number {
-    const { y, weights, family } = this.data;
-    let s = 0;
-    for (let i = 0; i < this.n; i++) {
-      mu[i] = family.linkinv(eta[i]);
-      s += family.devResid(y[i], mu[i], weights[i]);
-    }
-    return s;
+  /** The fused per-row kernels (μ, unit deviances, working weights and response). */
+  #rows: WorkingRows | undefined;
+  /** Buffers of one PIRLS run, reused (results are copied out). */
+  #buf: PirlsBuffers | undefined;
+  /**
+   * The first PIRLS step's working weights and (y − μ)/μ′ from a starting
+   * linear predictor, kept for the next run from the same one (every
+   * stage-2 evaluation starts from lme4's lp0).
+   */
+  #start:
+    | { lp0: Float64Array | undefined; w: Float64Array; r: Float64Array; eta: Float64Array }
+    | undefined;
+
+  private rows(): WorkingRows {
+    const { y, size, weights, family } = this.data;
+    return this.#rows ??= new WorkingRows(y, size, weights, family);
+  }
+
+  /**
+   * η at the start (offset + lp0, or R's mustart) with its first step's
+   * working weights w and (y − μ)/μ′ (z = η − base + that).
+   */
+  private startAt(
+    lp0: Float64Array | undefined,
+  ): { w: Float64Array; r: Float64Array; eta: Float64Array } {
+    const st = this.#start;
+    if (st && sameValues(st.lp0, lp0)) return st;
+    const { n } = this;
+    const { offset } = this.data;
+    const eta = new Float64Array(n);
+    for (let i = 0; i < n; i++) eta[i] = lp0 ? offset[i] + lp0[i] : this.etaStart[i];
+    const rows = this.rows();
+    const w = new Float64Array(n), r = new Float64Array(n);
+    rows.evaluate(eta, new Float64Array(n));
+    rows.working(eta, undefined, w, r);
+    const st1 = { lp0: lp0 ? Float64Array.from(lp0) : undefined, w, r, eta };
+    this.#start = st1;
+    return st1;
   }
 
   /**
@@ -195,15 +225,24 @@ export class Glmm {
     tol = PIRLS_TOL,
   ): PirlsResult {
     const { n } = this;
-    const { y, weights, family, offset } = this.data;
+    const { offset } = this.data;
+    const rows = this.rows();
     const uOnly = beta !== undefined;
-    const base = uOnly ? this.xb(beta) : Float64Array.from(offset);
-    const eta = new Float64Array(n);
+    const bf = this.#buf ??= {
+      base: new Float64Array(n),
+      eta: new Float64Array(n),
+      mu: new Float64Array(n),
+      w: new Float64Array(n),
+      z: new Float64Array(n),
+      e: new Float64Array(n),
+    };
+    const base = uOnly ? this.xb(beta, bf.base) : offset;
+    const { eta, mu, w, z } = bf;
+    const start = this.startAt(lp0);
     // lme4 sets μ from offset + lp0 and only then the offset with Xβ, so
     // the first working response carries lp0 − Xβ
-    for (let i = 0; i < n; i++) eta[i] = lp0 ? offset[i] + lp0[i] : this.etaStart[i];
-    const mu = new Float64Array(n);
-    const w = new Float64Array(n), z = new Float64Array(n), ebuf = new Float64Array(n);
+    eta.set(start.eta);
+    const sys = this.system(uOnly);
     let u: Float64Array = new Float64Array(this.q), b: Float64Array = new Float64Array(this.q);
     let be: Float64Array = uOnly ? Float64Array.from(beta) : new Float64Array(this.p);
     let oldPdev = Number.MAX_VALUE;
@@ -211,32 +250,35 @@ export class Glmm {
     let unscDiag: Float64Array | undefined;
     let pdev = NaN, rdev = NaN;
     let it = 0, converged = false;
+    // the candidate η of a step and its penalized deviance (μ and the
+    // working quantities follow the last candidate evaluated, which is
+    // always the accepted one)
+    const e = bf.e;
+    const next = (uu: Float64Array, bb: Float64Array, bbe: Float64Array) => {
+      if (uOnly) e.set(base);
+      else this.xb(bbe, e);
+      this.zb(bb, e);
+      let s = 0;
+      for (let k = 0; k < uu.length; k++) s += uu[k] * uu[k];
+      const rd = rows.evaluate(e, mu);
+      return { rd, pd: rd + s };
+    };
     for (; it < PIRLS_MAXIT; it++) {
-      // μ at η (after the first iteration it is the accepted step's, from next())
-      for (let i = 0; i < n; i++) {
-        if (it === 0) mu[i] = family.linkinv(eta[i]);
-        const me = family.muEta(eta[i]);
-        w[i] = (weights[i] * me * me) / family.variance(mu[i]);
-        z[i] = eta[i] - base[i] + (y[i] - mu[i]) / me;
-      }
-      const sol = this.system(uOnly).solve(theta, w, z);
+      let wk = w;
+      if (it === 0) {
+        wk = start.w;
+        const r = start.r;
+        for (let i = 0; i < n; i++) z[i] = eta[i] - base[i] + r[i];
+      } else rows.working(eta, base, w, z);
+      const sol = sys.solve(theta, wk, z);
       ldL2 = sol.ldL2;
       if (!uOnly) unscDiag = sol.unscDiag;
       let uNew = sol.u, bNew = sol.b, beNew = uOnly ? be : sol.beta;
-      const next = (uu: Float64Array, bb: Float64Array, bbe: Float64Array) => {
-        const e = ebuf;
-        if (uOnly) e.set(base);
-        else this.xb(bbe, e);
-        this.zb(bb, e);
-        let s = 0;
-        for (let k = 0; k < uu.length; k++) s += uu[k] * uu[k];
-        const rd = this.resDev(e, mu);
-        return { e, rd, pd: rd + s };
-      };
       let r = next(uNew, bNew, beNew);
       pdev = r.pd;
       if (Math.abs((oldPdev - pdev) / pdev) < tol) {
-        (u = uNew, b = bNew, be = beNew, eta.set(r.e), rdev = r.rd);
+        (u = uNew, b = bNew, be = beNew, eta.set(e), rdev = r.rd);
+        if (it === 0) w.set(wk);
         converged = true;
         break;
       }
@@ -255,15 +297,16 @@ export class Glmm {
           );
         }
       }
+      if (it === 0) w.set(wk);
       u = uNew, b = bNew, be = beNew;
-      eta.set(r.e);
+      eta.set(e);
       rdev = r.rd;
       oldPdev = pdev;
     }
     if (!converged) throw new Error("pwrssUpdate did not converge in (maxit) iterations");
     let sqrL = 0;
     for (let k = 0; k < u.length; k++) sqrL += u[k] * u[k];
-    const aic = family.aic(y, this.data.size, mu, weights);
+    const aic = rows.aic(mu);
     return {
       deviance: ldL2 + sqrL + aic,
       ldL2,
@@ -273,8 +316,8 @@ export class Glmm {
       beta: be,
       u,
       b,
-      eta,
-      mu,
+      eta: Float64Array.from(eta),
+      mu: Float64Array.from(mu),
       iterations: it + 1,
       weights: Float64Array.from(w),
       ...(unscDiag ? { unscDiag } : {}),
@@ -308,6 +351,24 @@ export class Glmm {
     const s2 = sol.sigma * sol.sigma;
     return sol.vcov.map((v) => v / s2);
   }
+}
+
+/** Work arrays of one PIRLS run (length n). */
+interface PirlsBuffers {
+  base: Float64Array;
+  eta: Float64Array;
+  mu: Float64Array;
+  w: Float64Array;
+  z: Float64Array;
+  e: Float64Array;
+}
+
+/** Whether two optional arrays hold the same numbers. */
+function sameValues(a: Float64Array | undefined, b: Float64Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function mid(a: Float64Array, b: Float64Array): Float64Array {
