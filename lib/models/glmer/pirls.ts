@@ -144,6 +144,12 @@ export class Glmm {
     for (const t of this.terms) {
       const { index, z } = t.term;
       const q = t.q;
+      if (q === 1) {
+        // 0 + z·b = z·b: the general loop's sum for one column
+        const o = t.zOffset;
+        for (let i = 0; i < this.n; i++) out[i] += z[i] * b[o + index[i]];
+        continue;
+      }
       for (let i = 0; i < this.n; i++) {
         const o = t.zOffset + index[i] * q;
         let s = 0;
@@ -246,7 +252,6 @@ export class Glmm {
     let u: Float64Array = new Float64Array(this.q), b: Float64Array = new Float64Array(this.q);
     let be: Float64Array = uOnly ? Float64Array.from(beta) : new Float64Array(this.p);
     let oldPdev = Number.MAX_VALUE;
-    let ldL2 = NaN;
     let unscDiag: Float64Array | undefined;
     let pdev = NaN, rdev = NaN;
     let it = 0, converged = false;
@@ -271,7 +276,6 @@ export class Glmm {
         for (let i = 0; i < n; i++) z[i] = eta[i] - base[i] + r[i];
       } else rows.working(eta, base, w, z);
       const sol = sys.solve(theta, wk, z);
-      ldL2 = sol.ldL2;
       if (!uOnly) unscDiag = sol.unscDiag;
       let uNew = sol.u, bNew = sol.b, beNew = uOnly ? be : sol.beta;
       let r = next(uNew, bNew, beNew);
@@ -304,6 +308,8 @@ export class Glmm {
       oldPdev = pdev;
     }
     if (!converged) throw new Error("pwrssUpdate did not converge in (maxit) iterations");
+    // the factor is still the last iteration's (step halving does not refactor)
+    const ldL2 = sys.logDet();
     let sqrL = 0;
     for (let k = 0; k < u.length; k++) sqrL += u[k] * u[k];
     const aic = rows.aic(mu);

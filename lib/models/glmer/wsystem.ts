@@ -17,10 +17,8 @@ import { scaleByLambda, solve } from "../lmer/solution.ts";
 import type { TermInfo } from "../lmer/structure.ts";
 import { trsvLowerTrans } from "../../linalg/triangular.ts";
 
-/** What one weighted solve gives PIRLS. */
+/** What one weighted solve gives PIRLS (log|ΛᵀZᵀWZΛ + I| is {@link WeightedSystem.logDet}). */
 export interface WeightedSolution {
-  /** log|ΛᵀZᵀWZΛ + I|. */
-  readonly ldL2: number;
   /** Spherical random effects u (Z order). */
   readonly u: Float64Array;
   /** b = Λu. */
@@ -67,11 +65,16 @@ export class WeightedSystem {
 
   /** Weighted columns w ∘ F_f (F = [X z]), n per column. */
   #wf: Float64Array | undefined;
+  /** Per term: whether its only column is the intercept (z ≡ 1, products with it are exact). */
+  #ones: boolean[] | undefined;
 
   /**
    * Refill A with weights w and response z (F = [X z]): FᵀWF by weighted
-   * column dot products; scalar terms (q = 1) by column passes; wider terms
-   * row by row.
+   * column dot products, then each term's blocks in one pass over the rows
+   * through the positions found once (scalar terms read only the level and
+   * the weight). Every entry is summed over the rows in row order with the
+   * same products as {@link crossProducts} would form, so A's numbers do not
+   * depend on how the passes are arranged.
    */
   private refill(w: Float64Array, z: Float64Array): void {
     const { a, x, terms } = this;
@@ -79,14 +82,15 @@ export class WeightedSystem {
     const nf = p + 1;
     const xv = x.x;
     const wf = this.#wf ??= new Float64Array(nf * n);
+    const ones = this.#ones ??= terms.map((t) => t.q === 1 && t.term.z.every((v) => v === 1));
     for (let f = 0; f < p; f++) {
       const o = f * n;
       for (let r = 0; r < n; r++) wf[o + r] = w[r] * xv[o + r];
     }
-    for (let r = 0; r < n; r++) wf[p * n + r] = w[r] * z[r];
-    const col = (f: number) => (f < p ? xv.subarray(f * n, f * n + n) : z);
+    const wz = wf.subarray(p * n, nf * n);
+    for (let r = 0; r < n; r++) wz[r] = w[r] * z[r];
     for (let c = 0; c < nf; c++) {
-      const fc = col(c);
+      const fc = c < p ? xv.subarray(c * n, c * n + n) : z;
       for (let rr = c; rr < nf; rr++) {
         const o = rr * n;
         let s = 0;
@@ -106,20 +110,39 @@ export class WeightedSystem {
       fz.fill(0);
       for (let j = 0; j < k; j++) a.off[k][j].values.fill(0);
       if (q === 1) {
-        for (let r = 0; r < n; r++) d[idx[r]] += w[r] * zk[r] * zk[r];
-        for (let f = 0; f < nf; f++) {
-          const o = f * n;
-          for (let r = 0; r < n; r++) fz[idx[r] * nf + f] += wf[o + r] * zk[r];
+        if (ones[k]) {
+          // w·1·1 = w and wf·1 = wf exactly
+          if (nf === 1) {
+            for (let r = 0; r < n; r++) {
+              const l = idx[r];
+              d[l] += w[r];
+              fz[l] += wz[r];
+            }
+          } else {
+            for (let r = 0; r < n; r++) d[idx[r]] += w[r];
+            for (let f = 0; f < nf; f++) {
+              const o = f * n;
+              for (let r = 0; r < n; r++) fz[idx[r] * nf + f] += wf[o + r];
+            }
+          }
+        } else {
+          for (let r = 0; r < n; r++) d[idx[r]] += w[r] * zk[r] * zk[r];
+          for (let f = 0; f < nf; f++) {
+            const o = f * n;
+            for (let r = 0; r < n; r++) fz[idx[r] * nf + f] += wf[o + r] * zk[r];
+          }
         }
         for (let j = 0; j < k; j++) {
           if (terms[j].q !== 1) continue;
           const v = a.off[k][j].values, pos = this.pos[k][j], zj = terms[j].term.z;
-          for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r] * zj[r];
+          if (ones[k] && ones[j]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r]; }
+          else if (ones[k]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zj[r]; }
+          else if (ones[j]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r]; }
+          else for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r] * zj[r];
         }
-      }
-      for (let r = 0; r < n; r++) {
-        const wr = w[r];
-        if (q !== 1) {
+      } else {
+        for (let r = 0; r < n; r++) {
+          const wr = w[r];
           const lvl = idx[r];
           for (let c = 0; c < q; c++) {
             const zc = zk[r * q + c] * wr;
@@ -131,13 +154,17 @@ export class WeightedSystem {
             fz[cl + p] += z[r] * zc;
           }
         }
-        for (let j = 0; j < k; j++) {
-          const tj = terms[j];
-          const qj = tj.q;
-          if (q === 1 && qj === 1) continue;
-          const zj = tj.term.z;
-          const o = this.pos[k][j][r] * q * qj;
-          const v = a.off[k][j].values;
+      }
+      for (let j = 0; j < k; j++) {
+        const tj = terms[j];
+        const qj = tj.q;
+        if (q === 1 && qj === 1) continue;
+        const zj = tj.term.z;
+        const pos = this.pos[k][j];
+        const v = a.off[k][j].values;
+        for (let r = 0; r < n; r++) {
+          const wr = w[r];
+          const o = pos[r] * q * qj;
           for (let c = 0; c < qj; c++) {
             const zc = zj[r * qj + c] * wr;
             if (zc === 0) continue;
@@ -176,19 +203,19 @@ export class WeightedSystem {
   solve(theta: ArrayLike<number>, w: Float64Array, z: Float64Array): WeightedSolution {
     this.refill(w, z);
     const info = this.factor.update(theta);
-    const parts = devianceParts(this.factor, info, this.xtxDiag);
     const p = this.x.p;
     if (p === 0) {
       // u only (β fixed): back substitution through L and b = Λu, nothing else
       const u = backSolveU(this.factor);
       return {
-        ldL2: parts.ldL2,
         u,
         b: scaleByLambda(this.factor, u),
         beta: new Float64Array(0),
         unscDiag: new Float64Array(0),
       };
     }
+    // devianceParts checks X's rank
+    const parts = devianceParts(this.factor, info, this.xtxDiag);
     // one dummy row: solve() forms fitted values and σ from the rows given,
     // which PIRLS does not use; vcov / σ² is (R_XᵀR_X)⁻¹ whatever σ is
     const sol = solve({
@@ -203,7 +230,29 @@ export class WeightedSystem {
     const s2 = sol.sigma * sol.sigma;
     const unscDiag = new Float64Array(p);
     for (let j = 0; j < p; j++) unscDiag[j] = sol.vcov[j * p + j] / s2;
-    return { ldL2: parts.ldL2, u: sol.u, b: sol.b, beta: sol.beta, unscDiag };
+    return { u: sol.u, b: sol.b, beta: sol.beta, unscDiag };
+  }
+
+  /**
+   * log|ΛᵀZᵀWZΛ + I| of the last {@link solve} (lme4's ldL2), summed as
+   * lmer's `devianceParts` sums it; PIRLS needs it only at convergence.
+   */
+  logDet(): number {
+    const f = this.factor;
+    let ld = 0;
+    for (let j = 0; j < f.nHead; j++) {
+      const d = f.headDiag[j];
+      const q = f.terms[j].q;
+      if (q === 1) {
+        for (let l = 0; l < d.length; l++) ld += Math.log(d[l]);
+      } else {
+        for (let l = 0; l < f.terms[j].nLevels; l++) {
+          for (let r = 0; r < q; r++) ld += Math.log(d[l * q * q + r * q + r]);
+        }
+      }
+    }
+    ld += f.tailLogDet();
+    return 2 * ld;
   }
 }
 
