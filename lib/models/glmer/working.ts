@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { GlmFamily } from "./family.ts";
+import { bd0, dbinomLog, dpoisLog, type GlmFamily, stirlerr } from "./family.ts";
 
 const EPS = 2.220446049250313e-16;
 /** R's logit clamping: μ′ = ε and μ = ε/(1+ε) or 1/(1+ε) beyond ±30. */
@@ -38,6 +38,22 @@ export class WorkingRows {
   private readonly v: Float64Array;
   /** y − μ at the last evaluated η. */
   private readonly res: Float64Array;
+  /**
+   * The binomial aic's per-row constants, as R's `binomial()$aic` forms
+   * them: successes round(m y), trials round(m) and the factor w/m (0 where
+   * m = 0), m the sizes when some exceed 1, else the prior weights.
+   */
+  private readonly aicX: Float64Array | undefined;
+  private readonly aicN: Float64Array | undefined;
+  private readonly aicF: Float64Array | undefined;
+  /** Rows with m > 0 (the others do not enter R's sum). */
+  private readonly aicOn: Uint8Array | undefined;
+  /**
+   * The Poisson aic's per-row constants of R's dpois(y, μ, log = TRUE) for
+   * integer y > 0: −stirlerr(y) and ½ log(2π y).
+   */
+  private readonly poisSt: Float64Array | undefined;
+  private readonly poisC: Float64Array | undefined;
   /** Analyse the family and precompute the per-row constants. */
   constructor(
     y: Float64Array,
@@ -59,6 +75,29 @@ export class WorkingRows {
     this.me = new Float64Array(n);
     this.v = new Float64Array(n);
     this.res = new Float64Array(n);
+    if (family.family === "binomial") {
+      const big = size.some((v) => v > 1);
+      this.aicX = new Float64Array(n);
+      this.aicN = new Float64Array(n);
+      this.aicF = new Float64Array(n);
+      this.aicOn = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        const m = big ? size[i] : weights[i];
+        if (!(m > 0)) continue;
+        this.aicOn[i] = 1;
+        this.aicX[i] = Math.round(m * y[i]);
+        this.aicN[i] = Math.round(m);
+        this.aicF[i] = weights[i] / m;
+      }
+    } else if (y.every((v) => Number.isInteger(v))) {
+      this.poisSt = new Float64Array(n);
+      this.poisC = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        if (y[i] === 0) continue;
+        this.poisSt[i] = -stirlerr(y[i]);
+        this.poisC[i] = 0.5 * Math.log(2 * Math.PI * y[i]);
+      }
+    }
   }
 
   /**
@@ -134,8 +173,30 @@ export class WorkingRows {
     else for (let i = 0; i < n; i++) z[i] = res[i] / me[i];
   }
 
-  /** The family's aic at μ (R's `family$aic` without its + 2k). */
+  /**
+   * The family's aic at μ (R's `family$aic` without its + 2k): the same
+   * terms summed in the same order as {@link GlmFamily.aic}, with the
+   * per-row constants computed once.
+   */
   aic(mu: Float64Array): number {
-    return this.family.aic(this.y, this.size, mu, this.wt);
+    const { n, y, wt } = this;
+    let s = 0;
+    if (this.aicF) {
+      const x = this.aicX!, nn = this.aicN!, f = this.aicF, on = this.aicOn!;
+      for (let i = 0; i < n; i++) if (on[i]) s += f[i] * dbinomLog(x[i], nn[i], mu[i]);
+      return -2 * s;
+    }
+    const st = this.poisSt, c = this.poisC;
+    if (st && c) {
+      // dpoisLog's terms with its constants read, not recomputed
+      for (let i = 0; i < n; i++) {
+        const yi = y[i], m = mu[i];
+        const d = m === 0 ? (yi === 0 ? 0 : -Infinity) : yi === 0 ? -m : st[i] - bd0(yi, m) - c[i];
+        s += d * wt[i];
+      }
+      return -2 * s;
+    }
+    for (let i = 0; i < n; i++) s += dpoisLog(y[i], mu[i]) * wt[i];
+    return -2 * s;
   }
 }
