@@ -177,6 +177,8 @@ export class Glmm {
   #rows: WorkingRows | undefined;
   /** Buffers of one PIRLS run, reused (results are copied out). */
   #buf: PirlsBuffers | undefined;
+  /** u and b of the accepted iterate and of the candidate (β fixed). */
+  #uPairs: { u: Float64Array; b: Float64Array }[] | undefined;
   /**
    * The first PIRLS step's working weights and (y − μ)/μ′ from a starting
    * linear predictor, kept for the next run from the same one (every
@@ -249,8 +251,17 @@ export class Glmm {
     // the first working response carries lp0 − Xβ
     eta.set(start.eta);
     const sys = this.system(uOnly);
-    let u: Float64Array = new Float64Array(this.q), b: Float64Array = new Float64Array(this.q);
-    let be: Float64Array = uOnly ? Float64Array.from(beta) : new Float64Array(this.p);
+    // β fixed: u and b go to two pairs of buffers, the accepted iterate's
+    // and the candidate's, swapped on acceptance (no allocation per step)
+    const pair = this.#uPairs ??= [0, 1].map(() => ({
+      u: new Float64Array(this.q),
+      b: new Float64Array(this.q),
+    }));
+    let acc = pair[0], cand = pair[1];
+    acc.u.fill(0);
+    acc.b.fill(0);
+    let u: Float64Array = acc.u, b: Float64Array = acc.b;
+    let be: Float64Array = uOnly ? copyOf(beta) : new Float64Array(this.p);
     let oldPdev = Number.MAX_VALUE;
     let unscDiag: Float64Array | undefined;
     let pdev = NaN, rdev = NaN;
@@ -275,9 +286,9 @@ export class Glmm {
         const r = start.r;
         for (let i = 0; i < n; i++) z[i] = eta[i] - base[i] + r[i];
       } else rows.working(eta, base, w, z);
-      const sol = sys.solve(theta, wk, z);
+      const sol = sys.solve(theta, wk, z, uOnly ? cand : undefined);
       if (!uOnly) unscDiag = sol.unscDiag;
-      let uNew = sol.u, bNew = sol.b, beNew = uOnly ? be : sol.beta;
+      const uNew = sol.u, bNew = sol.b, beNew = uOnly ? be : sol.beta;
       let r = next(uNew, bNew, beNew);
       pdev = r.pd;
       if (Math.abs((oldPdev - pdev) / pdev) < tol) {
@@ -289,9 +300,9 @@ export class Glmm {
       if (Number.isNaN(pdev) || pdev > oldPdev) {
         // step halving towards the previous iterate (lme4: up to 10 times)
         for (let k = 0; k < 10 && (Number.isNaN(r.pd) || r.pd > oldPdev); k++) {
-          uNew = mid(u, uNew);
-          bNew = mid(b, bNew);
-          if (!uOnly) beNew = mid(be, beNew);
+          halve(u, uNew);
+          halve(b, bNew);
+          if (!uOnly) halve(be, beNew);
           r = next(uNew, bNew, beNew);
         }
         pdev = r.pd;
@@ -303,6 +314,7 @@ export class Glmm {
       }
       if (it === 0) w.set(wk);
       u = uNew, b = bNew, be = beNew;
+      if (uOnly) [acc, cand] = [cand, acc];
       eta.set(e);
       rdev = r.rd;
       oldPdev = pdev;
@@ -320,12 +332,12 @@ export class Glmm {
       aic,
       resDev: rdev,
       beta: be,
-      u,
-      b,
-      eta: Float64Array.from(eta),
-      mu: Float64Array.from(mu),
+      u: u.slice(),
+      b: b.slice(),
+      eta: eta.slice(),
+      mu: mu.slice(),
       iterations: it + 1,
-      weights: Float64Array.from(w),
+      weights: w.slice(),
       ...(unscDiag ? { unscDiag } : {}),
     };
   }
@@ -377,8 +389,14 @@ function sameValues(a: Float64Array | undefined, b: Float64Array | undefined): b
   return true;
 }
 
-function mid(a: Float64Array, b: Float64Array): Float64Array {
-  const out = new Float64Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = (a[i] + b[i]) / 2;
+/** b ← (a + b)/2: a step halved towards the previous iterate a. */
+function halve(a: Float64Array, b: Float64Array): void {
+  for (let i = 0; i < a.length; i++) b[i] = (a[i] + b[i]) / 2;
+}
+
+/** A Float64Array copy of β. */
+function copyOf(v: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i];
   return out;
 }

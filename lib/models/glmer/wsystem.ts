@@ -13,7 +13,7 @@ import type { FixedDesign } from "../../design/reterm.ts";
 import { BlockedFactor, findBlock } from "../lmer/cholesky.ts";
 import { type CrossProducts, crossProducts } from "../lmer/crossprod.ts";
 import { devianceParts } from "../lmer/deviance.ts";
-import { scaleByLambda, solve } from "../lmer/solution.ts";
+import { solve } from "../lmer/solution.ts";
 import type { TermInfo } from "../lmer/structure.ts";
 import { trsvLowerTrans } from "../../linalg/triangular.ts";
 
@@ -63,6 +63,8 @@ export class WeightedSystem {
     this.xtxDiag = new Float64Array(x.p);
   }
 
+  /** The dense tail's right-hand side in back substitution (m − 1). */
+  #tailBuf: Float64Array | undefined;
   /** Weighted columns w ∘ F_f (F = [X z]), n per column. */
   #wf: Float64Array | undefined;
   /** Per term: whether its only column is the intercept (z ≡ 1, products with it are exact). */
@@ -199,20 +201,26 @@ export class WeightedSystem {
     return sol.ranef.map((r) => r.condVar.map((v) => v / s2));
   }
 
-  /** Solve the penalized weighted least-squares problem at θ. */
-  solve(theta: ArrayLike<number>, w: Float64Array, z: Float64Array): WeightedSolution {
+  /**
+   * Solve the penalized weighted least-squares problem at θ. Without X
+   * (β fixed), u and b are written to `out` when given.
+   */
+  solve(
+    theta: ArrayLike<number>,
+    w: Float64Array,
+    z: Float64Array,
+    out?: { readonly u: Float64Array; readonly b: Float64Array },
+  ): WeightedSolution {
     this.refill(w, z);
     const info = this.factor.update(theta);
     const p = this.x.p;
     if (p === 0) {
       // u only (β fixed): back substitution through L and b = Λu, nothing else
-      const u = backSolveU(this.factor);
-      return {
-        u,
-        b: scaleByLambda(this.factor, u),
-        beta: new Float64Array(0),
-        unscDiag: new Float64Array(0),
-      };
+      const qTotal = this.terms.reduce((s, t) => s + t.size, 0);
+      const u = out?.u ?? new Float64Array(qTotal), b = out?.b ?? new Float64Array(qTotal);
+      backSolveU(this.factor, u, this.#tailBuf ??= new Float64Array(this.factor.m - 1));
+      lambdaTimes(this.factor, u, b);
+      return { u, b, beta: EMPTY, unscDiag: EMPTY };
     }
     // devianceParts checks X's rank
     const parts = devianceParts(this.factor, info, this.xtxDiag);
@@ -256,17 +264,53 @@ export class WeightedSystem {
   }
 }
 
+const EMPTY = new Float64Array(0);
+
+/**
+ * b = Λu into `b`, as lmer's `scaleByLambda` forms it (T_k times each
+ * level's q-vector, the same sums).
+ */
+function lambdaTimes(f: BlockedFactor, u: Float64Array, b: Float64Array): void {
+  for (let k = 0; k < f.terms.length; k++) {
+    const t = f.terms[k];
+    const T = f.lambda[k];
+    const q = t.q;
+    if (q === 1) {
+      // 0 + T·u = T·u
+      const s = T[0], o = t.zOffset;
+      for (let l = 0; l < t.nLevels; l++) b[o + l] = s * u[o + l];
+      continue;
+    }
+    for (let l = 0; l < t.nLevels; l++) {
+      const o = t.zOffset + l * q;
+      for (let r = 0; r < q; r++) {
+        let s = 0;
+        for (let c = 0; c <= r; c++) s += T[c * q + r] * u[o + c];
+        b[o + r] = s;
+      }
+    }
+  }
+}
+
 /**
  * u from Lᵀ u = c for a factor without X columns (c: the response's row of
- * L): the dense tail first, then the head terms from the last back (as
- * lmer's back substitution, without β).
+ * L) into `out`: the dense tail first (its right-hand side in `xd`, m − 1),
+ * then the head terms from the last back (as lmer's back substitution,
+ * without β).
  */
-function backSolveU(f: BlockedFactor): Float64Array {
+function backSolveU(f: BlockedFactor, out: Float64Array, xdBuf: Float64Array): void {
   const { tailZ, terms } = f;
-  const qTotal = terms.reduce((s, t) => s + t.size, 0);
-  const headZ = qTotal - tailZ;
-  const out = new Float64Array(qTotal);
-  const xd = f.solveTail();
+  const headZ = out.length - tailZ;
+  let xd: Float64Array;
+  if (f.sparse) xd = f.solveTail();
+  else {
+    // BlockedFactor.solveTail without its allocation: the last column of M,
+    // then M's leading block transposed solved
+    const { m, tail } = f;
+    xd = xdBuf;
+    for (let r = 0; r < m - 1; r++) xd[r] = tail[r * m + m - 1];
+    trsvLowerTrans(tail, m - 1, 0, m, xd, 0);
+  }
   out.set(xd.subarray(0, tailZ), headZ);
   for (let j = f.nHead - 1; j >= 0; j--) {
     const t = terms[j];
@@ -309,5 +353,4 @@ function backSolveU(f: BlockedFactor): Float64Array {
       for (let bl = 0; bl < t.nLevels; bl++) trsvLowerTrans(d, q, bl * q * q, q, out, zo + bl * q);
     }
   }
-  return out;
 }
