@@ -150,6 +150,14 @@ export class Glmm {
         for (let i = 0; i < this.n; i++) out[i] += z[i] * b[o + index[i]];
         continue;
       }
+      if (q === 2) {
+        // (0 + z₀b₀) + z₁b₁ = z₀b₀ + z₁b₁
+        for (let i = 0; i < this.n; i++) {
+          const o = t.zOffset + 2 * index[i];
+          out[i] += z[2 * i] * b[o] + z[2 * i + 1] * b[o + 1];
+        }
+        continue;
+      }
       for (let i = 0; i < this.n; i++) {
         const o = t.zOffset + index[i] * q;
         let s = 0;
@@ -245,11 +253,8 @@ export class Glmm {
       e: new Float64Array(n),
     };
     const base = uOnly ? this.xb(beta, bf.base) : offset;
-    const { eta, mu, w, z } = bf;
+    const { mu, w, z } = bf;
     const start = this.startAt(lp0);
-    // lme4 sets μ from offset + lp0 and only then the offset with Xβ, so
-    // the first working response carries lp0 − Xβ
-    eta.set(start.eta);
     const sys = this.system(uOnly);
     // β fixed: u and b go to two pairs of buffers, the accepted iterate's
     // and the candidate's, swapped on acceptance (no allocation per step)
@@ -262,14 +267,18 @@ export class Glmm {
     acc.b.fill(0);
     let u: Float64Array = acc.u, b: Float64Array = acc.b;
     let be: Float64Array = uOnly ? copyOf(beta) : new Float64Array(this.p);
+    // η of the accepted iterate (at first lme4's: offset + lp0, with the
+    // offset and Xβ set only afterwards, so the first working response
+    // carries lp0 − Xβ) and of the candidate, swapped on acceptance; μ and
+    // the working quantities follow the last candidate evaluated, which is
+    // always the accepted one
+    const spare = bf.eta;
+    let eta: Float64Array = start.eta, e = bf.e;
+    let wLast = start.w;
     let oldPdev = Number.MAX_VALUE;
     let unscDiag: Float64Array | undefined;
     let pdev = NaN, rdev = NaN;
     let it = 0, converged = false;
-    // the candidate η of a step and its penalized deviance (μ and the
-    // working quantities follow the last candidate evaluated, which is
-    // always the accepted one)
-    const e = bf.e;
     const next = (uu: Float64Array, bb: Float64Array, bbe: Float64Array) => {
       if (uOnly) e.set(base);
       else this.xb(bbe, e);
@@ -280,24 +289,20 @@ export class Glmm {
       return { rd, pd: rd + s };
     };
     for (; it < PIRLS_MAXIT; it++) {
-      let wk = w;
       if (it === 0) {
-        wk = start.w;
         const r = start.r;
         for (let i = 0; i < n; i++) z[i] = eta[i] - base[i] + r[i];
-      } else rows.working(eta, base, w, z);
-      const sol = sys.solve(theta, wk, z, uOnly ? cand : undefined);
+      } else {
+        rows.working(eta, base, w, z);
+        wLast = w;
+      }
+      const sol = sys.solve(theta, wLast, z, uOnly ? cand : undefined);
       if (!uOnly) unscDiag = sol.unscDiag;
       const uNew = sol.u, bNew = sol.b, beNew = uOnly ? be : sol.beta;
       let r = next(uNew, bNew, beNew);
       pdev = r.pd;
-      if (Math.abs((oldPdev - pdev) / pdev) < tol) {
-        (u = uNew, b = bNew, be = beNew, eta.set(e), rdev = r.rd);
-        if (it === 0) w.set(wk);
-        converged = true;
-        break;
-      }
-      if (Number.isNaN(pdev) || pdev > oldPdev) {
+      const done = Math.abs((oldPdev - pdev) / pdev) < tol;
+      if (!done && (Number.isNaN(pdev) || pdev > oldPdev)) {
         // step halving towards the previous iterate (lme4: up to 10 times)
         for (let k = 0; k < 10 && (Number.isNaN(r.pd) || r.pd > oldPdev); k++) {
           halve(u, uNew);
@@ -312,11 +317,17 @@ export class Glmm {
           );
         }
       }
-      if (it === 0) w.set(wk);
+      // accept the candidate
       u = uNew, b = bNew, be = beNew;
       if (uOnly) [acc, cand] = [cand, acc];
-      eta.set(e);
+      const prev = eta;
+      eta = e;
+      e = prev === start.eta ? spare : prev;
       rdev = r.rd;
+      if (done) {
+        converged = true;
+        break;
+      }
       oldPdev = pdev;
     }
     if (!converged) throw new Error("pwrssUpdate did not converge in (maxit) iterations");
@@ -337,7 +348,7 @@ export class Glmm {
       eta: eta.slice(),
       mu: mu.slice(),
       iterations: it + 1,
-      weights: w.slice(),
+      weights: wLast.slice(),
       ...(unscDiag ? { unscDiag } : {}),
     };
   }

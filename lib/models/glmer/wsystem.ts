@@ -142,6 +142,27 @@ export class WeightedSystem {
           else if (ones[j]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r]; }
           else for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r] * zj[r];
         }
+      } else if (q === 2) {
+        // the general loop below unrolled for q = 2 (the random-slope case);
+        // products with zc = 0 add +0 there and are skipped, here added
+        for (let r = 0; r < n; r++) {
+          const wr = w[r];
+          const z0 = zk[2 * r], z1 = zk[2 * r + 1], zr = z[r];
+          const zc0 = z0 * wr, zc1 = z1 * wr;
+          const b4 = 4 * idx[r];
+          d[b4] += z0 * zc0;
+          d[b4 + 1] += z1 * zc0;
+          d[b4 + 2] += z0 * zc1;
+          d[b4 + 3] += z1 * zc1;
+          const cl0 = 2 * idx[r] * nf, cl1 = cl0 + nf;
+          for (let f = 0; f < p; f++) {
+            const xf = xv[f * n + r];
+            fz[cl0 + f] += xf * zc0;
+            fz[cl1 + f] += xf * zc1;
+          }
+          fz[cl0 + p] += zr * zc0;
+          fz[cl1 + p] += zr * zc1;
+        }
       } else {
         for (let r = 0; r < n; r++) {
           const wr = w[r];
