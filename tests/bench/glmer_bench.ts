@@ -6,7 +6,8 @@
  *   deno run -A tests/bench/glmer_bench.ts --sim     # only the simulated 1e5-row model
  *
  * (also `deno run -A tests/bench/compare.ts --glmer`). Each model is fitted
- * warm (in-process, data loaded): one fit of each side first, then ours and
+ * warm (in-process, data loaded): one fit of each side first (not for the
+ * simulated model, whose fits take seconds to a minute), then ours and
  * lme4's alternately, one fit at a time, so both see the same machine load;
  * the medians and their ratio are printed with the load averages. lme4 runs
  * in one R process that takes the fits to time on its standard input. The
@@ -34,6 +35,8 @@ export interface GlmerCase {
   readonly reps: number;
   /** When set, the data are written to a temporary CSV for R (R code reads `csv`). */
   readonly csv?: boolean;
+  /** Fit once on each side before timing (default true; a minute-long lme4 fit needs none). */
+  readonly warm?: boolean;
 }
 
 /**
@@ -70,6 +73,7 @@ export function glmerCases(quick = false, simOnly = false): GlmerCase[] {
     r: "d <- read.csv(csv, colClasses = c('numeric', 'numeric', 'factor'))",
     reps: 3,
     csv: true,
+    warm: false,
   };
   if (simOnly) return [sim];
   const small: GlmerCase[] = [{
@@ -242,8 +246,10 @@ export async function runGlmerBench(cases: readonly GlmerCase[]): Promise<GlmerT
       const ours: number[] = [], theirs: number[] = [];
       let devOurs = NaN, devR = NaN;
       // warm-up of both sides (JIT, R's first-call costs)
-      glmer(c.formula, d, c.options);
-      await r?.fit(i);
+      if (c.warm ?? true) {
+        glmer(c.formula, d, c.options);
+        await r?.fit(i);
+      }
       for (let k = 0; k < c.reps; k++) {
         const t0 = performance.now();
         const m = glmer(c.formula, d, c.options);
