@@ -48,6 +48,10 @@ export class WorkingRows {
   private readonly aicF: Float64Array | undefined;
   /** Rows with m > 0 (the others do not enter R's sum). */
   private readonly aicOn: Uint8Array | undefined;
+  /** Every response is 0 or 1. */
+  private readonly binaryY: boolean;
+  /** Every row in the binomial aic has one trial (successes 0 or 1). */
+  private readonly binaryAic: boolean;
   /**
    * The Poisson aic's per-row constants of R's dpois(y, μ, log = TRUE) for
    * integer y > 0: −stirlerr(y) and ½ log(2π y).
@@ -75,6 +79,8 @@ export class WorkingRows {
     this.me = new Float64Array(n);
     this.v = new Float64Array(n);
     this.res = new Float64Array(n);
+    this.binaryY = y.every((v) => v === 0 || v === 1);
+    let binaryAic = false;
     if (family.family === "binomial") {
       const big = size.some((v) => v > 1);
       this.aicX = new Float64Array(n);
@@ -89,6 +95,7 @@ export class WorkingRows {
         this.aicN[i] = Math.round(m);
         this.aicF[i] = weights[i] / m;
       }
+      binaryAic = this.aicN.every((v, i) => v === 1 || !this.aicOn![i]);
     } else if (y.every((v) => Number.isInteger(v))) {
       this.poisSt = new Float64Array(n);
       this.poisC = new Float64Array(n);
@@ -98,6 +105,7 @@ export class WorkingRows {
         this.poisC[i] = 0.5 * Math.log(2 * Math.PI * y[i]);
       }
     }
+    this.binaryAic = binaryAic;
   }
 
   /**
@@ -108,6 +116,7 @@ export class WorkingRows {
     const { n, y, wt, me, v, res } = this;
     let dev = 0;
     if (this.kind === LOGIT_BINOMIAL) {
+      const binary = this.binaryY;
       for (let i = 0; i < n; i++) {
         const et = eta[i];
         // R's logit linkinv and mu.eta with one exp
@@ -122,8 +131,15 @@ export class WorkingRows {
         res[i] = yi - m;
         // binomial dev.resids: 2 wt (y log(y/μ) + (1−y) log((1−y)/(1−μ)))
         const y1 = 1 - yi;
-        dev += 2 * wt[i] *
-          ((yi !== 0 ? yi * Math.log(yi / m) : 0) + (y1 !== 0 ? y1 * Math.log(y1 / (1 - m)) : 0));
+        if (binary) {
+          // y ∈ {0, 1}: one of the two terms is 0 and the other 1·log(a);
+          // a = y·(y/μ) + (1−y)·((1−y)/(1−μ)) selects its argument exactly
+          // (x·1 + 0·z = x), without a branch on y
+          dev += 2 * wt[i] * Math.log(yi * (yi / m) + y1 * (y1 / (1 - m)));
+        } else {
+          dev += 2 * wt[i] *
+            ((yi !== 0 ? yi * Math.log(yi / m) : 0) + (y1 !== 0 ? y1 * Math.log(y1 / (1 - m)) : 0));
+        }
       }
       return dev;
     }
@@ -183,6 +199,24 @@ export class WorkingRows {
     let s = 0;
     if (this.aicF) {
       const x = this.aicX!, nn = this.aicN!, f = this.aicF, on = this.aicOn!;
+      if (this.binaryAic) {
+        // dbinomLog(x, 1, p) for x ∈ {0, 1}: with s = p for a success and
+        // q = 1 − p for a failure, and o the other one, it is
+        // o < 0.1 ? −bd0(1, s) − o : log(s) (its 1·s and 1·o exact); s and
+        // o selected by arithmetic (x·p + 0·q = p), not by a branch on x
+        for (let i = 0; i < n; i++) {
+          if (!on[i]) continue;
+          const p = mu[i];
+          if (!(p > 0 && p < 1)) {
+            s += f[i] * dbinomLog(x[i], 1, p);
+            continue;
+          }
+          const q = 1 - p, xi = x[i], x1 = 1 - xi;
+          const sp = xi * p + x1 * q, op = xi * q + x1 * p;
+          s += f[i] * (op < 0.1 ? -bd0(1, sp) - op : Math.log(sp));
+        }
+        return -2 * s;
+      }
       for (let i = 0; i < n; i++) if (on[i]) s += f[i] * dbinomLog(x[i], nn[i], mu[i]);
       return -2 * s;
     }
