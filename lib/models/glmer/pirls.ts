@@ -139,32 +139,40 @@ export class Glmm {
     return this.#systems[k] ??= new WeightedSystem(uOnly ? this.noX : this.data.x, this.terms);
   }
 
-  /** Zb (b in Z's column order, terms in lme4's order). */
-  zb(b: Float64Array, out: Float64Array = new Float64Array(this.n)): Float64Array {
+  /**
+   * out + Zb (b in Z's column order, terms in lme4's order), or `from` + Zb
+   * when `from` is given (as if it were copied into `out` first).
+   */
+  zb(
+    b: Float64Array,
+    out: Float64Array = new Float64Array(this.n),
+    from?: Float64Array,
+  ): Float64Array {
+    let src = from ?? out;
     for (const t of this.terms) {
       const { index, z } = t.term;
       const q = t.q;
       if (q === 1) {
         // 0 + z·b = z·b: the general loop's sum for one column
         const o = t.zOffset;
-        for (let i = 0; i < this.n; i++) out[i] += z[i] * b[o + index[i]];
-        continue;
-      }
-      if (q === 2) {
+        for (let i = 0; i < this.n; i++) out[i] = src[i] + z[i] * b[o + index[i]];
+      } else if (q === 2) {
         // (0 + z₀b₀) + z₁b₁ = z₀b₀ + z₁b₁
         for (let i = 0; i < this.n; i++) {
           const o = t.zOffset + 2 * index[i];
-          out[i] += z[2 * i] * b[o] + z[2 * i + 1] * b[o + 1];
+          out[i] = src[i] + (z[2 * i] * b[o] + z[2 * i + 1] * b[o + 1]);
         }
-        continue;
+      } else {
+        for (let i = 0; i < this.n; i++) {
+          const o = t.zOffset + index[i] * q;
+          let s = 0;
+          for (let r = 0; r < q; r++) s += z[i * q + r] * b[o + r];
+          out[i] = src[i] + s;
+        }
       }
-      for (let i = 0; i < this.n; i++) {
-        const o = t.zOffset + index[i] * q;
-        let s = 0;
-        for (let r = 0; r < q; r++) s += z[i * q + r] * b[o + r];
-        out[i] += s;
-      }
+      src = out;
     }
+    if (src !== out) out.set(src);
     return out;
   }
 
@@ -280,9 +288,8 @@ export class Glmm {
     let pdev = NaN, rdev = NaN;
     let it = 0, converged = false;
     const next = (uu: Float64Array, bb: Float64Array, bbe: Float64Array) => {
-      if (uOnly) e.set(base);
-      else this.xb(bbe, e);
-      this.zb(bb, e);
+      if (uOnly) this.zb(bb, e, base);
+      else this.zb(bb, this.xb(bbe, e));
       let s = 0;
       for (let k = 0; k < uu.length; k++) s += uu[k] * uu[k];
       const rd = rows.evaluate(e, mu);
