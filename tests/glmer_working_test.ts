@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { glmFamily } from "../lib/models/glmer/family.ts";
 import type { FamilySpec } from "../lib/models/glmer/family.ts";
 import { WorkingRows } from "../lib/models/glmer/working.ts";
-import { rng } from "../mod.ts";
+import { dataset, glmer, rng } from "../mod.ts";
 
 /** η spread over (−40, 40) plus values at and beyond the thresholds. */
 function etas(n: number, scale: number): Float64Array {
@@ -97,3 +97,23 @@ for (const [name, c] of cases()) {
     assert.ok(Number.isFinite(aic) && Number.isFinite(dev));
   });
 }
+
+Deno.test("glmer PIRLS: the start cache follows lp0's values, not the array", () => {
+  const m = glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", dataset("cbpp"), {
+    family: "binomial",
+  });
+  const nth = m.theta.length;
+  const par = m.opt.par;
+  const theta = par.slice(0, nth), beta = par.slice(nth);
+  const lp0 = Float64Array.from(m.opt.lp0!);
+  const a = m.glmm.pirls(theta, beta, lp0);
+  // the same array with other values: a different start, a different path
+  lp0.forEach((v, i) => (lp0[i] = v + 0.5 * Math.sin(i)));
+  const b = m.glmm.pirls(theta, beta, lp0);
+  const fresh = glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", dataset("cbpp"), {
+    family: "binomial",
+  }).glmm.pirls(theta, beta, lp0);
+  assert.ok(same(b.deviance, fresh.deviance), `${b.deviance} vs ${fresh.deviance}`);
+  assert.deepEqual([...b.eta], [...fresh.eta]);
+  assert.ok(a.iterations !== b.iterations || !same(a.deviance, b.deviance));
+});
