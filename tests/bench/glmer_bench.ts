@@ -156,8 +156,9 @@ class RFitter {
 
 async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   let buf = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
+  const dec = new TextDecoder();
+  for await (const chunk of stream) {
+    buf += dec.decode(chunk, { stream: true });
     let k;
     while ((k = buf.indexOf("\n")) >= 0) {
       yield buf.slice(0, k).trim();

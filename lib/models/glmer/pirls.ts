@@ -204,6 +204,7 @@ export class Glmm {
     | { lp0: Float64Array | undefined; w: Float64Array; r: Float64Array; eta: Float64Array }
     | undefined;
 
+  /** The row kernels, built on first use. */
   private rows(): WorkingRows {
     const { y, size, weights, family } = this.data;
     return this.#rows ??= new WorkingRows(y, size, weights, family);
