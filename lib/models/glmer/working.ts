@@ -32,11 +32,15 @@ export class WorkingRows {
   private readonly y: Float64Array;
   private readonly wt: Float64Array;
   private readonly size: Float64Array;
-  /** dμ/dη at the last evaluated η. */
+  /** Logit: e^η (clamped as R clamps it) at the last evaluated η. */
+  private readonly ex: Float64Array;
+  /** The μ of the last {@link evaluate}. */
+  #mu: Float64Array = new Float64Array(0);
+  /** dμ/dη at the last evaluated η (probit, cloglog). */
   private readonly me: Float64Array;
-  /** V(μ) at the last evaluated η. */
+  /** V(μ) at the last evaluated η (probit, cloglog). */
   private readonly v: Float64Array;
-  /** y − μ at the last evaluated η. */
+  /** y − μ at the last evaluated η (probit, cloglog). */
   private readonly res: Float64Array;
   /**
    * The binomial aic's per-row constants, as R's `binomial()$aic` forms
@@ -76,9 +80,11 @@ export class WorkingRows {
       : family.family === "poisson" && family.link === "log"
       ? LOG_POISSON
       : GENERIC;
-    this.me = new Float64Array(n);
-    this.v = new Float64Array(n);
-    this.res = new Float64Array(n);
+    const generic = this.kind === GENERIC;
+    this.ex = new Float64Array(this.kind === LOGIT_BINOMIAL ? n : 0);
+    this.me = new Float64Array(generic ? n : 0);
+    this.v = new Float64Array(generic ? n : 0);
+    this.res = new Float64Array(generic ? n : 0);
     this.binaryY = y.every((v) => v === 0 || v === 1);
     let binaryAic = false;
     if (family.family === "binomial") {
@@ -109,26 +115,24 @@ export class WorkingRows {
   }
 
   /**
-   * μ at η (into `mu`) and Σ of the unit deviances; remembers μ′, the weight
-   * factor and y − μ for {@link working}.
+   * μ at η (into `mu`) and Σ of the unit deviances; remembers what
+   * {@link working} needs (`mu` itself, logit's e^η, or the family's μ′,
+   * V(μ) and y − μ).
    */
   evaluate(eta: Float64Array, mu: Float64Array): number {
-    const { n, y, wt, me, v, res } = this;
+    const { n, y, wt, ex } = this;
+    this.#mu = mu;
     let dev = 0;
     if (this.kind === LOGIT_BINOMIAL) {
       const binary = this.binaryY;
       for (let i = 0; i < n; i++) {
         const et = eta[i];
-        // R's logit linkinv and mu.eta with one exp
-        const out = et > THRESH || et < MTHRESH;
+        // R's logit linkinv and mu.eta share one exp (μ′ follows in working())
         const t = et < MTHRESH ? EPS : et > THRESH ? INVEPS : Math.exp(et);
         const m = t / (1 + t);
-        const o = 1 + t;
         const yi = y[i];
         mu[i] = m;
-        me[i] = out ? EPS : t / (o * o);
-        v[i] = m * (1 - m);
-        res[i] = yi - m;
+        ex[i] = t;
         // binomial dev.resids: 2 wt (y log(y/μ) + (1−y) log((1−y)/(1−μ)))
         const y1 = 1 - yi;
         if (binary) {
@@ -148,9 +152,6 @@ export class WorkingRows {
         const m = Math.max(Math.exp(eta[i]), EPS);
         const yi = y[i];
         mu[i] = m;
-        me[i] = m;
-        v[i] = m;
-        res[i] = yi - m;
         // poisson dev.resids
         dev += 2 * (yi > 0 ? wt[i] * (yi * Math.log(yi / m) - (yi - m)) : m * wt[i]);
       }
@@ -174,8 +175,9 @@ export class WorkingRows {
 
   /**
    * The working weights w = prior weight · μ′²/V(μ) and working response
-   * z = η − base + (y − μ)/μ′ at the η of the last {@link evaluate};
-   * without `base`, z is (y − μ)/μ′ alone.
+   * z = η − base + (y − μ)/μ′ at the last {@link evaluate} (`eta` must
+   * hold the values evaluated and its `mu` be unchanged); without `base`,
+   * z is (y − μ)/μ′ alone. The arithmetic is R's, operation for operation.
    */
   working(
     eta: Float64Array,
@@ -183,7 +185,30 @@ export class WorkingRows {
     w: Float64Array,
     z: Float64Array,
   ): void {
-    const { n, wt, me, v, res } = this;
+    const { n, wt, y, ex, me, v, res } = this;
+    const mu = this.#mu;
+    if (this.kind === LOGIT_BINOMIAL) {
+      // R's mu.eta (from the exp evaluate() kept), variance and weights
+      for (let i = 0; i < n; i++) {
+        const et = eta[i], t = ex[i], m = mu[i];
+        const o = 1 + t;
+        const mp = et > THRESH || et < MTHRESH ? EPS : t / (o * o);
+        w[i] = (wt[i] * mp * mp) / (m * (1 - m));
+        const r = y[i] - m;
+        z[i] = base ? et - base[i] + r / mp : r / mp;
+      }
+      return;
+    }
+    if (this.kind === LOG_POISSON) {
+      // μ′ = V(μ) = μ
+      for (let i = 0; i < n; i++) {
+        const m = mu[i];
+        w[i] = (wt[i] * m * m) / m;
+        const r = y[i] - m;
+        z[i] = base ? eta[i] - base[i] + r / m : r / m;
+      }
+      return;
+    }
     for (let i = 0; i < n; i++) w[i] = (wt[i] * me[i] * me[i]) / v[i];
     if (base) { for (let i = 0; i < n; i++) z[i] = eta[i] - base[i] + res[i] / me[i]; }
     else for (let i = 0; i < n; i++) z[i] = res[i] / me[i];
