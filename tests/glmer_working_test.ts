@@ -117,3 +117,26 @@ Deno.test("glmer PIRLS: the start cache follows lp0's values, not the array", ()
   assert.deepEqual([...b.eta], [...fresh.eta]);
   assert.ok(a.iterations !== b.iterations || !same(a.deviance, b.deviance));
 });
+
+Deno.test("glmer: Glmm.deviance is pirls(...).deviance without the copies", () => {
+  const m = glmer("use ~ age + urban + (urban | district)", dataset("Contraception"), {
+    family: "binomial",
+  });
+  const nth = m.theta.length;
+  const par = m.opt.par;
+  const theta = par.slice(0, nth), beta = par.slice(nth);
+  for (const [th, be] of [[theta, beta], [theta.map((t) => t * 1.1), beta]]) {
+    assert.ok(same(m.glmm.deviance(th, be, m.opt.lp0), m.glmm.pirls(th, be, m.opt.lp0).deviance));
+    assert.ok(
+      same(
+        m.glmm.deviance(th, undefined, m.opt.lp0),
+        m.glmm.pirls(th, undefined, m.opt.lp0).deviance,
+      ),
+    );
+  }
+  // pirls's arrays are its own: a later run does not change them
+  const a = m.glmm.pirls(theta, beta, m.opt.lp0);
+  const eta = a.eta.slice();
+  m.glmm.deviance(theta.map((t) => t * 0.5), beta, m.opt.lp0);
+  assert.deepEqual([...a.eta], [...eta]);
+});

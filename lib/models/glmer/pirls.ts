@@ -249,6 +249,32 @@ export class Glmm {
     lp0?: Float64Array,
     tol = PIRLS_TOL,
   ): PirlsResult {
+    return this.#run(theta, beta, lp0, tol, true);
+  }
+
+  /**
+   * The Laplace deviance of {@link pirls} (`pirls(θ, β, lp0).deviance`, the
+   * same number), without copying out its length-n results: what an
+   * optimizer's deviance function needs (three n-length copies cost about
+   * as much as a tenth of a PIRLS run at 1e5 rows).
+   */
+  deviance(
+    theta: ArrayLike<number>,
+    beta?: ArrayLike<number>,
+    lp0?: Float64Array,
+    tol = PIRLS_TOL,
+  ): number {
+    return this.#run(theta, beta, lp0, tol, false).deviance;
+  }
+
+  /** PIRLS; its arrays are the internal buffers unless `copy` (then the caller's own). */
+  #run(
+    theta: ArrayLike<number>,
+    beta: ArrayLike<number> | undefined,
+    lp0: Float64Array | undefined,
+    tol: number,
+    copy: boolean,
+  ): PirlsResult {
     const { n } = this;
     const { offset } = this.data;
     const rows = this.rows();
@@ -344,6 +370,7 @@ export class Glmm {
     let sqrL = 0;
     for (let k = 0; k < u.length; k++) sqrL += u[k] * u[k];
     const aic = rows.aic(mu);
+    const cp = (a: Float64Array) => (copy ? a.slice() : a);
     return {
       deviance: ldL2 + sqrL + aic,
       ldL2,
@@ -351,12 +378,12 @@ export class Glmm {
       aic,
       resDev: rdev,
       beta: be,
-      u: u.slice(),
-      b: b.slice(),
-      eta: eta.slice(),
-      mu: mu.slice(),
+      u: cp(u),
+      b: cp(b),
+      eta: cp(eta),
+      mu: cp(mu),
       iterations: it + 1,
-      weights: wLast.slice(),
+      weights: cp(wLast),
       ...(unscDiag ? { unscDiag } : {}),
     };
   }
