@@ -6,6 +6,7 @@
  *   deno run -A tests/bench/compare.ts --large    # + 1e6 rows and InstEval model 2
  *   deno run -A tests/bench/compare.ts --grouping # only the interaction/nesting grouping factors
  *   deno run -A tests/bench/compare.ts --crossed  # only the large crossed designs (star, 5000 x 5000)
+ *   deno run -A tests/bench/compare.ts --glmer    # the glmer models of glmer_bench.ts (add --quick: the small two)
  *
  * Fits each model warm (in-process, data already loaded) several times and
  * reports the median; when Rscript with lme4 is installed, runs the same fits
@@ -16,6 +17,13 @@
  */
 import { createData, dataset, lmer, rng } from "../../mod.ts";
 import type { DataLike, LmerOptions } from "../../mod.ts";
+import { glmerCases, runGlmerBench } from "./glmer_bench.ts";
+
+if (Deno.args.includes("--glmer")) {
+  // glmer and lme4's glmer fitted alternately (see glmer_bench.ts); nothing else
+  await runGlmerBench(glmerCases(Deno.args.includes("--quick")));
+  Deno.exit(0);
+}
 
 const quick = Deno.args.includes("--quick");
 const large = Deno.args.includes("--large");

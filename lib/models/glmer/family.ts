@@ -150,7 +150,7 @@ export function glmFamily(spec: FamilySpec): GlmFamily {
 }
 
 /** R's stirlerr(n) = log(n!) − log(√(2π n) (n/e)ⁿ). */
-function stirlerr(n: number): number {
+export function stirlerr(n: number): number {
   const S0 = 1 / 12, S1 = 1 / 360, S2 = 1 / 1260, S3 = 1 / 1680, S4 = 1 / 1188;
   if (n <= 15) return lgamma(n + 1) - (n + 0.5) * Math.log(n) + n - LN_SQRT_2PI;
   const nn = n * n;
@@ -161,7 +161,7 @@ function stirlerr(n: number): number {
 }
 
 /** R's bd0(x, np) = x log(x/np) + np − x, accurately for x ≈ np. */
-function bd0(x: number, np: number): number {
+export function bd0(x: number, np: number): number {
   if (Math.abs(x - np) < 0.1 * (x + np)) {
     let v = (x - np) / (x + np);
     let s = (x - np) * v;

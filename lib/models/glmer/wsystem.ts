@@ -13,14 +13,12 @@ import type { FixedDesign } from "../../design/reterm.ts";
 import { BlockedFactor, findBlock } from "../lmer/cholesky.ts";
 import { type CrossProducts, crossProducts } from "../lmer/crossprod.ts";
 import { devianceParts } from "../lmer/deviance.ts";
-import { scaleByLambda, solve } from "../lmer/solution.ts";
+import { solve } from "../lmer/solution.ts";
 import type { TermInfo } from "../lmer/structure.ts";
 import { trsvLowerTrans } from "../../linalg/triangular.ts";
 
-/** What one weighted solve gives PIRLS. */
+/** What one weighted solve gives PIRLS (log|ΛᵀZᵀWZΛ + I| is {@link WeightedSystem.logDet}). */
 export interface WeightedSolution {
-  /** log|ΛᵀZᵀWZΛ + I|. */
-  readonly ldL2: number;
   /** Spherical random effects u (Z order). */
   readonly u: Float64Array;
   /** b = Λu. */
@@ -65,13 +63,20 @@ export class WeightedSystem {
     this.xtxDiag = new Float64Array(x.p);
   }
 
+  /** The dense tail's right-hand side in back substitution (m − 1). */
+  #tailBuf: Float64Array | undefined;
   /** Weighted columns w ∘ F_f (F = [X z]), n per column. */
   #wf: Float64Array | undefined;
+  /** Per term: whether its only column is the intercept (z ≡ 1, products with it are exact). */
+  #ones: boolean[] | undefined;
 
   /**
    * Refill A with weights w and response z (F = [X z]): FᵀWF by weighted
-   * column dot products; scalar terms (q = 1) by column passes; wider terms
-   * row by row.
+   * column dot products, then each term's blocks in one pass over the rows
+   * through the positions found once (scalar terms read only the level and
+   * the weight). Every entry is summed over the rows in row order with the
+   * same products as {@link crossProducts} would form, so A's numbers do not
+   * depend on how the passes are arranged.
    */
   private refill(w: Float64Array, z: Float64Array): void {
     const { a, x, terms } = this;
@@ -79,14 +84,15 @@ export class WeightedSystem {
     const nf = p + 1;
     const xv = x.x;
     const wf = this.#wf ??= new Float64Array(nf * n);
+    const ones = this.#ones ??= terms.map((t) => t.q === 1 && t.term.z.every((v) => v === 1));
     for (let f = 0; f < p; f++) {
       const o = f * n;
       for (let r = 0; r < n; r++) wf[o + r] = w[r] * xv[o + r];
     }
-    for (let r = 0; r < n; r++) wf[p * n + r] = w[r] * z[r];
-    const col = (f: number) => (f < p ? xv.subarray(f * n, f * n + n) : z);
+    const wz = wf.subarray(p * n, nf * n);
+    for (let r = 0; r < n; r++) wz[r] = w[r] * z[r];
     for (let c = 0; c < nf; c++) {
-      const fc = col(c);
+      const fc = c < p ? xv.subarray(c * n, c * n + n) : z;
       for (let rr = c; rr < nf; rr++) {
         const o = rr * n;
         let s = 0;
@@ -106,20 +112,60 @@ export class WeightedSystem {
       fz.fill(0);
       for (let j = 0; j < k; j++) a.off[k][j].values.fill(0);
       if (q === 1) {
-        for (let r = 0; r < n; r++) d[idx[r]] += w[r] * zk[r] * zk[r];
-        for (let f = 0; f < nf; f++) {
-          const o = f * n;
-          for (let r = 0; r < n; r++) fz[idx[r] * nf + f] += wf[o + r] * zk[r];
+        if (ones[k]) {
+          // w·1·1 = w and wf·1 = wf exactly
+          if (nf === 1) {
+            for (let r = 0; r < n; r++) {
+              const l = idx[r];
+              d[l] += w[r];
+              fz[l] += wz[r];
+            }
+          } else {
+            for (let r = 0; r < n; r++) d[idx[r]] += w[r];
+            for (let f = 0; f < nf; f++) {
+              const o = f * n;
+              for (let r = 0; r < n; r++) fz[idx[r] * nf + f] += wf[o + r];
+            }
+          }
+        } else {
+          for (let r = 0; r < n; r++) d[idx[r]] += w[r] * zk[r] * zk[r];
+          for (let f = 0; f < nf; f++) {
+            const o = f * n;
+            for (let r = 0; r < n; r++) fz[idx[r] * nf + f] += wf[o + r] * zk[r];
+          }
         }
         for (let j = 0; j < k; j++) {
           if (terms[j].q !== 1) continue;
           const v = a.off[k][j].values, pos = this.pos[k][j], zj = terms[j].term.z;
-          for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r] * zj[r];
+          if (ones[k] && ones[j]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r]; }
+          else if (ones[k]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zj[r]; }
+          else if (ones[j]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r]; }
+          else for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r] * zj[r];
         }
-      }
-      for (let r = 0; r < n; r++) {
-        const wr = w[r];
-        if (q !== 1) {
+      } else if (q === 2) {
+        // the general loop below unrolled for q = 2 (the random-slope case);
+        // products with zc = 0 add +0 there and are skipped, here added
+        for (let r = 0; r < n; r++) {
+          const wr = w[r];
+          const z0 = zk[2 * r], z1 = zk[2 * r + 1], zr = z[r];
+          const zc0 = z0 * wr, zc1 = z1 * wr;
+          const b4 = 4 * idx[r];
+          d[b4] += z0 * zc0;
+          d[b4 + 1] += z1 * zc0;
+          d[b4 + 2] += z0 * zc1;
+          d[b4 + 3] += z1 * zc1;
+          const cl0 = 2 * idx[r] * nf, cl1 = cl0 + nf;
+          for (let f = 0; f < p; f++) {
+            const xf = xv[f * n + r];
+            fz[cl0 + f] += xf * zc0;
+            fz[cl1 + f] += xf * zc1;
+          }
+          fz[cl0 + p] += zr * zc0;
+          fz[cl1 + p] += zr * zc1;
+        }
+      } else {
+        for (let r = 0; r < n; r++) {
+          const wr = w[r];
           const lvl = idx[r];
           for (let c = 0; c < q; c++) {
             const zc = zk[r * q + c] * wr;
@@ -131,13 +177,17 @@ export class WeightedSystem {
             fz[cl + p] += z[r] * zc;
           }
         }
-        for (let j = 0; j < k; j++) {
-          const tj = terms[j];
-          const qj = tj.q;
-          if (q === 1 && qj === 1) continue;
-          const zj = tj.term.z;
-          const o = this.pos[k][j][r] * q * qj;
-          const v = a.off[k][j].values;
+      }
+      for (let j = 0; j < k; j++) {
+        const tj = terms[j];
+        const qj = tj.q;
+        if (q === 1 && qj === 1) continue;
+        const zj = tj.term.z;
+        const pos = this.pos[k][j];
+        const v = a.off[k][j].values;
+        for (let r = 0; r < n; r++) {
+          const wr = w[r];
+          const o = pos[r] * q * qj;
           for (let c = 0; c < qj; c++) {
             const zc = zj[r * qj + c] * wr;
             if (zc === 0) continue;
@@ -172,23 +222,29 @@ export class WeightedSystem {
     return sol.ranef.map((r) => r.condVar.map((v) => v / s2));
   }
 
-  /** Solve the penalized weighted least-squares problem at θ. */
-  solve(theta: ArrayLike<number>, w: Float64Array, z: Float64Array): WeightedSolution {
+  /**
+   * Solve the penalized weighted least-squares problem at θ. Without X
+   * (β fixed), u and b are written to `out` when given.
+   */
+  solve(
+    theta: ArrayLike<number>,
+    w: Float64Array,
+    z: Float64Array,
+    out?: { readonly u: Float64Array; readonly b: Float64Array },
+  ): WeightedSolution {
     this.refill(w, z);
     const info = this.factor.update(theta);
-    const parts = devianceParts(this.factor, info, this.xtxDiag);
     const p = this.x.p;
     if (p === 0) {
       // u only (β fixed): back substitution through L and b = Λu, nothing else
-      const u = backSolveU(this.factor);
-      return {
-        ldL2: parts.ldL2,
-        u,
-        b: scaleByLambda(this.factor, u),
-        beta: new Float64Array(0),
-        unscDiag: new Float64Array(0),
-      };
+      const qTotal = this.terms.reduce((s, t) => s + t.size, 0);
+      const u = out?.u ?? new Float64Array(qTotal), b = out?.b ?? new Float64Array(qTotal);
+      backSolveU(this.factor, u, this.#tailBuf ??= new Float64Array(this.factor.m - 1));
+      lambdaTimes(this.factor, u, b);
+      return { u, b, beta: EMPTY, unscDiag: EMPTY };
     }
+    // devianceParts checks X's rank
+    const parts = devianceParts(this.factor, info, this.xtxDiag);
     // one dummy row: solve() forms fitted values and σ from the rows given,
     // which PIRLS does not use; vcov / σ² is (R_XᵀR_X)⁻¹ whatever σ is
     const sol = solve({
@@ -203,21 +259,79 @@ export class WeightedSystem {
     const s2 = sol.sigma * sol.sigma;
     const unscDiag = new Float64Array(p);
     for (let j = 0; j < p; j++) unscDiag[j] = sol.vcov[j * p + j] / s2;
-    return { ldL2: parts.ldL2, u: sol.u, b: sol.b, beta: sol.beta, unscDiag };
+    return { u: sol.u, b: sol.b, beta: sol.beta, unscDiag };
+  }
+
+  /**
+   * log|ΛᵀZᵀWZΛ + I| of the last {@link solve} (lme4's ldL2), summed as
+   * lmer's `devianceParts` sums it; PIRLS needs it only at convergence.
+   */
+  logDet(): number {
+    const f = this.factor;
+    let ld = 0;
+    for (let j = 0; j < f.nHead; j++) {
+      const d = f.headDiag[j];
+      const q = f.terms[j].q;
+      if (q === 1) {
+        for (let l = 0; l < d.length; l++) ld += Math.log(d[l]);
+      } else {
+        for (let l = 0; l < f.terms[j].nLevels; l++) {
+          for (let r = 0; r < q; r++) ld += Math.log(d[l * q * q + r * q + r]);
+        }
+      }
+    }
+    ld += f.tailLogDet();
+    return 2 * ld;
+  }
+}
+
+const EMPTY = new Float64Array(0);
+
+/**
+ * b = Λu into `b`, as lmer's `scaleByLambda` forms it (T_k times each
+ * level's q-vector, the same sums).
+ */
+function lambdaTimes(f: BlockedFactor, u: Float64Array, b: Float64Array): void {
+  for (let k = 0; k < f.terms.length; k++) {
+    const t = f.terms[k];
+    const T = f.lambda[k];
+    const q = t.q;
+    if (q === 1) {
+      // 0 + T·u = T·u
+      const s = T[0], o = t.zOffset;
+      for (let l = 0; l < t.nLevels; l++) b[o + l] = s * u[o + l];
+      continue;
+    }
+    for (let l = 0; l < t.nLevels; l++) {
+      const o = t.zOffset + l * q;
+      for (let r = 0; r < q; r++) {
+        let s = 0;
+        for (let c = 0; c <= r; c++) s += T[c * q + r] * u[o + c];
+        b[o + r] = s;
+      }
+    }
   }
 }
 
 /**
  * u from Lᵀ u = c for a factor without X columns (c: the response's row of
- * L): the dense tail first, then the head terms from the last back (as
- * lmer's back substitution, without β).
+ * L) into `out`: the dense tail first (its right-hand side in `xd`, m − 1),
+ * then the head terms from the last back (as lmer's back substitution,
+ * without β).
  */
-function backSolveU(f: BlockedFactor): Float64Array {
+function backSolveU(f: BlockedFactor, out: Float64Array, xdBuf: Float64Array): void {
   const { tailZ, terms } = f;
-  const qTotal = terms.reduce((s, t) => s + t.size, 0);
-  const headZ = qTotal - tailZ;
-  const out = new Float64Array(qTotal);
-  const xd = f.solveTail();
+  const headZ = out.length - tailZ;
+  let xd: Float64Array;
+  if (f.sparse) xd = f.solveTail();
+  else {
+    // BlockedFactor.solveTail without its allocation: the last column of M,
+    // then M's leading block transposed solved
+    const { m, tail } = f;
+    xd = xdBuf;
+    for (let r = 0; r < m - 1; r++) xd[r] = tail[r * m + m - 1];
+    trsvLowerTrans(tail, m - 1, 0, m, xd, 0);
+  }
   out.set(xd.subarray(0, tailZ), headZ);
   for (let j = f.nHead - 1; j >= 0; j--) {
     const t = terms[j];
@@ -260,5 +374,4 @@ function backSolveU(f: BlockedFactor): Float64Array {
       for (let bl = 0; bl < t.nLevels; bl++) trsvLowerTrans(d, q, bl * q * q, q, out, zo + bl * q);
     }
   }
-  return out;
 }

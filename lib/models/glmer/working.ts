@@ -1,0 +1,261 @@
+/**
+ * The per-row work of PIRLS, fused: one pass gives μ at a linear predictor
+ * η together with the unit deviances, and keeps what the next step's
+ * working weights and working response need, so that a PIRLS step computes
+ * each transcendental function once per row.
+ *
+ * For the logit and log links, R's `linkinv` and `mu.eta` both call `exp(η)`;
+ * here the one value serves both, and every other operation is R's (and
+ * the family's) in the same order, so the numbers are bit for bit those of
+ * the family's functions: the optimizer sees the same deviances. The
+ * probit and cloglog links call the family's functions.
+ * @module
+ */
+
+import { bd0, dbinomLog, dpoisLog, type GlmFamily, stirlerr } from "./family.ts";
+
+const EPS = 2.220446049250313e-16;
+/** R's logit clamping: μ′ = ε and μ = ε/(1+ε) or 1/(1+ε) beyond ±30. */
+const THRESH = 30, MTHRESH = -30, INVEPS = 1 / EPS;
+
+const GENERIC = 0, LOGIT_BINOMIAL = 1, LOG_POISSON = 2;
+
+/**
+ * Working quantities of one model's rows (response, prior weights and
+ * family fixed at construction).
+ */
+export class WorkingRows {
+  /** Number of rows. */
+  readonly n: number;
+  private readonly family: GlmFamily;
+  private readonly kind: number;
+  private readonly y: Float64Array;
+  private readonly wt: Float64Array;
+  private readonly size: Float64Array;
+  /** Logit: e^η (clamped as R clamps it) at the last evaluated η. */
+  private readonly ex: Float64Array;
+  /** The μ of the last {@link evaluate}. */
+  #mu: Float64Array = new Float64Array(0);
+  /** dμ/dη at the last evaluated η (probit, cloglog). */
+  private readonly me: Float64Array;
+  /** V(μ) at the last evaluated η (probit, cloglog). */
+  private readonly v: Float64Array;
+  /** y − μ at the last evaluated η (probit, cloglog). */
+  private readonly res: Float64Array;
+  /**
+   * The binomial aic's per-row constants, as R's `binomial()$aic` forms
+   * them: successes round(m y), trials round(m) and the factor w/m (0 where
+   * m = 0), m the sizes when some exceed 1, else the prior weights.
+   */
+  private readonly aicX: Float64Array | undefined;
+  private readonly aicN: Float64Array | undefined;
+  private readonly aicF: Float64Array | undefined;
+  /** Rows with m > 0 (the others do not enter R's sum). */
+  private readonly aicOn: Uint8Array | undefined;
+  /** Every response is 0 or 1. */
+  private readonly binaryY: boolean;
+  /** Every row in the binomial aic has one trial (successes 0 or 1). */
+  private readonly binaryAic: boolean;
+  /**
+   * The Poisson aic's per-row constants of R's dpois(y, μ, log = TRUE) for
+   * integer y > 0: −stirlerr(y) and ½ log(2π y).
+   */
+  private readonly poisSt: Float64Array | undefined;
+  private readonly poisC: Float64Array | undefined;
+  /** Analyse the family and precompute the per-row constants. */
+  constructor(
+    y: Float64Array,
+    size: Float64Array,
+    weights: Float64Array,
+    family: GlmFamily,
+  ) {
+    const n = y.length;
+    this.n = n;
+    this.family = family;
+    this.y = y;
+    this.wt = weights;
+    this.size = size;
+    this.kind = family.family === "binomial" && family.link === "logit"
+      ? LOGIT_BINOMIAL
+      : family.family === "poisson" && family.link === "log"
+      ? LOG_POISSON
+      : GENERIC;
+    const generic = this.kind === GENERIC;
+    this.ex = new Float64Array(this.kind === LOGIT_BINOMIAL ? n : 0);
+    this.me = new Float64Array(generic ? n : 0);
+    this.v = new Float64Array(generic ? n : 0);
+    this.res = new Float64Array(generic ? n : 0);
+    this.binaryY = y.every((v) => v === 0 || v === 1);
+    let binaryAic = false;
+    if (family.family === "binomial") {
+      const big = size.some((v) => v > 1);
+      this.aicX = new Float64Array(n);
+      this.aicN = new Float64Array(n);
+      this.aicF = new Float64Array(n);
+      this.aicOn = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        const m = big ? size[i] : weights[i];
+        if (!(m > 0)) continue;
+        this.aicOn[i] = 1;
+        this.aicX[i] = Math.round(m * y[i]);
+        this.aicN[i] = Math.round(m);
+        this.aicF[i] = weights[i] / m;
+      }
+      binaryAic = this.aicN.every((v, i) => v === 1 || !this.aicOn![i]);
+    } else if (y.every((v) => Number.isInteger(v))) {
+      this.poisSt = new Float64Array(n);
+      this.poisC = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        if (y[i] === 0) continue;
+        this.poisSt[i] = -stirlerr(y[i]);
+        this.poisC[i] = 0.5 * Math.log(2 * Math.PI * y[i]);
+      }
+    }
+    this.binaryAic = binaryAic;
+  }
+
+  /**
+   * μ at η (into `mu`) and Σ of the unit deviances; remembers what
+   * {@link working} needs (`mu` itself, logit's e^η, or the family's μ′,
+   * V(μ) and y − μ).
+   */
+  evaluate(eta: Float64Array, mu: Float64Array): number {
+    const { n, y, wt, ex } = this;
+    this.#mu = mu;
+    let dev = 0;
+    if (this.kind === LOGIT_BINOMIAL) {
+      const binary = this.binaryY;
+      for (let i = 0; i < n; i++) {
+        const et = eta[i];
+        // R's logit linkinv and mu.eta share one exp (μ′ follows in working())
+        const t = et < MTHRESH ? EPS : et > THRESH ? INVEPS : Math.exp(et);
+        const m = t / (1 + t);
+        const yi = y[i];
+        mu[i] = m;
+        ex[i] = t;
+        // binomial dev.resids: 2 wt (y log(y/μ) + (1−y) log((1−y)/(1−μ)))
+        const y1 = 1 - yi;
+        if (binary) {
+          // y ∈ {0, 1}: one of the two terms is 0 and the other 1·log(a);
+          // a = y·(y/μ) + (1−y)·((1−y)/(1−μ)) selects its argument exactly
+          // (x·1 + 0·z = x), without a branch on y
+          dev += 2 * wt[i] * Math.log(yi * (yi / m) + y1 * (y1 / (1 - m)));
+        } else {
+          dev += 2 * wt[i] *
+            ((yi !== 0 ? yi * Math.log(yi / m) : 0) + (y1 !== 0 ? y1 * Math.log(y1 / (1 - m)) : 0));
+        }
+      }
+      return dev;
+    }
+    if (this.kind === LOG_POISSON) {
+      for (let i = 0; i < n; i++) {
+        const m = Math.max(Math.exp(eta[i]), EPS);
+        const yi = y[i];
+        mu[i] = m;
+        // poisson dev.resids
+        dev += 2 * (yi > 0 ? wt[i] * (yi * Math.log(yi / m) - (yi - m)) : m * wt[i]);
+      }
+      return dev;
+    }
+    for (let i = 0; i < n; i++) dev += this.genericRow(i, eta[i], mu);
+    return dev;
+  }
+
+  /** One row by the family's functions, as R computes it. */
+  private genericRow(i: number, et: number, mu: Float64Array): number {
+    const f = this.family;
+    const m = f.linkinv(et);
+    const mp = f.muEta(et);
+    mu[i] = m;
+    this.me[i] = mp;
+    this.v[i] = f.variance(m);
+    this.res[i] = this.y[i] - m;
+    return f.devResid(this.y[i], m, this.wt[i]);
+  }
+
+  /**
+   * The working weights w = prior weight · μ′²/V(μ) and working response
+   * z = η − base + (y − μ)/μ′ at the last {@link evaluate} (`eta` must
+   * hold the values evaluated and its `mu` be unchanged); without `base`,
+   * z is (y − μ)/μ′ alone. The arithmetic is R's, operation for operation.
+   */
+  working(
+    eta: Float64Array,
+    base: Float64Array | undefined,
+    w: Float64Array,
+    z: Float64Array,
+  ): void {
+    const { n, wt, y, ex, me, v, res } = this;
+    const mu = this.#mu;
+    if (this.kind === LOGIT_BINOMIAL) {
+      // R's mu.eta (from the exp evaluate() kept), variance and weights
+      for (let i = 0; i < n; i++) {
+        const et = eta[i], t = ex[i], m = mu[i];
+        const o = 1 + t;
+        const mp = et > THRESH || et < MTHRESH ? EPS : t / (o * o);
+        w[i] = (wt[i] * mp * mp) / (m * (1 - m));
+        const r = y[i] - m;
+        z[i] = base ? et - base[i] + r / mp : r / mp;
+      }
+      return;
+    }
+    if (this.kind === LOG_POISSON) {
+      // μ′ = V(μ) = μ
+      for (let i = 0; i < n; i++) {
+        const m = mu[i];
+        w[i] = (wt[i] * m * m) / m;
+        const r = y[i] - m;
+        z[i] = base ? eta[i] - base[i] + r / m : r / m;
+      }
+      return;
+    }
+    for (let i = 0; i < n; i++) w[i] = (wt[i] * me[i] * me[i]) / v[i];
+    if (base) { for (let i = 0; i < n; i++) z[i] = eta[i] - base[i] + res[i] / me[i]; }
+    else for (let i = 0; i < n; i++) z[i] = res[i] / me[i];
+  }
+
+  /**
+   * The family's aic at μ (R's `family$aic` without its + 2k): the same
+   * terms summed in the same order as {@link GlmFamily.aic}, with the
+   * per-row constants computed once.
+   */
+  aic(mu: Float64Array): number {
+    const { n, y, wt } = this;
+    let s = 0;
+    if (this.aicF) {
+      const x = this.aicX!, nn = this.aicN!, f = this.aicF, on = this.aicOn!;
+      if (this.binaryAic) {
+        // dbinomLog(x, 1, p) for x ∈ {0, 1}: with s = p for a success and
+        // q = 1 − p for a failure, and o the other one, it is
+        // o < 0.1 ? −bd0(1, s) − o : log(s) (its 1·s and 1·o exact); s and
+        // o selected by arithmetic (x·p + 0·q = p), not by a branch on x
+        for (let i = 0; i < n; i++) {
+          if (!on[i]) continue;
+          const p = mu[i];
+          if (!(p > 0 && p < 1)) {
+            s += f[i] * dbinomLog(x[i], 1, p);
+            continue;
+          }
+          const q = 1 - p, xi = x[i], x1 = 1 - xi;
+          const sp = xi * p + x1 * q, op = xi * q + x1 * p;
+          s += f[i] * (op < 0.1 ? -bd0(1, sp) - op : Math.log(sp));
+        }
+        return -2 * s;
+      }
+      for (let i = 0; i < n; i++) if (on[i]) s += f[i] * dbinomLog(x[i], nn[i], mu[i]);
+      return -2 * s;
+    }
+    const st = this.poisSt, c = this.poisC;
+    if (st && c) {
+      // dpoisLog's terms with its constants read, not recomputed
+      for (let i = 0; i < n; i++) {
+        const yi = y[i], m = mu[i];
+        const d = m === 0 ? (yi === 0 ? 0 : -Infinity) : yi === 0 ? -m : st[i] - bd0(yi, m) - c[i];
+        s += d * wt[i];
+      }
+      return -2 * s;
+    }
+    for (let i = 0; i < n; i++) s += dpoisLog(y[i], mu[i]) * wt[i];
+    return -2 * s;
+  }
+}
