@@ -535,6 +535,12 @@ export class BlockedFactor {
         if (y.colPtr[c + 1] === py) continue;
         const b = y.rowLevel[py];
         const yo = py * qj * qm;
+        if (qj === 1 && qm === 1) {
+          // scalar terms (nested random intercepts): the same operations as
+          // the general kernels below, without a call per 1 × 1 block
+          this.eliminateScalar(j, mm, c, b, y.values[py]);
+          continue;
+        }
         syrkSmallSub(d, b * qj * qj, qj, y.values, yo, qj, qj, qm);
         for (let i = j + 1; i < K; i++) {
           const x = this.headOff[i][mm];
@@ -583,6 +589,32 @@ export class BlockedFactor {
         trsmRightLowerTrans(fj, nf, qj, b * qj * nf, nf, d, b * qj * qj, qj);
       }
     }
+  }
+
+  /**
+   * One column c of scalar head term mm eliminated from scalar head term j
+   * (level b, L[j, mm] entry g): bitwise what syrkSmallSub / gemmNTSub do
+   * for 1 × 1 blocks (a zero g subtracts nothing, as they skip it).
+   */
+  private eliminateScalar(j: number, mm: number, c: number, b: number, g: number): void {
+    const { terms } = this;
+    const nf = this.p + 1;
+    if (g === 0) return;
+    this.headDiag[j][b] -= g * g;
+    for (let i = j + 1; i < terms.length; i++) {
+      const x = this.headOff[i][mm];
+      const tgt = this.headOff[i][j].values;
+      const map = this.maps[i][j][mm];
+      const qi = terms[i].q;
+      const xv = x.values;
+      for (let px = x.colPtr[c]; px < x.colPtr[c + 1]; px++) {
+        const o = map[px] * qi, xo = px * qi;
+        for (let r = 0; r < qi; r++) tgt[o + r] -= xv[xo + r] * g;
+      }
+    }
+    const fj = this.headF[j], fm = this.headF[mm];
+    const bo = b * nf, co = c * nf;
+    for (let r = 0; r < nf; r++) fj[bo + r] -= fm[co + r] * g;
   }
 
   /** Factor head term j's diagonal blocks in place (one q × q per level). */
