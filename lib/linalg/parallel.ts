@@ -50,8 +50,14 @@ export const START_AFTER_MS = 150;
  */
 const TIMEOUT_MS = 60_000, BIND_TIMEOUT_MS = 5_000;
 
-/** Longest wait for the worker's first chunk under {@link forceHelperShare}. */
-const FORCE_WAIT_MS = 2_000;
+/**
+ * Longest wait for the worker's first chunk under {@link forceHelperShare}
+ * (tests only). Generous: on a 2-core machine running other test processes
+ * the helper was seen to need more than 2 s to be scheduled, and a test then
+ * saw "the helper took no part"; after one such wait forcing stops, so a
+ * helper that never answers costs this once.
+ */
+const FORCE_WAIT_MS = 30_000;
 
 /** State of the helper thread. */
 export type HelperStatus = "idle" | "starting" | "ready" | "dead";
