@@ -6,6 +6,7 @@
  * - anova mixed a quadrature (nAGQ > 1) fit with a Laplace fit: their
  *   log-likelihoods differ by a constant (cbpp: −50.0 vs −92.0 for the same
  *   model), so lme4's table gives a meaningless χ² (109.65, p < 2.2e-16);
+ * - confint's level "0.9" (a string) passed by coercion;
  * - isSingular's tol was not checked ("x" gave false);
  * - m.devfun() at a non-finite parameter ended in PIRLS' "(maxstephalfit)";
  * Plus invariances the review checked: row permutation and relabelled
@@ -43,6 +44,13 @@ Deno.test('review glmer: confint parm as one string, as R\'s parm = "theta_"', (
   assert.throws(
     () => confint(m("m1"), { method: "Wald", parm: [2] as unknown as string[] }),
     /confint: parm must be parameter names .*got a number \(2\)/,
+  );
+});
+
+Deno.test("review glmer: confint level must be a number", () => {
+  assert.throws(
+    () => confint(m("m1"), { method: "Wald", level: "0.9" as unknown as number }),
+    /confint: level must be a number in \(0, 1\), got a string \("0.9"\)/,
   );
 });
 
