@@ -13,7 +13,8 @@
  * grouping levels leave the deviance, profile intervals and emmeans alone.
  */
 import assert from "node:assert/strict";
-import { anova, confint, emmeans, glmer } from "../mod.ts";
+import { anova, caterpillarPlot, confint, diagnosticsPlot, emmeans, glmer } from "../mod.ts";
+import { glmerShrinkagePlot } from "../advanced.ts";
 import type { DataFrame, GeneralizedLinearMixedModel } from "../mod.ts";
 import { datasetColumns } from "./helpers/datasets.ts";
 
@@ -107,4 +108,36 @@ Deno.test("review glmer: row permutation and relabelled herds change nothing", (
       (v, i) => assert.ok(Math.abs(v! - em0[i]!) < 1e-5 * Math.abs(em0[i]!), `emmeans ${i}`),
     );
   }
+});
+
+Deno.test("review glmer: GLMM figures name a misspelt option or a bad size", () => {
+  const fit = m("m1");
+  // glmerShrinkagePlot(m, { bye: "period" }) drew the plot without its split
+  assert.throws(
+    () => glmerShrinkagePlot(fit, { bye: "period" } as unknown as { by: string }),
+    /glmerShrinkagePlot: unknown option 'bye' \(did you mean 'by'\?\)/,
+  );
+  assert.throws(
+    () => caterpillarPlot(fit, { levl: 0.9 } as unknown as { level: number }),
+    /caterpillarPlot: unknown option 'levl' \(did you mean 'level'\?\)/,
+  );
+  assert.throws(
+    () => diagnosticsPlot(fit, { panelWidht: 300 } as unknown as { panelWidth: number }),
+    /diagnosticsPlot: unknown option 'panelWidht' \(did you mean 'panelWidth'\?\)/,
+  );
+  for (const bad of [-5, NaN, "300"]) {
+    assert.throws(
+      () => diagnosticsPlot(fit, { panelWidth: bad as number }),
+      /diagnosticsPlot: panelWidth must be a positive number of pixels/,
+    );
+    assert.throws(
+      () => glmerShrinkagePlot(fit, { height: bad as number }),
+      /glmerShrinkagePlot: height must be a positive number of pixels/,
+    );
+    assert.throws(
+      () => caterpillarPlot(fit, { panelWidth: bad as number }),
+      /caterpillarPlot: panelWidth must be a positive number of pixels/,
+    );
+  }
+  assert.equal(glmerShrinkagePlot(fit, { by: "period", panelWidth: 400 }).panels.length, 2);
 });
