@@ -294,6 +294,20 @@ function checkModels(models: readonly AnovaModel[], names: readonly string[]): v
         "with other glmer() fits (their log-likelihoods are binomial or Poisson, not Gaussian)",
     );
   }
+  // Deliberate difference from lme4 (which prints the table): the
+  // quadrature deviance of an nAGQ > 1 fit leaves out the binomial or
+  // Poisson normalizing constant that the Laplace one keeps (cbpp: logLik
+  // -50.0 with nAGQ = 25, -92.0 with nAGQ = 1 for the same model), so a
+  // chi-squared between the two measures that constant, not the models.
+  const agq = models.map((m) => (m instanceof GeneralizedLinearMixedModel ? m.nAGQ : 1));
+  const kq = agq.findIndex((q) => q > 1), kl = agq.findIndex((q) => q <= 1);
+  if (glmm[0] && kq >= 0 && kl >= 0) {
+    throw new RangeError(
+      `anova: '${names[kq]}' was fitted with nAGQ = ${agq[kq]} and '${names[kl]}' with ` +
+        `nAGQ = ${agq[kl]}: their log-likelihoods are not comparable (the quadrature ` +
+        "deviance leaves out a constant the Laplace one keeps); refit the models with the same nAGQ",
+    );
+  }
   if (
     !models.some((m) => m instanceof LinearMixedModel || m instanceof GeneralizedLinearMixedModel)
   ) {

@@ -264,6 +264,10 @@ function prepare(model: MixedModel, options: ConfintOptions): Prepared {
     throw new RangeError(`unknown method '${method}': use "Wald", "profile" or "boot"`);
   }
   const level = options.level ?? 0.95;
+  if (typeof level !== "number") {
+    // "0.9" would pass the range check by coercion; R refuses a non-numeric level
+    throw new TypeError(`confint: level must be a number in (0, 1), got ${describeValue(level)}`);
+  }
   if (!(level > 0 && level < 1)) throw new RangeError(`level must be in (0, 1), got ${level}`);
   if (method === "boot" && model instanceof GeneralizedLinearMixedModel) {
     throw new RangeError(

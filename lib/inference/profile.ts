@@ -39,6 +39,7 @@ import { qnorm } from "../rng/mod.ts";
 import { pchisqUpper } from "../stats/distributions.ts";
 import { bobyqa } from "../optim/mod.ts";
 import { RefitCore } from "../models/lmer/refit.ts";
+import { describeValue } from "../data/options.ts";
 import type { TermInfo } from "../models/lmer/structure.ts";
 import type { LinearMixedModel } from "../models/lmer/model.ts";
 import type { ProfileOptions } from "../models/lmer/extensions.ts";
@@ -688,11 +689,27 @@ export function qchisqUpper(p: number, df: number): number {
  */
 export function selectParameters(
   params: readonly ParameterInfo[],
-  parm: readonly string[] | undefined,
+  parm: readonly string[] | string | undefined,
 ): number[] {
   if (parm === undefined) return params.map((_, i) => i);
+  // R's parm = "theta_" is one string: iterating it would give its characters
+  const list: readonly unknown[] = typeof parm === "string" ? [parm] : parm;
+  if (!Array.isArray(list)) {
+    throw new TypeError(
+      `confint: parm must be parameter names (a string or an array of strings), got ${
+        describeValue(parm)
+      }`,
+    );
+  }
   const out = new Set<number>();
-  for (const p of parm) {
+  for (const p of list) {
+    if (typeof p !== "string") {
+      throw new TypeError(
+        `confint: parm must be parameter names such as ${
+          params.map((q) => `"${q.name}"`).slice(0, 2).join(", ")
+        } (or "theta_", "beta_"), got ${describeValue(p)}`,
+      );
+    }
     if (p === "theta_") params.forEach((q, i) => q.kind !== "fixed" && out.add(i));
     else if (p === "beta_") params.forEach((q, i) => q.kind === "fixed" && out.add(i));
     else {

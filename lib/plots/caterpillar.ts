@@ -12,7 +12,7 @@ import { Plot } from "./plot.ts";
 import type { LinearMixedModel } from "../models/lmer/model.ts";
 import { GeneralizedLinearMixedModel } from "../models/glmer/model.ts";
 import { qnorm } from "../rng/mod.ts";
-import { fmt, groupNames, modelCall, requireMixed } from "./data.ts";
+import { checkFigureOptions, fmt, groupNames, modelCall, requireMixed } from "./data.ts";
 import { Figure, type LegendItem } from "./figure.ts";
 
 /** Options of {@link caterpillarPlot}. */
@@ -59,6 +59,7 @@ export function caterpillarPlot(
   options: CaterpillarPlotOptions = {},
 ): Figure {
   const m = requireMixed(model, "caterpillarPlot");
+  checkFigureOptions("caterpillarPlot", options, ["group", "level", "panelWidth"], ["panelWidth"]);
   const link = m instanceof GeneralizedLinearMixedModel ? m.family.link : undefined;
   const tables = m.ranefTables();
   const groups = groupNames(m);

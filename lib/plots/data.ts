@@ -9,6 +9,7 @@ import { LinearMixedModel } from "../models/lmer/model.ts";
 import { GeneralizedLinearMixedModel } from "../models/glmer/model.ts";
 import type { ReTermPlan } from "../design/modelframe.ts";
 import { qnorm } from "../rng/mod.ts";
+import { checkOptions } from "../data/options.ts";
 
 /** A short name of what was passed, for error messages. */
 export function describeValue(x: unknown): string {
@@ -21,6 +22,29 @@ export function describeValue(x: unknown): string {
   if (typeof x !== "object") return `a ${typeof x} (${String(x).slice(0, 40)})`;
   const name = (x as { constructor?: { name?: string } }).constructor?.name;
   return name && name !== "Object" ? `a ${name}` : "an object";
+}
+
+/**
+ * A figure's options: an unknown (misspelt) name is an error naming it, as
+ * the models' options are (a silently ignored `bye: "period"` would draw the
+ * figure without its split), and sizes in pixels must be positive numbers.
+ */
+export function checkFigureOptions(
+  figure: string,
+  options: unknown,
+  known: readonly string[],
+  sizes: readonly string[],
+): void {
+  checkOptions(figure, options, known);
+  if (options === undefined) return;
+  for (const key of sizes) {
+    const v = (options as Record<string, unknown>)[key];
+    if (v !== undefined && !(typeof v === "number" && Number.isFinite(v) && v > 0)) {
+      throw new RangeError(
+        `${figure}: ${key} must be a positive number of pixels, got ${describeValue(v)}`,
+      );
+    }
+  }
 }
 
 /** The model as an lmer fit, or a TypeError naming the figure and what it got. */

@@ -12,7 +12,7 @@ import { Plot } from "./plot.ts";
 import { LinearModel } from "../models/lm.ts";
 import { LinearMixedModel } from "../models/lmer/model.ts";
 import { GeneralizedLinearMixedModel } from "../models/glmer/model.ts";
-import { describeValue, fmt, modelCall, plural, qqPoints } from "./data.ts";
+import { checkFigureOptions, describeValue, fmt, modelCall, plural, qqPoints } from "./data.ts";
 import { Figure, type LegendItem } from "./figure.ts";
 
 /** Options of {@link diagnosticsPlot}. */
@@ -145,6 +145,8 @@ export function diagnosticsPlot(
   model: LinearMixedModel | LinearModel | GeneralizedLinearMixedModel,
   options: DiagnosticsPlotOptions = {},
 ): Figure {
+  const sizes = ["panelWidth", "panelHeight"];
+  checkFigureOptions("diagnosticsPlot", options, sizes, sizes);
   const size = { width: options.panelWidth ?? 340, height: options.panelHeight ?? 300 };
   if (model instanceof GeneralizedLinearMixedModel) return glmerDiagnostics(model, size);
   if (!(model instanceof LinearMixedModel) && !(model instanceof LinearModel)) {

@@ -10,7 +10,15 @@
 import type { PlotOptions } from "../deps.ts";
 import { Plot } from "./plot.ts";
 import type { GeneralizedLinearMixedModel } from "../models/glmer/model.ts";
-import { fmt, groupNames, groupTerm, modelCall, plural, requireGlmer } from "./data.ts";
+import {
+  checkFigureOptions,
+  fmt,
+  groupNames,
+  groupTerm,
+  modelCall,
+  plural,
+  requireGlmer,
+} from "./data.ts";
 import { Figure, type LegendItem } from "./figure.ts";
 import { asFactor } from "./pooling.ts";
 import { MIXED_COLOR, OLS_COLOR } from "./shrinkage.ts";
@@ -79,6 +87,10 @@ export function glmerShrinkagePlot(
     "glmerShrinkagePlot",
     "For an lmer() fit use shrinkagePlot or poolingPlot",
   );
+  checkFigureOptions("glmerShrinkagePlot", options, ["group", "by", "panelWidth", "height"], [
+    "panelWidth",
+    "height",
+  ]);
   const mf = m.frame.mf;
   const group = options.group ?? groupNames(m)[0];
   const term = groupTerm(m, group, "glmerShrinkagePlot");

@@ -370,6 +370,13 @@ export class GeneralizedLinearMixedModel {
 
   /** Whether a variance parameter is (within 1e-4 of) its bound 0. */
   isSingular(tol = 1e-4): boolean {
+    if (typeof tol !== "number" || !(tol >= 0)) {
+      throw new RangeError(
+        `isSingular: tol must be a non-negative number, got ${
+          typeof tol === "number" ? tol : `a ${typeof tol} (${String(tol)})`
+        }`,
+      );
+    }
     return [...this.glmm.lower].some((lb, k) => lb === 0 && this.theta[k] < tol);
   }
 
@@ -403,6 +410,15 @@ export class GeneralizedLinearMixedModel {
         throw new RangeError(
           `devfun: expected ${nth + p} parameters (theta then beta), got ${par.length}`,
         );
+      }
+      for (let k = 0; k < nth + p; k++) {
+        const v = par[k];
+        if (typeof v !== "number" || !Number.isFinite(v)) {
+          const what = k < nth ? `theta ${k + 1}` : `beta ${k - nth + 1}`;
+          throw new RangeError(
+            `devfun: parameter ${k + 1} (${what}) is ${String(v)}, not a finite number`,
+          );
+        }
       }
       if (agq) return agq(par);
       const th = Float64Array.from({ length: nth }, (_, k) => par[k]);
