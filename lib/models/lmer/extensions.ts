@@ -31,8 +31,8 @@ export type ConfintMethod = "Wald" | "profile" | "boot";
 
 /** Options of `profile(m)`, with lme4's `profile.merMod` defaults. */
 export interface ProfileOptions {
-  /** Parameters to profile, by lme4's names (default all); "theta_" / "beta_" select groups. */
-  readonly parm?: readonly string[];
+  /** Parameters to profile, by lme4's names (default all); "theta_" / "beta_" select groups; one name may be given as a string, as in R. */
+  readonly parm?: string | readonly string[];
   /** Profile out to ζ = √χ²_{1−alphamax}(#parameters) (lme4: 0.01). */
   readonly alphamax?: number;
   /** Maximal number of points per direction (lme4: 100). */
@@ -93,8 +93,8 @@ export interface ConfintOptions extends Omit<ProfileOptions, "parm">, BootAsyncO
   readonly method?: ConfintMethod;
   /** Confidence level (default 0.95). */
   readonly level?: number;
-  /** Parameters to report, by lme4's names (default all); "theta_" / "beta_" select groups. */
-  readonly parm?: readonly string[];
+  /** Parameters to report, by lme4's names (default all); "theta_" / "beta_" select groups; one name may be given as a string, as in R. */
+  readonly parm?: string | readonly string[];
   /** Do not print the messages with console.warn (confint only). */
   readonly quiet?: boolean;
 }
