@@ -375,12 +375,17 @@ export async function loadClickHouseTable(
   }
   if (distributed) {
     if (replace) await clickhouseText(conn, `DROP TABLE IF EXISTS ${clickhouseIdent(table)}`);
-    const db = conn.database ? `'${conn.database.replace(/'/g, "\\'")}'` : "currentDatabase()";
+    // (backslashes escaped too: a database name ending in '\\' must not open the string)
+    const db = conn.database
+      ? `'${conn.database.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`
+      : "currentDatabase()";
     await clickhouseText(
       conn,
       `CREATE TABLE ${replace ? "" : "IF NOT EXISTS "}${clickhouseIdent(table)} AS ` +
         `${clickhouseIdent(localTable)} ` +
-        `ENGINE = Distributed(${options.cluster}, ${db}, ${clickhouseIdent(localTable)})`,
+        `ENGINE = Distributed(${clickhouseIdent(options.cluster!)}, ${db}, ${
+          clickhouseIdent(localTable)
+        })`,
     );
   }
   // RowBinary bodies, one per shard: its blocks of rows in order, sent

@@ -34,12 +34,19 @@ import {
 } from "./plan.ts";
 import {
   type ClickHouseConnection,
-  clickhouseIdent,
   clickhouseQuery,
   clickhouseText,
   RowBinaryReader,
 } from "./clickhouse.ts";
-import { outputNames, renderQuery, sqlDialect, type SqlDialectName } from "./sql_dialect.ts";
+import {
+  clickhouseDialect,
+  outputNames,
+  renderQuery,
+  sqlDialect,
+  type SqlDialectName,
+  tableName,
+  whereProblem,
+} from "./sql_dialect.ts";
 import { checkOptions, describeValue } from "../data/options.ts";
 import { escapeHtml, JUPYTER_DISPLAY, type MimeBundle } from "../display/bundle.ts";
 import {
@@ -173,7 +180,7 @@ export class SqlTable implements AsyncSource {
     if (this.connection) {
       const tsv = await clickhouseText(
         this.connection,
-        `DESCRIBE TABLE ${this.table.split(".").map(clickhouseIdent).join(".")} FORMAT TSV`,
+        `DESCRIBE TABLE ${tableName(this.table, clickhouseDialect)} FORMAT TSV`,
       );
       for (const line of tsv.split("\n")) {
         if (!line) continue;
@@ -267,6 +274,11 @@ export function sqlTable(options: SqlTableOptions): SqlTable {
   if (where !== undefined && (typeof where !== "string" || !where.trim())) {
     throw new TypeError(`sqlTable: 'where' must be a SQL condition, got ${describeValue(where)}`);
   }
+  if (where !== undefined) {
+    const problem = whereProblem(where, engine);
+    if (problem) throw new RangeError(`sqlTable: 'where' condition "${where}": ${problem}`);
+  }
+  tableName(table, clickhouseDialect); // an empty part of a dotted name is an error here
   if (run !== undefined && typeof run !== "function") {
     throw new TypeError(`sqlTable: 'run' must be a function, got ${describeValue(run)}`);
   }
