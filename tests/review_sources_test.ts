@@ -245,3 +245,42 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "ClickHouse: a column of a type lmer cannot read is named with its type, not 'not found'",
+  ignore: "reason" in ch,
+  fn: async () => {
+    if ("reason" in ch) return;
+    const url = ch.shards[0].url, t = `rv_types_${Deno.pid}`;
+    const post = async (sql: string) => {
+      const r = await fetch(url, { method: "POST", body: sql });
+      const text = await r.text();
+      assert.ok(r.ok, text);
+    };
+    await post(`CREATE TABLE ${t} (y Float64, d Date, a Array(Float64), g String) ENGINE = Memory`);
+    try {
+      await post(
+        `INSERT INTO ${t} VALUES (1, '2020-01-01', [1], 'a'), (2, '2020-01-02', [2], 'b'), ` +
+          "(3, '2020-01-03', [3], 'a'), (5, '2020-01-04', [4], 'b')",
+      );
+      const src = sqlTable({ engine: "clickhouse", url, table: t });
+      for (
+        const [f, col, type] of [["y ~ d + (1 | g)", "d", "Date"], [
+          "y ~ 1 + (1 | a)",
+          "a",
+          "Array\\(Float64\\)",
+        ]]
+      ) {
+        await assert.rejects(
+          () => lmer(f, src),
+          new RegExp(`column '${col}' of the table has type ${type}, which lmer cannot read`),
+          f,
+        );
+      }
+      // a column that is not there at all is still "not found"
+      await assert.rejects(() => lmer("y ~ zz + (1 | g)", src), /object 'zz' not found/);
+    } finally {
+      await post(`DROP TABLE IF EXISTS ${t}`);
+    }
+  },
+});
