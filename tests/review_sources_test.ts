@@ -9,7 +9,7 @@
  * skipped with the reason printed when it cannot start.
  */
 import assert from "node:assert/strict";
-import { dataset, lmer } from "../mod.ts";
+import { dataset, emmeans, lmer } from "../mod.ts";
 import type { LinearMixedModel } from "../mod.ts";
 import { loadClickHouseTable, sqlTable } from "../advanced.ts";
 import type { ClickHouseConnection } from "../advanced.ts";
@@ -283,4 +283,15 @@ Deno.test({
       await post(`DROP TABLE IF EXISTS ${t}`);
     }
   },
+});
+
+Deno.test("a row-free fit: what needs the rows says so in a sentence naming what it needs", () => {
+  const pen = pf(dataset("Penicillin"));
+  const m = lmer("diameter ~ sample + (1 | plate)", pen.lazy());
+  // was "the rows used needs the rows: …"
+  assert.throws(
+    () => emmeans(m, "sample"),
+    (e: Error) =>
+      /^the list of the rows the fit used \(e\.g\. for emmeans\) needs the rows: /.test(e.message),
+  );
 });
