@@ -295,3 +295,33 @@ Deno.test("a row-free fit: what needs the rows says so in a sentence naming what
       /^the list of the rows the fit used \(e\.g\. for emmeans\) needs the rows: /.test(e.message),
   );
 });
+
+Deno.test({
+  name: "ClickHouse: text that is not valid UTF-8 is an error, not levels merged into U+FFFD",
+  ignore: "reason" in ch,
+  fn: async () => {
+    if ("reason" in ch) return;
+    // '\xff' and '\xfe' both decoded to U+FFFD: one level where the table has
+    // two, and the contrast lookups ('…' = '\uFFFD') matched no row: a wrong fit
+    const url = ch.shards[0].url, t = `rv_utf8_${Deno.pid}`;
+    const post = async (sql: string) => {
+      const r = await fetch(url, { method: "POST", body: sql });
+      const text = await r.text();
+      assert.ok(r.ok, text);
+    };
+    await post(`CREATE TABLE ${t} (y Float64, f String, g String) ENGINE = Memory`);
+    try {
+      await post(
+        `INSERT INTO ${t} SELECT toFloat64(number % 7) + number / 10, ` +
+          "[unhex('ff'), unhex('fe'), 'a'][number % 3 + 1], toString(number % 5) FROM system.numbers LIMIT 60",
+      );
+      const src = sqlTable({ engine: "clickhouse", url, table: t });
+      await assert.rejects(
+        () => lmer("y ~ f + (1 | g)", src),
+        /not valid UTF-8/,
+      );
+    } finally {
+      await post(`DROP TABLE IF EXISTS ${t}`);
+    }
+  },
+});

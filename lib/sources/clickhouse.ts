@@ -141,7 +141,9 @@ export class RowBinaryReader {
   private readonly view: DataView;
   private readonly bytes: Uint8Array;
   private pos = 0;
-  private readonly decoder = new TextDecoder();
+  // fatal: invalid UTF-8 must not become U+FFFD (two levels would merge, and
+  // the SQL's lookups of the decoded text would match no row)
+  private readonly decoder = new TextDecoder("utf-8", { fatal: true });
   constructor(bytes: Uint8Array) {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -195,7 +197,17 @@ export class RowBinaryReader {
       shift += 7;
     }
     this.need(len);
-    const s = this.decoder.decode(this.bytes.subarray(this.pos, this.pos + len));
+    const raw = this.bytes.subarray(this.pos, this.pos + len);
+    let s: string;
+    try {
+      s = this.decoder.decode(raw);
+    } catch {
+      const hex = [...raw.subarray(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+      throw new ClickHouseError(
+        `a text value in the result is not valid UTF-8 (bytes ${hex}${len > 16 ? " …" : ""}): ` +
+          "lmer reads text columns as UTF-8 levels; convert the column in a view (e.g. hex(column))",
+      );
+    }
     this.pos += len;
     return s;
   }
