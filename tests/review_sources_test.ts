@@ -135,6 +135,16 @@ Deno.test("sqlTable: a dotted table name with an empty part is refused, naming i
   }
 });
 
+Deno.test("loadClickHouseTable: a dotted table name is refused (sqlTable reads it as db.table)", async () => {
+  // it created a table literally named "db.t", which sqlTable({ table: "db.t" }) does not read
+  for (const table of ["default.t", ""]) {
+    await assert.rejects(
+      () => loadClickHouseTable({ url: "http://127.0.0.1:1" }, table, { y: [1, 2] }),
+      /loadClickHouseTable: table must be a plain table name/,
+    );
+  }
+});
+
 Deno.test("renderQuery: a 'where' ending in a -- comment keeps its closing parenthesis", () => {
   // the comment swallowed the ')' after it: every query was a syntax error
   const q = { id: "levels:g", filtered: true, keys: [{ column: "g", type: "string" }], aggs: [] };

@@ -358,6 +358,14 @@ export async function loadClickHouseTable(
   data: DataLike | Frame,
   options: LoadOptions = {},
 ): Promise<LoadedTable> {
+  if (typeof table !== "string" || table === "" || table.includes(".")) {
+    // sqlTable reads "db.t" as table t of database db; a table created here
+    // under the name "db.t" would not be the one it reads
+    throw new RangeError(
+      `loadClickHouseTable: table must be a plain table name, got ${JSON.stringify(table)}` +
+        " (give the database in the connection's 'database' option)",
+    );
+  }
   const frame = isFrame(data) ? data : toFrame(data);
   const shards = options.shards ?? [conn];
   if (shards.length === 0) throw new RangeError("loadClickHouseTable: 'shards' is empty");
