@@ -335,3 +335,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test("sqlTable (ClickHouse): no SQL through the url's or the settings' 'query' parameter", async () => {
+  // ClickHouse's HTTP interface prepends a `query` URL parameter to the body:
+  // it ran before the generated SQL
+  const f = "y ~ x + (1 | g)";
+  for (
+    const [opts, why] of [
+      [{ url: "http://127.0.0.1:1/?query=DROP%20TABLE%20t%3B" }, /the url must not carry 'query'/],
+      [
+        { url: "http://127.0.0.1:1", settings: { query: "DROP TABLE t;" } },
+        /'query' is not a query setting/,
+      ],
+      [
+        { url: "http://127.0.0.1:1", settings: { database: "other" } },
+        /use the connection's 'database' option/,
+      ],
+    ] as const
+  ) {
+    await assert.rejects(
+      () => lmer(f, sqlTable({ engine: "clickhouse", table: "t", ...opts })),
+      why,
+    );
+  }
+});

@@ -48,6 +48,24 @@ function requestUrl(conn: ClickHouseConnection, params: Record<string, string>):
   if (u.protocol !== "http:" && u.protocol !== "https:") {
     throw new TypeError(`clickhouse: 'url' must be an http(s) URL, got "${conn.url}"`);
   }
+  // the HTTP interface prepends a `query` parameter to the body, and the
+  // connection's own parameters have options of their own: neither may come
+  // in through the URL or the settings
+  const own = ["query", "database", "user", "password", "default_format"];
+  for (const k of own) {
+    if (u.searchParams.has(k)) {
+      throw new RangeError(
+        `clickhouse: the url must not carry '${k}' (got "${conn.url}")` +
+          (k === "query" ? "" : `: use the '${k}' option`),
+      );
+    }
+    if (conn.settings && Object.hasOwn(conn.settings, k)) {
+      throw new RangeError(
+        `clickhouse: '${k}' is not a query setting` +
+          (k === "query" ? "" : `: use the connection's '${k}' option`),
+      );
+    }
+  }
   if (conn.database) u.searchParams.set("database", conn.database);
   for (const [k, v] of Object.entries(conn.settings ?? {})) u.searchParams.set(k, String(v));
   for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
