@@ -359,3 +359,25 @@ Deno.test("sqlTable (ClickHouse): no SQL through the url's or the settings' 'que
     );
   }
 });
+
+Deno.test("polars: a column name polars reads as a pattern ('^…$', '*') is refused, naming it", () => {
+  // pl.col("^xx$") is a regular expression: the fit used column xx (silently wrong)
+  const df = pl.DataFrame({
+    y: REACTION,
+    "^xx$": DAYS,
+    g: SUBJECT,
+    xx: DAYS.map((d) => (d * 7) % 5),
+  });
+  assert.throws(
+    () => lmer("y ~ `^xx$` + (1 | g)", df.lazy()),
+    /column '\^xx\$' of the LazyFrame: polars reads this name as a regular expression/,
+  );
+  const star = pl.DataFrame({ y: REACTION, "*": DAYS, g: SUBJECT });
+  assert.throws(() => lmer("y ~ `*` + (1 | g)", star.lazy()), /column '\*'.*as a wildcard/);
+  // renamed as the message says, it fits as in memory
+  const renamed = df.lazy().rename({ "^xx$": "x" });
+  const f = "y ~ x + (1 | g)";
+  assertSameFit(lmer(f, renamed), lmer(f, renamed.collectSync()), "renamed");
+  // and as the in-memory fit of the original name
+  close(lmer(f, renamed).solution.beta, lmer("y ~ `^xx$` + (1 | g)", df).solution.beta, 1e-8, "β");
+});

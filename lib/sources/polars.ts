@@ -90,6 +90,15 @@ export function lazySchema(lf: LazyDataFrame, used?: readonly string[]): {
   const schema: Record<string, ColumnType> = {};
   const categorical = new Set<string>();
   for (const [name, dt] of Object.entries(raw)) {
+    if (used?.includes(name) && (name === "*" || /^\^.*\$$/.test(name))) {
+      // pl.col("^…$") is a regular expression and pl.col("*") every column:
+      // "^xx$" read column xx (a silently wrong fit)
+      throw new RangeError(
+        `column '${name}' of the LazyFrame: polars reads this name as a ` +
+          `${name === "*" ? "wildcard" : "regular expression"}, not as a column name; ` +
+          `rename it first (lf.rename({ ${JSON.stringify(name)}: "x" }))`,
+      );
+    }
     const v = String(dt?.variant ?? dt).replace(/^DataType\((\w+).*$/, "$1");
     if (/^(Float|Int|UInt)\d*$/.test(v)) schema[name] = "number";
     else if (v === "String" || v === "Utf8") schema[name] = "string";
