@@ -93,7 +93,8 @@ function rowFreeFrame(plan: LmerPlan, fit: AssembledFit): LmerFrame {
       state: newTransformState(),
       frame: shapeFrame(plan, fit),
     } as unknown as ModelFrame,
-    { y: "the response", rows: "the rows used" },
+    // (the message reads "<what> needs the rows: …")
+    { y: "the response", rows: "the list of the rows the fit used (e.g. for emmeans)" },
   );
   return { mf, x, keptColumns: fit.kept, messages: fit.messages };
 }

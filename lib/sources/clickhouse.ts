@@ -48,6 +48,24 @@ function requestUrl(conn: ClickHouseConnection, params: Record<string, string>):
   if (u.protocol !== "http:" && u.protocol !== "https:") {
     throw new TypeError(`clickhouse: 'url' must be an http(s) URL, got "${conn.url}"`);
   }
+  // the HTTP interface prepends a `query` parameter to the body, and the
+  // connection's own parameters have options of their own: neither may come
+  // in through the URL or the settings
+  const own = ["query", "database", "user", "password", "default_format"];
+  for (const k of own) {
+    if (u.searchParams.has(k)) {
+      throw new RangeError(
+        `clickhouse: the url must not carry '${k}' (got "${conn.url}")` +
+          (k === "query" ? "" : `: use the '${k}' option`),
+      );
+    }
+    if (conn.settings && Object.hasOwn(conn.settings, k)) {
+      throw new RangeError(
+        `clickhouse: '${k}' is not a query setting` +
+          (k === "query" ? "" : `: use the connection's '${k}' option`),
+      );
+    }
+  }
   if (conn.database) u.searchParams.set("database", conn.database);
   for (const [k, v] of Object.entries(conn.settings ?? {})) u.searchParams.set(k, String(v));
   for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
@@ -141,7 +159,9 @@ export class RowBinaryReader {
   private readonly view: DataView;
   private readonly bytes: Uint8Array;
   private pos = 0;
-  private readonly decoder = new TextDecoder();
+  // fatal: invalid UTF-8 must not become U+FFFD (two levels would merge, and
+  // the SQL's lookups of the decoded text would match no row)
+  private readonly decoder = new TextDecoder("utf-8", { fatal: true });
   constructor(bytes: Uint8Array) {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -195,7 +215,17 @@ export class RowBinaryReader {
       shift += 7;
     }
     this.need(len);
-    const s = this.decoder.decode(this.bytes.subarray(this.pos, this.pos + len));
+    const raw = this.bytes.subarray(this.pos, this.pos + len);
+    let s: string;
+    try {
+      s = this.decoder.decode(raw);
+    } catch {
+      const hex = [...raw.subarray(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+      throw new ClickHouseError(
+        `a text value in the result is not valid UTF-8 (bytes ${hex}${len > 16 ? " …" : ""}): ` +
+          "lmer reads text columns as UTF-8 levels; convert the column in a view (e.g. hex(column))",
+      );
+    }
     this.pos += len;
     return s;
   }
@@ -346,6 +376,14 @@ export async function loadClickHouseTable(
   data: DataLike | Frame,
   options: LoadOptions = {},
 ): Promise<LoadedTable> {
+  if (typeof table !== "string" || table === "" || table.includes(".")) {
+    // sqlTable reads "db.t" as table t of database db; a table created here
+    // under the name "db.t" would not be the one it reads
+    throw new RangeError(
+      `loadClickHouseTable: table must be a plain table name, got ${JSON.stringify(table)}` +
+        " (give the database in the connection's 'database' option)",
+    );
+  }
   const frame = isFrame(data) ? data : toFrame(data);
   const shards = options.shards ?? [conn];
   if (shards.length === 0) throw new RangeError("loadClickHouseTable: 'shards' is empty");
@@ -375,12 +413,17 @@ export async function loadClickHouseTable(
   }
   if (distributed) {
     if (replace) await clickhouseText(conn, `DROP TABLE IF EXISTS ${clickhouseIdent(table)}`);
-    const db = conn.database ? `'${conn.database.replace(/'/g, "\\'")}'` : "currentDatabase()";
+    // (backslashes escaped too: a database name ending in '\\' must not open the string)
+    const db = conn.database
+      ? `'${conn.database.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`
+      : "currentDatabase()";
     await clickhouseText(
       conn,
       `CREATE TABLE ${replace ? "" : "IF NOT EXISTS "}${clickhouseIdent(table)} AS ` +
         `${clickhouseIdent(localTable)} ` +
-        `ENGINE = Distributed(${options.cluster}, ${db}, ${clickhouseIdent(localTable)})`,
+        `ENGINE = Distributed(${clickhouseIdent(options.cluster!)}, ${db}, ${
+          clickhouseIdent(localTable)
+        })`,
     );
   }
   // RowBinary bodies, one per shard: its blocks of rows in order, sent

@@ -90,6 +90,15 @@ export function lazySchema(lf: LazyDataFrame, used?: readonly string[]): {
   const schema: Record<string, ColumnType> = {};
   const categorical = new Set<string>();
   for (const [name, dt] of Object.entries(raw)) {
+    if (used?.includes(name) && (name === "*" || /^\^.*\$$/.test(name))) {
+      // pl.col("^…$") is a regular expression and pl.col("*") every column:
+      // "^xx$" read column xx (a silently wrong fit)
+      throw new RangeError(
+        `column '${name}' of the LazyFrame: polars reads this name as a ` +
+          `${name === "*" ? "wildcard" : "regular expression"}, not as a column name; ` +
+          `rename it first (lf.rename({ ${JSON.stringify(name)}: "x" }))`,
+      );
+    }
     const v = String(dt?.variant ?? dt).replace(/^DataType\((\w+).*$/, "$1");
     if (/^(Float|Int|UInt)\d*$/.test(v)) schema[name] = "number";
     else if (v === "String" || v === "Utf8") schema[name] = "string";
@@ -330,6 +339,7 @@ function executeOnce(
 ): AggResult[] {
   const schema = plan.schema;
   const base = lf.select(planColumns(plan).map((c) => pl.col(c)));
+  const taken = new Set(planColumns(plan));
   const filter = filterExpr(plan.filter, schema);
   const filtered = filter === null ? base : base.filter(filter);
   const out: AggResult[] = new Array(queries.length);
@@ -365,7 +375,7 @@ function executeOnce(
   queries.forEach((q, k) => {
     if (q.keys.length === 0) return;
     const src = q.filtered ? filtered : base;
-    const keyNames = q.keys.map((_, i) => `k${i}`);
+    const keyNames = q.keys.map((_, i) => freshName(`k${i}`, taken));
     const keyed = src.withColumns(
       ...q.keys.map((p, i) => keyExpr(p.column, p.type).alias(keyNames[i])),
     );
@@ -574,7 +584,15 @@ export function lazyRowStream(
     const lv = fit.levels, d = fit.design;
     const filter = filterExpr(plan.filter, schema);
     const base = lf.select(planColumns(plan).map((c) => pl.col(c)));
-    let q = (filter === null ? base : base.filter(filter)).withRowIndex("__row");
+    // helper columns never take a model column's name
+    const taken = new Set(planColumns(plan));
+    const own = (name: string) => {
+      const n = freshName(name, taken);
+      taken.add(n);
+      return n;
+    };
+    const rowName = own("__row");
+    let q = (filter === null ? base : base.filter(filter)).withRowIndex(rowName);
     let fitted: Expr = pl.lit(0);
     fit.kept.forEach((j, c) => {
       const xj = polarsExpr(d.x[j], schema);
@@ -595,32 +613,45 @@ export function lazyRowStream(
           for (let c = 0; c < qk; c++) bCols[c].push(b[zOffset + l * qk + c]);
         }
       });
-      const names = t.parts.map((_, i) => `__k${k}_${i}`);
+      const names = t.parts.map((_, i) => own(`__k${k}_${i}`));
+      const bNames = z.map((_, c) => own(`__b${k}_${c}`));
       const series = [
         ...t.parts.map((p, i) =>
           p.type === "number"
             ? pl.Series(names[i], keyCols[i] as number[], pl.Float64)
             : pl.Series(names[i], keyCols[i])
         ),
-        ...bCols.map((v, c) => pl.Series(`__b${k}_${c}`, v, pl.Float64)),
+        ...bCols.map((v, c) => pl.Series(bNames[c], v, pl.Float64)),
       ];
       q = q.withColumns(...t.parts.map((p, i) => keyExpr(p.column, p.type).alias(names[i])))
         .join(pl.DataFrame(series).lazy(), { on: names, how: "left" });
       let zb: Expr = null;
       z.forEach((e, c) => {
-        const term = polarsExpr(e, schema).mul(pl.col(`__b${k}_${c}`));
+        const term = polarsExpr(e, schema).mul(pl.col(bNames[c]));
         zb = zb === null ? term : zb.add(term);
       });
       fitted = fitted.add(zb);
       zOffset += g.levels.length * qk;
     }
+    const fName = own("__fitted"), rName = own("__resid");
     const df = q.select(
-      pl.col("__row"),
-      fitted.alias("__fitted"),
-      polarsExpr(plan.response, schema).sub(fitted).alias("__resid"),
-    ).sort("__row").collectSync({ engine: options.engine ?? "streaming" });
-    return { fitted: floats(df, "__fitted"), residuals: floats(df, "__resid") };
+      pl.col(rowName),
+      fitted.alias(fName),
+      polarsExpr(plan.response, schema).sub(fitted).alias(rName),
+    ).sort(rowName).collectSync({ engine: options.engine ?? "streaming" });
+    return { fitted: floats(df, fName), residuals: floats(df, rName) };
   };
+}
+
+/**
+ * A name for a helper column that is none of the source's columns the plan
+ * reads (a model column named 'k0' or '__row' must not be overwritten or
+ * shadowed by the aggregation's own columns).
+ */
+function freshName(base: string, taken: ReadonlySet<string>): string {
+  let name = base;
+  while (taken.has(name)) name = `${name}_`;
+  return name;
 }
 
 function cartesian(lists: readonly (readonly KeyValue[])[]): KeyValue[][] {

@@ -34,12 +34,19 @@ import {
 } from "./plan.ts";
 import {
   type ClickHouseConnection,
-  clickhouseIdent,
   clickhouseQuery,
   clickhouseText,
   RowBinaryReader,
 } from "./clickhouse.ts";
-import { outputNames, renderQuery, sqlDialect, type SqlDialectName } from "./sql_dialect.ts";
+import {
+  clickhouseDialect,
+  outputNames,
+  renderQuery,
+  sqlDialect,
+  type SqlDialectName,
+  tableName,
+  whereProblem,
+} from "./sql_dialect.ts";
 import { checkOptions, describeValue } from "../data/options.ts";
 import { escapeHtml, JUPYTER_DISPLAY, type MimeBundle } from "../display/bundle.ts";
 import {
@@ -128,6 +135,8 @@ export class SqlTable implements AsyncSource {
   readonly connection: ClickHouseConnection | undefined;
   private readonly run: SqlRunner | undefined;
   private schemaKnown: SourceSchema | undefined;
+  /** Columns of types the plan cannot read, with their engine type (for the error). */
+  private readonly unreadable = new Map<string, string>();
   /**
    * Every query sent, with its wall time and its batch (the queries of one
    * batch run side by side), for benchmarks and inspection.
@@ -173,13 +182,14 @@ export class SqlTable implements AsyncSource {
     if (this.connection) {
       const tsv = await clickhouseText(
         this.connection,
-        `DESCRIBE TABLE ${this.table.split(".").map(clickhouseIdent).join(".")} FORMAT TSV`,
+        `DESCRIBE TABLE ${tableName(this.table, clickhouseDialect)} FORMAT TSV`,
       );
       for (const line of tsv.split("\n")) {
         if (!line) continue;
         const [name, type] = line.split("\t");
         const t = clickhouseColumnType(type);
         if (t) out[unescapeTsv(name)] = t;
+        else this.unreadable.set(unescapeTsv(name), type);
       }
     } else {
       const parts = this.table.split(".");
@@ -195,6 +205,7 @@ export class SqlTable implements AsyncSource {
       for (const [col, type] of rows) {
         const t = postgresColumnType(String(type));
         if (t) out[String(col)] = t;
+        else this.unreadable.set(String(col), String(type));
       }
     }
     if (Object.keys(out).length === 0) {
@@ -204,6 +215,29 @@ export class SqlTable implements AsyncSource {
     }
     this.schemaKnown = out;
     return out;
+  }
+
+  /**
+   * The plan of a formula on this table; a formula column of a type the
+   * plan cannot read (a date, an array) is an error naming its type, not
+   * "not found".
+   * @ignore
+   */
+  async plan(formula: string, options: SqlPlanOptions): Promise<LmerPlan> {
+    const schema = await this.schema();
+    try {
+      return lmerPlan(formula, schema, options);
+    } catch (e) {
+      for (const [name, type] of this.unreadable) {
+        if (e instanceof Error && e.message.includes(`object '${name}' not found`)) {
+          throw new TypeError(
+            `column '${name}' of the table has type ${type}, which lmer cannot read ` +
+              "(numbers, text, enums and booleans are supported): cast it in a view or query",
+          );
+        }
+      }
+      throw e;
+    }
   }
 
   /**
@@ -267,6 +301,11 @@ export function sqlTable(options: SqlTableOptions): SqlTable {
   if (where !== undefined && (typeof where !== "string" || !where.trim())) {
     throw new TypeError(`sqlTable: 'where' must be a SQL condition, got ${describeValue(where)}`);
   }
+  if (where !== undefined) {
+    const problem = whereProblem(where, engine);
+    if (problem) throw new RangeError(`sqlTable: 'where' condition "${where}": ${problem}`);
+  }
+  tableName(table, clickhouseDialect); // an empty part of a dotted name is an error here
   if (run !== undefined && typeof run !== "function") {
     throw new TypeError(`sqlTable: 'run' must be a function, got ${describeValue(run)}`);
   }
@@ -436,7 +475,7 @@ export async function lmerSql(
   options: SqlPlanOptions = {},
 ): Promise<LmerSql> {
   checkSource("lmerSql", source);
-  const plan = lmerPlan(formula, await source.schema(), options);
+  const plan = await source.plan(formula, options);
   // the moments go with the level queries when X has no factor (one scan less)
   const early = earlyMoments(plan);
   const q1 = levelQueries(plan);
@@ -482,7 +521,7 @@ export async function aggregateSql(
   options: SqlPlanOptions = {},
 ): Promise<{ plan: LmerPlan; fit: AssembledFit }> {
   checkSource("lmer", source);
-  const plan = lmerPlan(formula, await source.schema(), options);
+  const plan = await source.plan(formula, options);
   return { plan, fit: await runPlanAsync(plan, (qs) => source.execute(qs, plan)) };
 }
 

@@ -294,6 +294,108 @@ export interface SqlFrom {
   readonly where?: string;
 }
 
+/**
+ * Why a `where` condition cannot be pasted into the generated SQL, or null
+ * when it can: it must be one condition that stays inside the parentheses
+ * the SQL puts around it (`1) OR (1` would escape them and undo the
+ * missing-value filter after it), with no `;` ending the statement and no
+ * unterminated string, quoted name or comment. Strings, quoted names and
+ * comments are skipped as the dialect reads them (ClickHouse: backslash
+ * escapes; PostgreSQL: doubled quotes, E'…' strings, $tag$ strings, nested
+ * block comments).
+ *
+ * @example
+ * ```ts
+ * import { whereProblem } from "./sql_dialect.ts";
+ * whereProblem("year >= 2020", "postgres"); // null
+ * whereProblem("1) OR (1", "clickhouse"); // "')' at character 2 closes a parenthesis …"
+ * ```
+ */
+export function whereProblem(where: string, dialect: SqlDialectName): string | null {
+  let depth = 0;
+  const ch = dialect === "clickhouse";
+  for (let i = 0; i < where.length;) {
+    const c = where[i];
+    if (c === "'" || c === '"' || (ch && c === "`")) {
+      // PostgreSQL: E'…' strings take backslash escapes; others do not
+      const prev = where[i - 1] ?? "";
+      const eString = !ch && c === "'" && /[eE]/.test(prev) && !/[\w$]/.test(where[i - 2] ?? "");
+      const escapes = ch || eString;
+      let j = i + 1, closed = false;
+      while (j < where.length) {
+        if (escapes && where[j] === "\\") {
+          j += 2;
+          continue;
+        }
+        if (where[j] === c) {
+          if (where[j + 1] === c) {
+            j += 2; // a doubled quote
+            continue;
+          }
+          closed = true;
+          break;
+        }
+        j++;
+      }
+      if (!closed) {
+        return `the ${c === "'" ? "string" : "quoted name"} at character ${i + 1} is not closed`;
+      }
+      i = j + 1;
+      continue;
+    }
+    if (!ch && c === "$") {
+      const tag = /^\$([A-Za-z_][A-Za-z_0-9]*)?\$/.exec(where.slice(i));
+      if (tag && !/[\w]/.test(where[i - 1] ?? "")) {
+        const end = where.indexOf(tag[0], i + tag[0].length);
+        if (end < 0) return `the ${tag[0]} string at character ${i + 1} is not closed`;
+        i = end + tag[0].length;
+        continue;
+      }
+    }
+    if (c === "-" && where[i + 1] === "-") {
+      const end = where.indexOf("\n", i);
+      i = end < 0 ? where.length : end + 1;
+      continue;
+    }
+    if (c === "/" && where[i + 1] === "*") {
+      let nest = 1, j = i + 2;
+      while (j < where.length && nest > 0) {
+        if (where[j] === "*" && where[j + 1] === "/") (nest--, j += 2);
+        else if (!ch && where[j] === "/" && where[j + 1] === "*") (nest++, j += 2);
+        else j++;
+      }
+      if (nest > 0) return `the comment at character ${i + 1} is not closed`;
+      i = j;
+      continue;
+    }
+    if (c === "(") depth++;
+    else if (c === ")") {
+      if (--depth < 0) {
+        return `')' at character ${i + 1} closes a parenthesis the condition did not open`;
+      }
+    } else if (c === ";") {
+      return `';' at character ${i + 1} would end the statement (give one condition)`;
+    }
+    i++;
+  }
+  return depth > 0 ? `${depth} parenthesis(es) not closed` : null;
+}
+
+/**
+ * A table name quoted part by part ("db.table"); an empty part is an error
+ * naming the table.
+ */
+export function tableName(table: string, d: Pick<SqlDialect, "ident">): string {
+  const parts = table.split(".");
+  if (parts.some((p) => p.trim() === "")) {
+    throw new RangeError(
+      `table name "${table}": a dotted name needs a name on each side of every '.' ` +
+        '(e.g. "db.table")',
+    );
+  }
+  return parts.map((p) => d.ident(p)).join(".");
+}
+
 /** Output column names of a query, in order (keys, n, aggregates). */
 export function outputNames(q: AggQuery): string[] {
   return [...q.keys.map((_, k) => `lmer_k${k}`), "lmer_n", ...q.aggs.map((a) => `lmer_${a.name}`)];
@@ -428,9 +530,14 @@ export function renderQuery(
     })),
   ];
   const where: string[] = [];
-  if (from.where) where.push(`(${from.where})`);
+  if (from.where) {
+    const problem = whereProblem(from.where, d.name);
+    if (problem) throw new RangeError(`'where' condition "${from.where}": ${problem}`);
+    // its own lines: a trailing -- comment must not swallow the parenthesis
+    where.push(from.where.includes("--") ? `(${from.where}\n)` : `(${from.where})`);
+  }
   if (q.filtered) where.push(...renderFilter(filter, d, schema));
-  const table = from.table.split(".").map((s) => d.ident(s)).join(".");
+  const table = tableName(from.table, d);
   const whereSql = where.length ? `WHERE ${where.join("\n  AND ")}` : "";
   const keyNames = names.slice(0, q.keys.length);
   const outer = [...keyNames, `${d.count} AS lmer_n`, ...aggs];
