@@ -98,6 +98,13 @@ export interface EmmGrid {
   readonly level: number;
   /** Factors (and two-valued covariates) averaged over with equal weights. */
   readonly averagedOver: readonly string[];
+  /**
+   * Whether a model term involves a spec factor together with another
+   * variable: emmeans then says "NOTE: Results may be misleading due to
+   * involvement in interactions" (a message at the call in R; here the first
+   * line of the text display and a note above the HTML table).
+   */
+  readonly interactionNote: boolean;
   /** Numeric covariates and the value (their mean) they are held at. */
   readonly covariates: Readonly<Record<string, number>>;
   /** The scale of the numbers: "link" or "response" (back-transformed, glmer). */
@@ -171,6 +178,23 @@ function gridVariables(mf: ModelFrame): GridVar[] {
     else out.push({ name, kind: "mean", value: rMean(vals) });
   }
   return out;
+}
+
+/**
+ * emmeans' test for its NOTE "Results may be misleading due to involvement
+ * in interactions": some fixed-effects term's data variables include a spec
+ * variable and a variable that is not a spec (checked against R:
+ * tests/fixtures/emmeans_notes.R).
+ */
+function involvedInInteraction(mf: ModelFrame, specs: readonly string[]): boolean {
+  const vars = mf.formula.fixed.variables;
+  return mf.plan.terms.some((t) => {
+    if (t.response) return false;
+    const names = new Map<string, boolean>();
+    for (const v of t.vars) collectNames(vars[v].expr, false, names);
+    const inTerm = [...names.keys()];
+    return inTerm.some((n) => specs.includes(n)) && inTerm.some((n) => !specs.includes(n));
+  });
 }
 
 /** Parse specs: "a", ["a", "b"], or a one-sided formula "~ a * b" / "~ a:b". */
@@ -282,6 +306,8 @@ interface ReferenceGrid {
   readonly otherVars: (GridVar & { kind: "levels" })[];
   readonly meanVars: (GridVar & { kind: "mean" })[];
   readonly nSpec: number;
+  /** A term involves a spec variable and another variable (emmeans' NOTE). */
+  readonly interaction: boolean;
   /** One row per mean over the columns of the full model matrix. */
   readonly L: Float64Array[];
 }
@@ -335,7 +361,15 @@ function referenceGrid(mf: ModelFrame, specs: string | readonly string[]): Refer
     for (let r = 0; r < N; r++) L[r % nSpec][j] += X[j * N + r];
   }
   for (const l of L) for (let j = 0; j < pFull; j++) l[j] /= nOther;
-  return { specList, specVars, otherVars, meanVars, nSpec, L };
+  return {
+    specList,
+    specVars,
+    otherVars,
+    meanVars,
+    nSpec,
+    interaction: involvedInInteraction(mf, specList),
+    L,
+  };
 }
 
 /**
@@ -386,7 +420,12 @@ function gridLabels(g: ReferenceGrid) {
   });
   const covariates: Record<string, number> = {};
   for (const v of g.meanVars) covariates[v.name] = v.value;
-  return { levels, covariates, averagedOver: g.otherVars.map((v) => v.name) };
+  return {
+    levels,
+    covariates,
+    averagedOver: g.otherVars.map((v) => v.name),
+    interactionNote: g.interaction,
+  };
 }
 
 /**
@@ -607,7 +646,10 @@ export function emmeans(
     value: (): MimeBundle => {
       const { header, cols, notes } = emmeansCells(g);
       const rows = cols[0].map((_, i) => cols.map((c) => c[i]));
-      const html = htmlTable(header, rows, {
+      const note = g.interactionNote
+        ? `<div style="font-size:11px;color:#666">${escapeHtml(INTERACTION_NOTE)}</div>`
+        : "";
+      const html = note + htmlTable(header, rows, {
         numeric: header.map((_, j) => j >= g.specs.length),
       }) + `<div style="font-size:11px;color:#666">${notes.map(escapeHtml).join("<br>")}</div>`;
       return { "text/plain": emmeansText(g), "text/html": html };
@@ -616,6 +658,9 @@ export function emmeans(
   });
   return df;
 }
+
+/** emmeans' message when a spec is involved in an interaction. */
+const INTERACTION_NOTE = "NOTE: Results may be misleading due to involvement in interactions";
 
 /** The formatted cells of an emmeans table as R prints them, and the notes below it. */
 function emmeansCells(g: EmmGrid): { header: string[]; cols: string[][]; notes: string[] } {
@@ -667,5 +712,6 @@ export function emmeansText(g: EmmGrid): string {
   const line = (cells: string[]) =>
     " " + cells.map((c, j) => (j < nf ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join(" ");
   const rows = cols[0].map((_, i) => line(cols.map((c) => c[i])));
-  return [line(header), ...rows, "", ...notes].join("\n");
+  return [...(g.interactionNote ? [INTERACTION_NOTE] : []), line(header), ...rows, "", ...notes]
+    .join("\n");
 }
