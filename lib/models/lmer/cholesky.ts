@@ -356,63 +356,14 @@ export class BlockedFactor {
 
   /** Sparse path: zero the tail and scatter A's tail blocks, scaled by Λ. */
   private initTailSparse(sp: SparseTail): void {
-    const { terms, a, scratch } = this;
-    const nf = this.p + 1;
-    const { all, md } = sp;
-    all.fill(0);
-    for (let k = this.nHead; k < terms.length; k++) {
-      const t = terms[k];
-      const q = t.q;
-      const T = this.lambda[k];
-      const o = this.tailOffset[k];
-      const src = a.diag[k];
-      for (let l = 0; l < t.nLevels; l++) {
-        for (let r = 0; r < q * q; r++) scratch[r] = src[l * q * q + r];
-        leftMulTrans(scratch, 0, q, q, T, q);
-        rightMul(scratch, 0, q, q, T, q);
-        const base = o + l * q;
-        for (let c = 0; c < q; c++) {
-          for (let r = c; r < q; r++) {
-            all[sp.index(base + r, base + c)] = scratch[c * q + r] + (r === c ? 1 : 0);
-          }
-        }
-      }
-      for (let j = this.nHead; j < k; j++) {
-        const blk = a.off[k][j];
-        const Ti = T, Tj = this.lambda[j];
-        const { qi, qj, colPtr, rowLevel, values } = blk;
-        const oj = this.tailOffset[j];
-        const bs = qi * qj;
-        for (let b = 0; b + 1 < colPtr.length; b++) {
-          for (let pos = colPtr[b]; pos < colPtr[b + 1]; pos++) {
-            for (let r = 0; r < bs; r++) scratch[r] = values[pos * bs + r];
-            leftMulTrans(scratch, 0, qi, qj, Ti, qi);
-            rightMul(scratch, 0, qi, qi, Tj, qj);
-            const row = o + rowLevel[pos] * qi;
-            for (let c = 0; c < qj; c++) {
-              for (let r = 0; r < qi; r++) {
-                all[sp.index(row + r, oj + b * qj + c)] = scratch[c * qi + r];
-              }
-            }
-          }
-        }
-      }
-      const fz = a.fz[k];
-      for (let l = 0; l < t.nLevels; l++) {
-        for (let c = 0; c < q; c++) {
-          const dst = sp.fIndex(o + l * q + c);
-          for (let r = 0; r < nf; r++) {
-            let s = 0;
-            for (let h = c; h < q; h++) s += fz[(l * q + h) * nf + r] * T[c * q + h];
-            all[dst + r] = s;
-          }
-        }
-      }
-    }
-    const ff = sp.ffIndex;
-    for (let c = 0; c < nf; c++) {
-      for (let r = c; r < nf; r++) all[ff + c * md + r] = a.ff[c * nf + r];
-    }
+    sp.all.fill(0);
+    const ff = sp.ffIndex, md = sp.md;
+    this.fillTail({
+      buf: sp.all,
+      index: (row, col) => sp.index(row, col),
+      fIndex: (zcol) => sp.fIndex(zcol),
+      ffIndex: (c, r) => ff + c * md + r,
+    });
   }
 
   /** Sparse path: tail −= Σ_{head m} L[D, m] L[D, m]ᵀ through precomputed targets. */
@@ -444,14 +395,32 @@ export class BlockedFactor {
   }
 
   /** Zero M and scatter A's tail blocks into it, scaled by Λ. */
+  /** Dense path: zero M's lower triangle and scatter A's tail blocks, scaled by Λ. */
   private initTail(): void {
-    const { terms, m, tail, a, scratch } = this;
-    const nf = this.p + 1;
+    const { m, tail } = this;
     const tz = this.tailZ;
     // only the lower triangle is ever read (the factorizations, solves and
     // inverses are all lower): zeroing half of M saves ~40 ms per evaluation
     // at order 5,000
     for (let c = 0; c < m; c++) tail.fill(0, c * m + c, (c + 1) * m);
+    this.fillTail({
+      buf: tail,
+      index: (row, col) => col * m + row,
+      fIndex: (zcol) => zcol * m + tz,
+      ffIndex: (c, r) => (tz + c) * m + tz + r,
+    });
+  }
+
+  /**
+   * Write the tail's part of A, scaled by Λ, where `target` says (both
+   * paths: the dense M and the sparse path's storage): Tᵀ A_ll T + I per
+   * level of each tail term, Tiᵀ A_ij Tj for pairs of tail terms, (FᵀZ_k) T_k,
+   * and FᵀF (lower triangles).
+   */
+  private fillTail(target: TailTarget): void {
+    const { terms, a, scratch } = this;
+    const { buf } = target;
+    const nf = this.p + 1;
     for (let k = this.nHead; k < terms.length; k++) {
       const t = terms[k];
       const q = t.q;
@@ -465,53 +434,44 @@ export class BlockedFactor {
         const base = o + l * q;
         for (let c = 0; c < q; c++) {
           for (let r = c; r < q; r++) {
-            tail[(base + c) * m + base + r] = scratch[c * q + r] + (r === c ? 1 : 0);
+            buf[target.index(base + r, base + c)] = scratch[c * q + r] + (r === c ? 1 : 0);
           }
         }
       }
       for (let j = this.nHead; j < k; j++) {
-        this.scatterOff(a.off[k][j], this.lambda[k], this.lambda[j], o, this.tailOffset[j]);
+        const { qi, qj, colPtr, rowLevel, values } = a.off[k][j];
+        const Tj = this.lambda[j];
+        const oj = this.tailOffset[j];
+        const bs = qi * qj;
+        for (let b = 0; b + 1 < colPtr.length; b++) {
+          for (let pos = colPtr[b]; pos < colPtr[b + 1]; pos++) {
+            for (let r = 0; r < bs; r++) scratch[r] = values[pos * bs + r];
+            leftMulTrans(scratch, 0, qi, qj, T, qi);
+            rightMul(scratch, 0, qi, qi, Tj, qj);
+            const row = o + rowLevel[pos] * qi;
+            for (let c = 0; c < qj; c++) {
+              for (let r = 0; r < qi; r++) {
+                buf[target.index(row + r, oj + b * qj + c)] = scratch[c * qi + r];
+              }
+            }
+          }
+        }
       }
       // F rows: (FᵀZ_k) T_k
       const fz = a.fz[k];
       for (let l = 0; l < t.nLevels; l++) {
         for (let c = 0; c < q; c++) {
-          const dst = (o + l * q + c) * m + tz;
+          const dst = target.fIndex(o + l * q + c);
           for (let r = 0; r < nf; r++) {
             let s = 0;
             for (let h = c; h < q; h++) s += fz[(l * q + h) * nf + r] * T[c * q + h];
-            tail[dst + r] = s;
+            buf[dst + r] = s;
           }
         }
       }
     }
     for (let c = 0; c < nf; c++) {
-      for (let r = c; r < nf; r++) tail[(tz + c) * m + tz + r] = a.ff[c * nf + r];
-    }
-  }
-
-  /** Scatter Tiᵀ A_ij Tj (sparse, both terms in the tail) into M. */
-  private scatterOff(
-    blk: BlockSparse,
-    Ti: Float64Array,
-    Tj: Float64Array,
-    oi: number,
-    oj: number,
-  ): void {
-    const { qi, qj, colPtr, rowLevel, values } = blk;
-    const { tail, m, scratch } = this;
-    const bs = qi * qj;
-    for (let b = 0; b + 1 < colPtr.length; b++) {
-      for (let pos = colPtr[b]; pos < colPtr[b + 1]; pos++) {
-        for (let r = 0; r < bs; r++) scratch[r] = values[pos * bs + r];
-        leftMulTrans(scratch, 0, qi, qj, Ti, qi);
-        rightMul(scratch, 0, qi, qi, Tj, qj);
-        const row = oi + rowLevel[pos] * qi;
-        for (let c = 0; c < qj; c++) {
-          const col = (oj + b * qj + c) * m + row;
-          for (let r = 0; r < qi; r++) tail[col + r] = scratch[c * qi + r];
-        }
-      }
+      for (let r = c; r < nf; r++) buf[target.ffIndex(c, r)] = a.ff[c * nf + r];
     }
   }
 
@@ -676,6 +636,17 @@ export class BlockedFactor {
       syrkWideSub(tail, tailZ * m + tailZ, m, fm, nf, fm.length / nf);
     }
   }
+}
+
+/** Where {@link BlockedFactor}'s tail entries go: the dense M or the sparse path's storage. */
+interface TailTarget {
+  readonly buf: Float64Array;
+  /** Position of tail entry (row, col), row ≥ col (Z columns in natural tail order). */
+  index(row: number, col: number): number;
+  /** Position of the first F row of Z column `zcol` (the p + 1 rows follow). */
+  fIndex(zcol: number): number;
+  /** Position of FᵀF's entry (r, c), r ≥ c. */
+  ffIndex(c: number, r: number): number;
 }
 
 /**
