@@ -12,8 +12,8 @@
 import type { FixedDesign } from "../../design/reterm.ts";
 import { BlockedFactor, findBlock } from "../lmer/cholesky.ts";
 import { type CrossProducts, crossProducts } from "../lmer/crossprod.ts";
-import { devianceParts } from "../lmer/deviance.ts";
-import { solve } from "../lmer/solution.ts";
+import { devianceParts, logDetL } from "../lmer/deviance.ts";
+import { scaleByLambda, solve } from "../lmer/solution.ts";
 import type { TermInfo } from "../lmer/structure.ts";
 import { trsvLowerTrans } from "../../linalg/triangular.ts";
 
@@ -206,18 +206,8 @@ export class WeightedSystem {
   condVar(theta: ArrayLike<number>, w: Float64Array): Float64Array[] {
     this.refill(w, new Float64Array(this.x.n));
     const info = this.factor.update(theta);
-    const parts = devianceParts(this.factor, info, this.xtxDiag);
-    const p = this.x.p;
     // response 0, so b = 0 and the one dummy row (y = 1) gives σ = 1
-    const sol = solve({
-      factor: this.factor,
-      parts,
-      theta: Float64Array.from(theta),
-      reml: false,
-      objective: 0,
-      x: { x: new Float64Array(p), n: 1, p, names: this.x.names },
-      y: Float64Array.of(1),
-    });
+    const sol = this.solveFactored(theta, info);
     const s2 = sol.sigma * sol.sigma;
     return sol.ranef.map((r) => r.condVar.map((v) => v / s2));
   }
@@ -240,22 +230,10 @@ export class WeightedSystem {
       const qTotal = this.terms.reduce((s, t) => s + t.size, 0);
       const u = out?.u ?? new Float64Array(qTotal), b = out?.b ?? new Float64Array(qTotal);
       backSolveU(this.factor, u, this.#tailBuf ??= new Float64Array(this.factor.m - 1));
-      lambdaTimes(this.factor, u, b);
+      scaleByLambda(this.factor, u, b);
       return { u, b, beta: EMPTY, unscDiag: EMPTY };
     }
-    // devianceParts checks X's rank
-    const parts = devianceParts(this.factor, info, this.xtxDiag);
-    // one dummy row: solve() forms fitted values and σ from the rows given,
-    // which PIRLS does not use; vcov / σ² is (R_XᵀR_X)⁻¹ whatever σ is
-    const sol = solve({
-      factor: this.factor,
-      parts,
-      theta: Float64Array.from(theta),
-      reml: false,
-      objective: 0,
-      x: { x: new Float64Array(p), n: 1, p, names: this.x.names },
-      y: Float64Array.of(1),
-    });
+    const sol = this.solveFactored(theta, info);
     const s2 = sol.sigma * sol.sigma;
     const unscDiag = new Float64Array(p);
     for (let j = 0; j < p; j++) unscDiag[j] = sol.vcov[j * p + j] / s2;
@@ -263,55 +241,34 @@ export class WeightedSystem {
   }
 
   /**
+   * lmer's solve() on the factor just updated at θ (`info`: its return),
+   * with one dummy row: solve() forms fitted values and σ from the rows
+   * given, which PIRLS does not use; vcov / σ² is (R_XᵀR_X)⁻¹ whatever σ is.
+   * devianceParts checks X's rank.
+   */
+  private solveFactored(theta: ArrayLike<number>, info: number) {
+    const p = this.x.p;
+    return solve({
+      factor: this.factor,
+      parts: devianceParts(this.factor, info, this.xtxDiag),
+      theta: Float64Array.from(theta),
+      reml: false,
+      objective: 0,
+      x: { x: new Float64Array(p), n: 1, p, names: this.x.names },
+      y: Float64Array.of(1),
+    });
+  }
+
+  /**
    * log|ΛᵀZᵀWZΛ + I| of the last {@link solve} (lme4's ldL2), summed as
    * lmer's `devianceParts` sums it; PIRLS needs it only at convergence.
    */
   logDet(): number {
-    const f = this.factor;
-    let ld = 0;
-    for (let j = 0; j < f.nHead; j++) {
-      const d = f.headDiag[j];
-      const q = f.terms[j].q;
-      if (q === 1) {
-        for (let l = 0; l < d.length; l++) ld += Math.log(d[l]);
-      } else {
-        for (let l = 0; l < f.terms[j].nLevels; l++) {
-          for (let r = 0; r < q; r++) ld += Math.log(d[l * q * q + r * q + r]);
-        }
-      }
-    }
-    ld += f.tailLogDet();
-    return 2 * ld;
+    return logDetL(this.factor);
   }
 }
 
 const EMPTY = new Float64Array(0);
-
-/**
- * b = Λu into `b`, as lmer's `scaleByLambda` forms it (T_k times each
- * level's q-vector, the same sums).
- */
-function lambdaTimes(f: BlockedFactor, u: Float64Array, b: Float64Array): void {
-  for (let k = 0; k < f.terms.length; k++) {
-    const t = f.terms[k];
-    const T = f.lambda[k];
-    const q = t.q;
-    if (q === 1) {
-      // 0 + T·u = T·u
-      const s = T[0], o = t.zOffset;
-      for (let l = 0; l < t.nLevels; l++) b[o + l] = s * u[o + l];
-      continue;
-    }
-    for (let l = 0; l < t.nLevels; l++) {
-      const o = t.zOffset + l * q;
-      for (let r = 0; r < q; r++) {
-        let s = 0;
-        for (let c = 0; c <= r; c++) s += T[c * q + r] * u[o + c];
-        b[o + r] = s;
-      }
-    }
-  }
-}
 
 /**
  * u from Lᵀ u = c for a factor without X columns (c: the response's row of

@@ -43,19 +43,7 @@ export function devianceParts(
   if (info >= denseZ && info < denseZ + p) {
     throw rankDeficient(info - denseZ);
   }
-  let ldL2 = 0;
-  for (let j = 0; j < f.nHead; j++) {
-    const d = f.headDiag[j];
-    const q = f.terms[j].q;
-    if (q === 1) {
-      for (let l = 0; l < d.length; l++) ldL2 += Math.log(d[l]);
-    } else {
-      for (let l = 0; l < f.terms[j].nLevels; l++) {
-        for (let r = 0; r < q; r++) ldL2 += Math.log(d[l * q * q + r * q + r]);
-      }
-    }
-  }
-  ldL2 += f.tailLogDet();
+  const ldL2 = logDetL(f);
   let ldRX2 = 0;
   for (let r = 0; r < p; r++) {
     const d = tail[(denseZ + r) * m + denseZ + r];
@@ -66,7 +54,28 @@ export function devianceParts(
   // info = m−1: the Schur complement of y was ≤ 0, i.e. an exact fit up to
   // rounding; it is left unsquared on the diagonal
   const pwrss = info === m - 1 ? Math.max(last, 0) : last * last;
-  return { ldL2: 2 * ldL2, ldRX2: 2 * ldRX2, pwrss };
+  return { ldL2, ldRX2: 2 * ldRX2, pwrss };
+}
+
+/**
+ * log|ΛᵀZᵀZΛ + I| = 2 Σ log of L's Z diagonal (head blocks, then the tail),
+ * off a freshly updated factor: lme4's ldL2.
+ */
+export function logDetL(f: BlockedFactor): number {
+  let ld = 0;
+  for (let j = 0; j < f.nHead; j++) {
+    const d = f.headDiag[j];
+    const q = f.terms[j].q;
+    if (q === 1) {
+      for (let l = 0; l < d.length; l++) ld += Math.log(d[l]);
+    } else {
+      for (let l = 0; l < f.terms[j].nLevels; l++) {
+        for (let r = 0; r < q; r++) ld += Math.log(d[l * q * q + r * q + r]);
+      }
+    }
+  }
+  ld += f.tailLogDet();
+  return 2 * ld;
 }
 
 function rankDeficient(col: number): Error {

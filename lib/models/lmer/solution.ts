@@ -260,13 +260,26 @@ function backSubstitute(f: BlockedFactor, qTotal: number): Float64Array {
   return out;
 }
 
-/** b = Λu: T_k times each level's q-vector. */
-export function scaleByLambda(f: BlockedFactor, u: Float64Array): Float64Array {
-  const b = new Float64Array(u.length);
+/**
+ * b = Λu: T_k times each level's q-vector, into `out` when given (PIRLS
+ * reuses its buffers) or a new array.
+ */
+export function scaleByLambda(
+  f: BlockedFactor,
+  u: Float64Array,
+  out: Float64Array = new Float64Array(u.length),
+): Float64Array {
+  const b = out;
   for (let k = 0; k < f.terms.length; k++) {
     const t = f.terms[k];
     const T = f.lambda[k];
     const q = t.q;
+    if (q === 1) {
+      // the loop below for q = 1 (0 + T·u), without its inner loops
+      const s = T[0], o = t.zOffset;
+      for (let l = 0; l < t.nLevels; l++) b[o + l] = 0 + s * u[o + l];
+      continue;
+    }
     for (let l = 0; l < t.nLevels; l++) {
       const o = t.zOffset + l * q;
       for (let r = 0; r < q; r++) {
