@@ -444,7 +444,8 @@ export function glmer(
   const dev0 = (theta: ArrayLike<number>) => {
     f1count++;
     try {
-      return glmm.pirls(theta, undefined, lp0).deviance;
+      // the same number as pirls(…).deviance, without copying its n-length results
+      return glmm.deviance(theta, undefined, lp0);
     } catch {
       return Infinity;
     }
@@ -497,7 +498,9 @@ export function glmer(
   const dev1 = (par: Float64Array) => {
     f2count++;
     try {
-      return stage2(par).deviance;
+      return rule
+        ? stage2(par).deviance
+        : glmm.deviance(par.subarray(0, nth), par.subarray(nth), eta1);
     } catch {
       return Infinity;
     }
