@@ -428,6 +428,50 @@ function gridLabels(g: ReferenceGrid) {
   };
 }
 
+/** Limits emmean ∓ q·se of the estimable rows (NaN elsewhere), q the row's quantile. */
+function confLimits(
+  emmean: Float64Array,
+  se: Float64Array,
+  estimable: readonly boolean[],
+  quantile: (i: number) => number,
+): { lower: Float64Array; upper: Float64Array } {
+  const lower = new Float64Array(emmean.length).fill(NaN);
+  const upper = new Float64Array(emmean.length).fill(NaN);
+  estimable.forEach((e, i) => {
+    if (!e) return;
+    const q = quantile(i);
+    lower[i] = emmean[i] - q * se[i];
+    upper[i] = emmean[i] + q * se[i];
+  });
+  return { lower, upper };
+}
+
+/** The fit's estimates on a grid, as an {@link EmmGrid} (in its field order, `link` only for glmer). */
+function gridResult(
+  grid: ReferenceGrid,
+  mf: ModelFrame,
+  values: Pick<EmmGrid, "emmean" | "se" | "df" | "lower" | "upper" | "estimable">,
+  meta: Pick<EmmGrid, "method" | "level" | "type" | "link" | "estimateName">,
+): EmmGrid {
+  return {
+    specs: grid.specList,
+    ...gridLabels(grid),
+    emmean: values.emmean,
+    se: values.se,
+    df: values.df,
+    lower: values.lower,
+    upper: values.upper,
+    estimable: values.estimable,
+    L: grid.L,
+    columns: [...mf.plan.names],
+    method: meta.method,
+    level: meta.level,
+    type: meta.type,
+    ...(meta.link !== undefined ? { link: meta.link } : {}),
+    estimateName: meta.estimateName,
+  };
+}
+
 /**
  * The marginal means of `specs` with their standard errors, df and
  * confidence limits, and the rows L behind them.
@@ -497,28 +541,13 @@ export function emmGrid(
       df[i] = method === "asymptotic" ? Infinity : model.dfResidual;
     });
   }
-  const lower = new Float64Array(nSpec).fill(NaN), upper = new Float64Array(nSpec).fill(NaN);
-  for (const i of at) {
-    const q = qt(1 - (1 - level) / 2, df[i]);
-    lower[i] = emmean[i] - q * se[i];
-    upper[i] = emmean[i] + q * se[i];
-  }
-  return {
-    specs: grid.specList,
-    ...gridLabels(grid),
-    emmean,
-    se,
-    df,
-    lower,
-    upper,
-    estimable,
-    L,
-    columns: [...mf.plan.names],
+  const { lower, upper } = confLimits(emmean, se, estimable, (i) => qt(1 - (1 - level) / 2, df[i]));
+  return gridResult(grid, mf, { emmean, se, df, lower, upper, estimable }, {
     method,
     level,
     type,
     estimateName: "emmean",
-  };
+  });
 }
 
 /**
@@ -552,8 +581,6 @@ function glmerEmmGrid(
   const emmean = new Float64Array(nSpec).fill(NaN);
   const se = new Float64Array(nSpec).fill(NaN);
   const df = new Float64Array(nSpec).fill(Infinity);
-  const lower = new Float64Array(nSpec).fill(NaN), upper = new Float64Array(nSpec).fill(NaN);
-  const z = qnorm(1 - (1 - level) / 2);
   Lk.forEach((l, i) => {
     if (!estimable[i]) return;
     let est = 0, v = 0;
@@ -563,9 +590,9 @@ function glmerEmmGrid(
     }
     emmean[i] = est + offMean;
     se[i] = Math.sqrt(v);
-    lower[i] = emmean[i] - z * se[i];
-    upper[i] = emmean[i] + z * se[i];
   });
+  const z = qnorm(1 - (1 - level) / 2);
+  const { lower, upper } = confLimits(emmean, se, estimable, () => z);
   if (type === "response") {
     const lo = lower.map((x) => fam.linkinv(x)), hi = upper.map((x) => fam.linkinv(x));
     // emmeans keeps the limits' order unless the back-transform reverses any row
@@ -585,23 +612,13 @@ function glmerEmmGrid(
     : fam.family === "poisson"
     ? "rate"
     : "response";
-  return {
-    specs: grid.specList,
-    ...gridLabels(grid),
-    emmean,
-    se,
-    df,
-    lower,
-    upper,
-    estimable,
-    L,
-    columns: [...mf.plan.names],
+  return gridResult(grid, mf, { emmean, se, df, lower, upper, estimable }, {
     method: "asymptotic",
     level,
     type,
     link: fam.link,
     estimateName,
-  };
+  });
 }
 
 /**

@@ -27,13 +27,13 @@ import type { GeneralizedLinearMixedModel } from "../models/glmer/model.ts";
 import type { ProfileOptions } from "../models/lmer/extensions.ts";
 import type { TermInfo } from "../models/lmer/structure.ts";
 import {
-  collectProfile,
   LmerProfile,
   type ParameterInfo,
   type ParameterProfile,
+  profileByReoptimising,
   type ProfileRow,
-  profileStepper,
-  qchisqUpper,
+  profileSetup,
+  sdcorBounds,
   sdcorToTheta,
   selectParameters,
   thetaToSdcor,
@@ -92,12 +92,6 @@ export function glmerProfile(
   const t0 = performance.now();
   const params = glmerParameterNames(model);
   const which = selectParameters(params, options.parm);
-  const maxpts = options.maxpts ?? 100;
-  const maxmult = options.maxmult ?? 10;
-  const alphamax = options.alphamax ?? 0.01;
-  const devtol = 1e-9;
-  const messages: string[] = [];
-  const warn = (m: string) => messages.includes(m) || messages.push(m);
 
   const terms = model.glmm.terms;
   const nth = model.theta.length, p = model.glmm.p;
@@ -126,70 +120,31 @@ export function glmerProfile(
     );
   }
 
-  const cutoff = Math.sqrt(qchisqUpper(alphamax, nptot));
-  const delta = options.delta ?? cutoff / 8;
+  const { messages, warn, fillmat } = profileSetup(options, nptot);
   // bounds on the sdcor scale: sd ≥ 0, −1 ≤ cor ≤ 1, β free
-  const lower = new Float64Array(nptot).fill(-Infinity);
-  const upper = new Float64Array(nptot).fill(Infinity);
-  for (let k = 0; k < nth; k++) {
-    lower[k] = Math.max(model.glmm.lower[k], -1);
-    upper[k] = model.glmm.lower[k] === 0 ? Infinity : 1;
-  }
+  const { lower, upper } = sdcorBounds(model.glmm.lower, nptot);
   const baseRow: ProfileRow = new Float64Array(1 + nptot);
   baseRow.set(opt, 1);
-  const { fillmat } = profileStepper({ cutoff, delta, maxmult, maxpts, warn });
 
-  const profiles: ParameterProfile[] = [];
-  for (const w of which) {
-    const pw = opt[w];
-    const lowvp = [...lower].filter((_, k) => k !== w);
-    const upvp = [...upper].filter((_, k) => k !== w);
-    const pars = new Float64Array(nptot);
-    const zeta = (xx: number, startRow: ProfileRow): ProfileRow => {
-      const start = [...startRow.subarray(1)].filter((_, k) => k !== w);
-      const row = new Float64Array(1 + nptot).fill(NaN);
-      row[1 + w] = xx;
-      let fval = NaN;
-      let best: Float64Array | null = null;
-      try {
-        // lme4's optwrap(Nelder_Mead) with the fit's control minus xst/xt: the defaults
-        const res = nelderMead(
-          (x) => {
-            for (let k = 0, at = 0; k < nptot; k++) pars[k] = k === w ? xx : x[at++];
-            return dd(pars);
-          },
-          start,
-          { lower: lowvp, upper: upvp },
-        );
-        fval = res.fval;
-        best = res.x;
-      } catch {
-        // lme4's tryCatch: PIRLS or the optimizer failed; the point is NA
-        best = null;
-      }
-      const devdiff = fval - base;
-      if (Number.isNaN(devdiff)) warn("NAs detected in profiling");
-      else if (devdiff < -devtol) {
-        throw new Error(
-          `profiling detected new, lower deviance (${fval} < ${base}) for ${params[w].name}: ` +
-            "the optimum was not found; refit the model (e.g. from another start)",
-        );
-      } else if (devdiff < 0) warn(`slightly lower deviances (diff=${devdiff}) detected`);
-      row[0] = Math.sign(xx - pw) * Math.sqrt(Math.max(0, devdiff));
-      if (best) {
-        for (let k = 0, at = 0; k < nptot; k++) row[1 + k] = k === w ? xx : best[at++];
-      }
-      return row;
-    };
-    const shift = pw === 0 ? 0.001 : pw * 1.01;
-    const first = zeta(shift, baseRow);
-    const up = fillmat([baseRow, first], lower[w], upper[w], zeta, 1 + w);
-    const down = pw > lower[w]
-      ? fillmat([first, baseRow], lower[w], upper[w], zeta, 1 + w)
-      : [first, baseRow];
-    const bounds: [number, number] = [lower[w], upper[w]];
-    profiles.push(collectProfile(params[w], w, pw, bounds, up, baseRow, down, warn, true));
-  }
+  const profiles: ParameterProfile[] = which.map((w) =>
+    profileByReoptimising({
+      w,
+      params,
+      npar: nptot,
+      nptot,
+      baseRow,
+      lower,
+      upper,
+      base,
+      dd,
+      // lme4's optwrap(Nelder_Mead) with the fit's control minus xst/xt: the defaults
+      minimize: (f, start, lo, up) => nelderMead(f, start, { lower: lo, upper: up }),
+      optimum: "the optimum",
+      warn,
+      fillmat,
+      naOmit: true,
+    })
+  );
 
   return new LmerProfile({
     parameters: params,

@@ -856,6 +856,152 @@ export function collectProfile(
 }
 
 /**
+ * lme4's profile.merMod settings from the options: the cutoff in ζ
+ * (√χ²_{1−alphamax}(#parameters)), the step δ, the stepping rule and the
+ * list its warnings go to (each message once).
+ *
+ * @example
+ * ```ts ignore
+ * const { cutoff, fillmat, messages, warn } = profileSetup(options, nptot);
+ * ```
+ */
+export function profileSetup(options: ProfileOptions, nptot: number): {
+  cutoff: number;
+  delta: number;
+  messages: string[];
+  warn: (message: string) => void;
+  fillmat: ReturnType<typeof profileStepper>["fillmat"];
+} {
+  const maxpts = options.maxpts ?? 100;
+  const maxmult = options.maxmult ?? 10;
+  const alphamax = options.alphamax ?? 0.01;
+  const messages: string[] = [];
+  const warn = (m: string) => void (messages.includes(m) || messages.push(m));
+  const cutoff = Math.sqrt(qchisqUpper(alphamax, nptot));
+  const delta = options.delta ?? cutoff / 8;
+  const { fillmat } = profileStepper({ cutoff, delta, maxmult, maxpts, warn });
+  return { cutoff, delta, messages, warn, fillmat };
+}
+
+/**
+ * Bounds on the sdcor scale for θ's lower bounds `thetaLower` (0 on a
+ * diagonal element: sd ≥ 0; −∞ off it: −1 ≤ cor ≤ 1); the other `nptot −
+ * θ.length` parameters are free.
+ */
+export function sdcorBounds(
+  thetaLower: ArrayLike<number>,
+  nptot: number,
+): { lower: Float64Array; upper: Float64Array } {
+  const lower = new Float64Array(nptot).fill(-Infinity);
+  const upper = new Float64Array(nptot).fill(Infinity);
+  for (let k = 0; k < thetaLower.length; k++) {
+    lower[k] = Math.max(thetaLower[k], -1);
+    upper[k] = thetaLower[k] === 0 ? Infinity : 1;
+  }
+  return { lower, upper };
+}
+
+/** What {@link profileByReoptimising} needs for one parameter. */
+export interface ReoptimisedProfileSettings {
+  /** The parameter (index into `params` and the rows' columns 1…). */
+  readonly w: number;
+  readonly params: readonly ParameterInfo[];
+  /** The first `npar` parameters enter `dd`; the rows have `1 + nptot` columns. */
+  readonly npar: number;
+  readonly nptot: number;
+  /** The optimum's row (ζ = 0, then the estimates). */
+  readonly baseRow: ProfileRow;
+  readonly lower: Float64Array;
+  readonly upper: Float64Array;
+  /** The deviance at the optimum. */
+  readonly base: number;
+  /** The deviance as a function of the first `npar` parameters. */
+  readonly dd: (pars: Float64Array) => number;
+  /** Minimise f over the free parameters (throws when it fails: the point is NA). */
+  readonly minimize: (
+    f: (x: ArrayLike<number>) => number,
+    start: number[],
+    lower: number[],
+    upper: number[],
+  ) => { fval: number; x: ArrayLike<number> };
+  /** Fill the rest of a row from the point's parameters (lmer: β at that point). */
+  readonly complete?: (row: ProfileRow, pars: Float64Array) => void;
+  /** Which optimum the "lower deviance" error names ("the ML optimum", "the optimum"). */
+  readonly optimum: string;
+  readonly warn: (message: string) => void;
+  readonly fillmat: ReturnType<typeof profileStepper>["fillmat"];
+  /** Drop NA points before the spline also for a fixed effect (glmer). */
+  readonly naOmit?: boolean;
+}
+
+/**
+ * One parameter's profile as lme4's profile.merMod does it for the
+ * parameters of `devfun2`: held fixed at each point while the others are
+ * re-optimised from the previous point's values; ζ from the deviance
+ * difference, with lme4's checks ("NAs detected in profiling", a new lower
+ * deviance is an error, a slightly lower one a warning); stepped up and
+ * down from the optimum by {@link profileStepper}.
+ *
+ * @example
+ * ```ts ignore
+ * profiles.push(profileByReoptimising({ w, params, npar, nptot, baseRow, … }));
+ * ```
+ */
+export function profileByReoptimising(s: ReoptimisedProfileSettings): ParameterProfile {
+  const { w, params, npar, nptot, baseRow, lower, upper, base, dd, warn, fillmat } = s;
+  const devtol = 1e-9;
+  const pw = baseRow[1 + w];
+  const lowvp = [...lower.subarray(0, npar)].filter((_, k) => k !== w);
+  const upvp = [...upper.subarray(0, npar)].filter((_, k) => k !== w);
+  const pars = new Float64Array(npar);
+  const zeta = (xx: number, startRow: ProfileRow): ProfileRow => {
+    const start = [...startRow.subarray(1, 1 + npar)].filter((_, k) => k !== w);
+    const row = new Float64Array(1 + nptot).fill(NaN);
+    row[1 + w] = xx;
+    let fval = NaN, best: ArrayLike<number> | null = null;
+    try {
+      const res = s.minimize(
+        (x) => {
+          for (let k = 0, at = 0; k < npar; k++) pars[k] = k === w ? xx : x[at++];
+          return dd(pars);
+        },
+        start,
+        lowvp,
+        upvp,
+      );
+      fval = res.fval;
+      best = res.x;
+    } catch {
+      // lme4's tryCatch: the point becomes NA and the profile goes on
+      best = null;
+    }
+    const devdiff = fval - base;
+    if (Number.isNaN(devdiff)) warn("NAs detected in profiling");
+    else if (devdiff < -devtol) {
+      throw new Error(
+        `profiling detected new, lower deviance (${fval} < ${base}) for ${params[w].name}: ` +
+          `${s.optimum} was not found; refit the model (e.g. from another start)`,
+      );
+    } else if (devdiff < 0) warn(`slightly lower deviances (diff=${devdiff}) detected`);
+    row[0] = Math.sign(xx - pw) * Math.sqrt(Math.max(0, devdiff));
+    if (best) {
+      for (let k = 0, at = 0; k < npar; k++) pars[k] = k === w ? xx : best[at++];
+      row.set(pars, 1);
+      s.complete?.(row, pars);
+    }
+    return row;
+  };
+  const shift = pw === 0 ? 0.001 : pw * 1.01;
+  const first = zeta(shift, baseRow);
+  const up = fillmat([baseRow, first], lower[w], upper[w], zeta, 1 + w);
+  const down = pw > lower[w]
+    ? fillmat([first, baseRow], lower[w], upper[w], zeta, 1 + w)
+    : [first, baseRow];
+  const bounds: [number, number] = [lower[w], upper[w]];
+  return collectProfile(params[w], w, pw, bounds, up, baseRow, down, warn, s.naOmit ?? false);
+}
+
+/**
  * Profile the ML deviance over each parameter, as lme4's `profile(m)`
  * (REML fits are refitted by ML first, as lme4 does).
  *
@@ -870,12 +1016,6 @@ export function profile(model: LinearMixedModel, options: ProfileOptions = {}): 
   const t0 = performance.now();
   const params = parameterNames(model);
   const which = selectParameters(params, options.parm);
-  const maxpts = options.maxpts ?? 100;
-  const maxmult = options.maxmult ?? 10;
-  const alphamax = options.alphamax ?? 0.01;
-  const devtol = 1e-9;
-  const messages: string[] = [];
-  const warn = (m: string) => messages.includes(m) || messages.push(m);
 
   const core = RefitCore.fromModel(model);
   const terms = model.lmm.terms;
@@ -907,16 +1047,10 @@ export function profile(model: LinearMixedModel, options: ProfileOptions = {}): 
   opt.set(thetaToSdcor(terms, thetaML, sigmaML));
   opt.set(betaML, npar1);
 
-  const cutoff = Math.sqrt(qchisqUpper(alphamax, nptot));
-  const delta = options.delta ?? cutoff / 8;
+  const { delta, messages, warn, fillmat } = profileSetup(options, nptot);
 
   // bounds on the sdcor scale: sd ≥ 0, −1 ≤ cor ≤ 1, σ ≥ 0, β free
-  const lower = new Float64Array(nptot).fill(-Infinity);
-  const upper = new Float64Array(nptot).fill(Infinity);
-  for (let k = 0; k < nth; k++) {
-    lower[k] = Math.max(model.lmm.lower[k], -1);
-    upper[k] = model.lmm.lower[k] === 0 ? Infinity : 1;
-  }
+  const { lower, upper } = sdcorBounds(model.lmm.lower, nptot);
   lower[nth] = 0;
 
   // devfun2: ML deviance at (sds, cors, σ), β profiled out
@@ -933,68 +1067,37 @@ export function profile(model: LinearMixedModel, options: ProfileOptions = {}): 
   const baseRow: ProfileRow = new Float64Array(1 + nptot);
   baseRow.set(opt, 1);
 
-  const { fillmat } = profileStepper({ cutoff, delta, maxmult, maxpts, warn });
-  const finish = (
-    w: number,
-    upperRows: ProfileRow[],
-    lowerRows: ProfileRow[],
-  ): ParameterProfile => {
-    const info = params[w];
-    const bounds: [number, number] = info.kind === "fixed" ? [NaN, NaN] : [lower[w], upper[w]];
-    return collectProfile(info, w, opt[w], bounds, upperRows, baseRow, lowerRows, warn);
-  };
-
   const profiles: ParameterProfile[] = [];
   // variance parameters: fix one, re-optimise the others on devfun2
   for (const w of which.filter((k) => k < npar1)) {
-    const pw = opt[w];
-    const lowvp = [...lower.subarray(0, npar1)].filter((_, k) => k !== w);
-    const upvp = [...upper.subarray(0, npar1)].filter((_, k) => k !== w);
-    const pars = new Float64Array(npar1);
-    const zeta = (xx: number, startRow: ProfileRow): ProfileRow => {
-      const start = [...startRow.subarray(1, 1 + npar1)].filter((_, k) => k !== w);
-      const row = new Float64Array(1 + nptot).fill(NaN);
-      row[1 + w] = xx;
-      let fval = NaN, best: Float64Array | null = null;
-      try {
-        const res = bobyqa(
-          (x) => {
-            for (let k = 0, at = 0; k < npar1; k++) pars[k] = k === w ? xx : x[at++];
-            return dd(pars);
-          },
-          start,
-          { lower: lowvp, upper: upvp, xtolAbs: 1e-8, ftolAbs: 1e-8, maxeval: 1e5 },
-        );
-        fval = res.fval;
-        best = Float64Array.from(res.x);
-      } catch {
-        // lme4's tryCatch: the point becomes NA and the profile goes on
-        best = null;
-      }
-      const devdiff = fval - base;
-      if (Number.isNaN(devdiff)) warn("NAs detected in profiling");
-      else if (devdiff < -devtol) {
-        throw new Error(
-          `profiling detected new, lower deviance (${fval} < ${base}) for ${params[w].name}: ` +
-            "the ML optimum was not found; refit the model (e.g. from another start)",
-        );
-      } else if (devdiff < 0) warn(`slightly lower deviances (diff=${devdiff}) detected`);
-      row[0] = Math.sign(xx - pw) * Math.sqrt(Math.max(0, devdiff));
-      if (best) {
-        for (let k = 0, at = 0; k < npar1; k++) pars[k] = k === w ? xx : best[at++];
+    profiles.push(profileByReoptimising({
+      w,
+      params,
+      npar: npar1,
+      nptot,
+      baseRow,
+      lower,
+      upper,
+      base,
+      dd,
+      minimize: (f, start, lo, up) => {
+        const res = bobyqa(f, start, {
+          lower: lo,
+          upper: up,
+          xtolAbs: 1e-8,
+          ftolAbs: 1e-8,
+          maxeval: 1e5,
+        });
+        return { fval: res.fval, x: Float64Array.from(res.x) };
+      },
+      complete: (row, pars) => {
         dd(pars); // leaves the factor at the optimum, for β (lme4's pp$beta(1))
-        row.set(pars, 1);
         row.set(core.beta(), 1 + npar1);
-      }
-      return row;
-    };
-    const shift = pw === 0 ? 0.001 : pw * 1.01;
-    const first = zeta(shift, baseRow);
-    const up = fillmat([baseRow, first], lower[w], upper[w], zeta, 1 + w);
-    const down = pw > lower[w]
-      ? fillmat([first, baseRow], lower[w], upper[w], zeta, 1 + w)
-      : [first, baseRow];
-    profiles.push(finish(w, up, down));
+      },
+      optimum: "the ML optimum",
+      warn,
+      fillmat,
+    }));
   }
 
   // fixed effects: β_j into the offset, θ re-optimised (ML) from θ̂_ML
@@ -1017,7 +1120,8 @@ export function profile(model: LinearMixedModel, options: ProfileOptions = {}): 
     const first = feZeta(est + delta * seML[j]);
     const up = fillmat([baseRow, first], -Infinity, Infinity, feZeta, 1 + w);
     const down = fillmat([first, baseRow], -Infinity, Infinity, feZeta, 1 + w);
-    profiles.push(finish(w, up, down));
+    // a fixed effect's limit the profile does not reach is NA (lme4)
+    profiles.push(collectProfile(params[w], w, est, [NaN, NaN], up, baseRow, down, warn));
   }
   profiles.sort((a, b) =>
     params.findIndex((q) => q.name === a.name) -
