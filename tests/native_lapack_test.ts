@@ -11,21 +11,11 @@ import assert from "node:assert/strict";
 import { potrf } from "../lib/linalg/cholesky.ts";
 import { NATIVE_MIN_ORDER, nativeLapack, setNativeLapack } from "../lib/linalg/native.ts";
 import { lmer, rng } from "../mod.ts";
+import { randomSpd } from "./helpers/numeric.ts";
 
 const lapack = nativeLapack();
 const ignore = lapack === undefined;
 if (ignore) console.log("native LAPACK not loaded (no OpenBLAS or no FFI permission): skipped");
-
-function randomSpd(n: number, seed: number): Float64Array {
-  let s = seed;
-  const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647 - 0.5;
-  const a = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    for (let i = j; i < n; i++) a[j * n + i] = a[i * n + j] = rnd();
-    a[j * n + j] = n / 4 + 1;
-  }
-  return a;
-}
 
 /** potrf with the native path on or off. */
 function factor(a: Float64Array, n: number, native: boolean, off = 0, lda = n): number {
