@@ -36,6 +36,7 @@ import {
 import { UnsupportedTermError } from "../lib/sources/plan.ts";
 import { toFrame } from "../lib/data/frame.ts";
 import type { DataLike } from "../lib/data/frame.ts";
+import { assertAllClose as close } from "./helpers/numeric.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const decoder = new TextDecoder();
@@ -113,18 +114,6 @@ async function dropCH(table: string): Promise<void> {
 function chSource(table: string, where?: string) {
   if ("reason" in ch) throw new Error(ch.reason);
   return sqlTable({ engine: "clickhouse", url: ch.shards[0].url, table, where });
-}
-
-/** |a − b| ≤ tol · max(1, |b|), entry by entry. */
-function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(a.length, b.length, `${what}: lengths`);
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    assert.ok(
-      d <= tol * Math.max(1, Math.abs(b[i])),
-      `${what}[${i}]: ${a[i]} vs ${b[i]} (difference ${d.toExponential(2)}, tolerance ${tol})`,
-    );
-  }
 }
 
 /** The issue's agreement: criterion 1e-10 relative, β 1e-8, θ, σ, SEs 1e-6. */

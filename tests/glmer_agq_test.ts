@@ -11,43 +11,22 @@
 import assert from "node:assert/strict";
 import { dataset, type GeneralizedLinearMixedModel, glmer } from "../mod.ts";
 import type { GlmerOptions } from "../mod.ts";
-import type { LinkName } from "../advanced.ts";
-import { pl } from "../lib/deps.ts";
-import type { DataFrame } from "../lib/deps.ts";
 import type { DataLike } from "../lib/data/frame.ts";
 import { agqDevfun, agqDeviance, ghRule } from "../lib/models/glmer/agq.ts";
+import {
+  cachedFits,
+  derivedData,
+  type GlmerFixtureModel,
+  normalizeSummary,
+  rel,
+  throwsWith,
+} from "./helpers/glmerFixture.ts";
 
-interface FixtureModel {
-  id: string;
-  formula: string;
-  dataset: string;
+interface FixtureModel extends GlmerFixtureModel {
   data?: { g: string[]; x: number[]; y: number[] };
-  family: "binomial" | "poisson";
-  link: LinkName;
   nAGQ: number;
-  derived?: Record<string, string>;
-  weights?: string;
-  offset?: string;
-  nobs: number;
-  deviance: number;
-  deviance_resid: number;
-  logLik: number;
-  AIC: number;
-  BIC: number;
-  df_resid: number;
-  theta: number[];
-  beta: Record<string, number>;
-  se: Record<string, number>;
-  ranef: Record<string, { levels: string[]; columns: string[]; values: Record<string, number[]> }>;
-  ranef_condsd: Record<string, number[]>;
-  fitted: number[];
-  eta: number[];
-  feval: number;
-  messages: string[];
   fit_messages: string[];
   isSingular: boolean;
-  devfun_at: { label: string; pars: number[]; value: number | null }[];
-  summary_text: string;
 }
 
 const fixture = JSON.parse(
@@ -59,47 +38,19 @@ const fixture = JSON.parse(
 
 /** The shipped dataset with the fixture's derived columns, or the simulated data. */
 function dataFor(r: FixtureModel): DataLike {
-  if (r.data) return r.data;
-  let d = dataset(r.dataset as "cbpp") as unknown as DataFrame;
-  if (r.derived?.logsize) {
-    const size = d.getColumn("size").toArray() as number[];
-    d = d.withColumn(pl.Series("logsize", size.map(Math.log)));
-  }
-  return d;
+  return r.data ?? derivedData(r.dataset, r.derived);
 }
 
-const fits = new Map<string, GeneralizedLinearMixedModel>();
-function fit(r: FixtureModel): GeneralizedLinearMixedModel {
-  let m = fits.get(r.id);
-  if (!m) {
-    const options: GlmerOptions = {
-      family: { family: r.family, link: r.link },
-      dataName: r.data ? "sim" : r.dataset,
-      nAGQ: r.nAGQ,
-      ...(r.weights ? { weights: r.weights } : {}),
-      ...(r.offset ? { offset: r.offset } : {}),
-    };
-    m = glmer(r.formula, dataFor(r), options);
-    fits.set(r.id, m);
-  }
-  return m;
-}
-
-/** fn throws an error of class cls whose message contains msg. */
-function throwsWith(fn: () => unknown, cls: ErrorConstructor, msg: string): void {
-  assert.throws(
-    fn,
-    (e: unknown) => e instanceof cls && (e as Error).message.includes(msg),
-    `expected ${cls.name} with '${msg}'`,
-  );
-}
-
-const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
-
-/** Summary texts compared with ASCII quotes (as the fixture), without trailing blanks. */
-function normalize(s: string): string {
-  return s.replace(/[‘’]/g, "'").replace(/[ \t]+$/gm, "").trim();
-}
+const fit = cachedFits((r: FixtureModel): GeneralizedLinearMixedModel => {
+  const options: GlmerOptions = {
+    family: { family: r.family, link: r.link },
+    dataName: r.data ? "sim" : r.dataset,
+    nAGQ: r.nAGQ,
+    ...(r.weights ? { weights: r.weights } : {}),
+    ...(r.offset ? { offset: r.offset } : {}),
+  };
+  return glmer(r.formula, dataFor(r), options);
+});
 
 /**
  * Contraception (1 | district): the deviance is flat to 4e-12 over 2e-7 in
@@ -221,7 +172,7 @@ for (const r of fixture.models) {
 
   Deno.test(`glmer ${r.id}: summary text as lme4's`, () => {
     const m = fit(r);
-    const got = normalize(String(m.summary())), want = normalize(r.summary_text);
+    const got = normalizeSummary(String(m.summary())), want = normalizeSummary(r.summary_text);
     if (LAST_DIGIT.has(r.id)) sameUpToLastDigit(got, want);
     else assert.deepEqual(got, want);
   });

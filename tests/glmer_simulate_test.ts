@@ -13,6 +13,7 @@ import { GlmerSimulations, MAX_SIMULATION_DOUBLES } from "../advanced.ts";
 import { pl } from "../lib/deps.ts";
 import type { DataFrame } from "../lib/deps.ts";
 import { JUPYTER_DISPLAY } from "../lib/display/bundle.ts";
+import { cachedFits, derivedData } from "./helpers/glmerFixture.ts";
 
 interface Case {
   id: string;
@@ -41,35 +42,14 @@ const fx = JSON.parse(
   Deno.readTextFileSync(new URL("./fixtures/glmer_simulate.json", import.meta.url)),
 ) as { cases: Case[] };
 
-/** The shipped dataset with the fixture's derived columns. */
-function dataFor(c: Case): DataFrame {
-  let d = dataset(c.dataset as "cbpp") as unknown as DataFrame;
-  const num = (k: string) => d.getColumn(k).toArray() as number[];
-  if (c.derived?.prop) {
-    d = d.withColumn(pl.Series("prop", num("incidence").map((v, i) => v / num("size")[i])));
-  }
-  if (c.derived?.logsize) d = d.withColumn(pl.Series("logsize", num("size").map(Math.log)));
-  if (c.derived?.use01) {
-    const use = d.getColumn("use").toArray() as string[];
-    d = d.withColumn(pl.Series("use01", use.map((v) => (v === "Y" ? 1 : 0))));
-  }
-  return d;
-}
-
-const fits = new Map<string, GeneralizedLinearMixedModel>();
-function fit(c: Case): GeneralizedLinearMixedModel {
-  let m = fits.get(c.id);
-  if (!m) {
-    const options: GlmerOptions = {
-      family: c.family,
-      ...(c.weights ? { weights: c.weights } : {}),
-      ...(c.offset ? { offset: c.offset } : {}),
-    };
-    m = glmer(c.formula, dataFor(c), options);
-    fits.set(c.id, m);
-  }
-  return m;
-}
+const fit = cachedFits((c: Case): GeneralizedLinearMixedModel => {
+  const options: GlmerOptions = {
+    family: c.family,
+    ...(c.weights ? { weights: c.weights } : {}),
+    ...(c.offset ? { offset: c.offset } : {}),
+  };
+  return glmer(c.formula, derivedData(c.dataset, c.derived), options);
+});
 
 /**
  * Every value identical, or at most `allowed` differences in the whole

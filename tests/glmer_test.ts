@@ -8,40 +8,20 @@
 import assert from "node:assert/strict";
 import { dataset, type GeneralizedLinearMixedModel, glmer } from "../mod.ts";
 import type { GlmerOptions } from "../mod.ts";
-import type { LinkName } from "../advanced.ts";
 import { pl } from "../lib/deps.ts";
-import type { DataFrame } from "../lib/deps.ts";
 import { nelderMead } from "../advanced.ts";
+import {
+  cachedFits,
+  derivedData,
+  type GlmerFixtureModel,
+  normalizeSummary,
+  rel,
+  throwsWith,
+} from "./helpers/glmerFixture.ts";
 
-interface FixtureModel {
-  id: string;
-  formula: string;
-  dataset: string;
-  family: "binomial" | "poisson";
-  link: LinkName;
-  derived?: Record<string, string>;
-  weights?: string;
-  offset?: string;
-  nobs: number;
-  deviance: number;
-  deviance_resid: number;
-  logLik: number;
-  AIC: number;
-  BIC: number;
-  df_resid: number;
-  theta: number[];
-  beta: Record<string, number>;
-  se: Record<string, number>;
-  ranef: Record<string, { levels: string[]; columns: string[]; values: Record<string, number[]> }>;
-  ranef_condsd: Record<string, number[]>;
-  fitted: number[];
+interface FixtureModel extends GlmerFixtureModel {
   residuals: number[];
   pearson: number[];
-  eta: number[];
-  feval: number;
-  messages: string[];
-  devfun_at: { label: string; pars: number[]; value: number | null }[];
-  summary_text: string;
 }
 
 const fixture = JSON.parse(
@@ -58,43 +38,15 @@ const fixture = JSON.parse(
   timings: Record<string, number>;
 };
 
-/** The shipped dataset (R's level orders) with the fixture's derived columns. */
-function dataFor(r: FixtureModel): DataFrame {
-  let d = dataset(r.dataset as "cbpp") as unknown as DataFrame;
-  const num = (c: string) => d.getColumn(c).toArray() as number[];
-  if (r.derived?.prop) {
-    d = d.withColumn(pl.Series("prop", num("incidence").map((v, i) => v / num("size")[i])));
-  }
-  if (r.derived?.logsize) d = d.withColumn(pl.Series("logsize", num("size").map(Math.log)));
-  if (r.derived?.use01) {
-    const use = d.getColumn("use").toArray() as string[];
-    d = d.withColumn(pl.Series("use01", use.map((v) => (v === "Y" ? 1 : 0))));
-  }
-  return d;
-}
-
-const fits = new Map<string, GeneralizedLinearMixedModel>();
-function fit(r: FixtureModel): GeneralizedLinearMixedModel {
-  let m = fits.get(r.id);
-  if (!m) {
-    const options: GlmerOptions = {
-      family: { family: r.family, link: r.link },
-      dataName: r.dataset,
-      ...(r.weights ? { weights: r.weights } : {}),
-      ...(r.offset ? { offset: r.offset } : {}),
-    };
-    m = glmer(r.formula, dataFor(r), options);
-    fits.set(r.id, m);
-  }
-  return m;
-}
-
-/** fn throws an error of class cls whose message contains msg. */
-function throwsWith(fn: () => unknown, cls: ErrorConstructor, msg: string): void {
-  assert.throws(fn, (e: unknown) => e instanceof cls && (e as Error).message.includes(msg));
-}
-
-const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+const fit = cachedFits((r: FixtureModel): GeneralizedLinearMixedModel => {
+  const options: GlmerOptions = {
+    family: { family: r.family, link: r.link },
+    dataName: r.dataset,
+    ...(r.weights ? { weights: r.weights } : {}),
+    ...(r.offset ? { offset: r.offset } : {}),
+  };
+  return glmer(r.formula, derivedData(r.dataset, r.derived), options);
+});
 
 /**
  * Contraception: lme4 itself stops with a failed gradient check
@@ -172,11 +124,6 @@ for (const r of fixture.models) {
   });
 }
 
-/** Summary texts compared with ASCII quotes (as the fixture), without trailing blanks. */
-function normalize(s: string): string {
-  return s.replace(/[‘’]/g, "'").replace(/[ \t]+$/gm, "").trim();
-}
-
 // grouseticks: the same up to the residuals (lme4's own result moves a
 // little between R sessions, 996 or 1003 evaluations, and ours is within
 // 2e-5 of it, so a few printed last digits differ)
@@ -186,8 +133,8 @@ for (
   Deno.test(`glmer ${id}: summary text as lme4's`, () => {
     const r = fixture.models.find((x) => x.id === id)!;
     const m = fit(r);
-    let want = normalize(r.summary_text);
-    let got = normalize(String(m.summary()));
+    let want = normalizeSummary(r.summary_text);
+    let got = normalizeSummary(String(m.summary()));
     if (id === "grouseticks") {
       want = want.slice(0, want.indexOf("Scaled residuals:"));
       got = got.slice(0, got.indexOf("Scaled residuals:"));
@@ -299,7 +246,7 @@ Deno.test("glmer: bad input errors", () => {
 
 Deno.test("glmer: a logical response equals its 0/1 version", () => {
   const r = fixture.models.find((x) => x.id === "contraception_01")!;
-  const d = dataFor(r);
+  const d = derivedData(r.dataset, r.derived);
   const lg = d.withColumn(
     pl.Series("useL", (d.getColumn("use").toArray() as string[]).map((v) => v === "Y")),
   );

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { lmer, rng } from "../mod.ts";
 import type { Cell } from "../lib/data/frame.ts";
 import { fixture } from "./helpers/datasets.ts";
+import { nestedSchools } from "./helpers/simData.ts";
 
 interface GroupingFx {
   a_levels: string[];
@@ -50,18 +51,7 @@ for (const f of fx.fits) {
 
 Deno.test("grouping factor: school/class/student with 100,000 students fits", () => {
   // 200 schools x 20 classes x 100,000 students, 2 rows each: 200,000 rows
-  const n = 200_000;
-  const z = rng(1).rnorm(200 + 4000 + 100_000 + n);
-  const school: string[] = [], cls: string[] = [], student: string[] = [];
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const s = i >> 1;
-    school.push(`s${s % 200}`);
-    cls.push(`c${Math.floor(s / 200) % 20}`);
-    student.push(`p${s}`);
-    y[i] = z[s % 200] + z[200 + (s % 4000)] + z[4200 + s] + z[104_200 + i];
-  }
-  const m = lmer("y ~ 1 + (1 | school/class/student)", { y, school, class: cls, student });
+  const m = lmer("y ~ 1 + (1 | school/class/student)", nestedSchools());
   const tabs = m.ranefTables();
   // lme4 names the factor "student:(class:school)"
   const g3 = tabs["student:(class:school)"] ?? tabs["student:class:school"];

@@ -15,6 +15,7 @@ import {
   ThreadTuner,
 } from "../lib/linalg/parallel.ts";
 import { setNativeLapack } from "../lib/linalg/native.ts";
+import { randomSpd } from "./helpers/numeric.ts";
 
 // Whether the helper thread takes part in a factorization must not depend on
 // how a loaded machine schedules it: every shared step waits for the helper's
@@ -23,21 +24,6 @@ forceHelperShare(true);
 // These tests are about the WebAssembly kernels: the optional native LAPACK
 // (lib/linalg/native.ts, tested in native_lapack_test.ts) stays out of them.
 setNativeLapack(false);
-
-function randomSpd(n: number, seed: number): Float64Array {
-  let s = seed;
-  const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647 - 0.5;
-  const a = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    for (let i = j; i < n; i++) {
-      const v = rnd();
-      a[j * n + i] = v;
-      a[i * n + j] = v;
-    }
-    a[j * n + j] = 2 + n / 4;
-  }
-  return a;
-}
 
 /** Factor `src` in a shared arena (two threads once the helper runs). */
 function factorShared(src: Float64Array, n: number): { a: Float64Array; info: number } {
@@ -58,7 +44,7 @@ function available(): boolean {
 /** Start the helper (setDenseThreads(2) starts it on the next large factorization). */
 function ensureHelper(): void {
   setDenseThreads(2);
-  const n = 600, src = randomSpd(n, 1);
+  const n = 600, src = randomSpd(n, 1, 2 + n / 4);
   const t0 = performance.now();
   while (parallelStatus().status !== "ready" && performance.now() - t0 < 30_000) {
     factorShared(src, n);
@@ -81,7 +67,7 @@ Deno.test("two-thread potrf is bitwise the single-thread factor", () => {
   ensureHelper();
   // sizes around the threshold, ragged row groups (n mod 4) and blocks (mod 64)
   for (const n of [400, 401, 402, 403, 517, 640, 705, 833]) {
-    const src = randomSpd(n, 11 + n);
+    const src = randomSpd(n, 11 + n, 2 + n / 4);
     const plain = src.slice();
     assert.equal(potrf(plain, n), -1);
     parallelStatus();
@@ -99,7 +85,7 @@ Deno.test("two-thread potrf reports a non-positive pivot like potf2", () => {
   // break positive definiteness at column `bad` (first block, a middle block,
   // the last column, as for the response column of a rank-deficient system)
   for (const bad of [5, 200, 321, n - 1]) {
-    const src = randomSpd(n, 3 + bad);
+    const src = randomSpd(n, 3 + bad, 2 + n / 4);
     // make column `bad` (nearly) a copy of column 0: pivot ≤ 0 there
     for (let i = 0; i < n; i++) {
       src[bad * n + i] = src[i];
@@ -135,7 +121,7 @@ Deno.test("small matrices and unshared memory stay on one thread", () => {
   if (!available()) return;
   ensureHelper();
   const n = PARALLEL_MIN_ORDER - 1;
-  const src = randomSpd(n, 5);
+  const src = randomSpd(n, 5, 2 + n / 4);
   parallelStatus();
   const { a, info } = factorShared(src, n);
   assert.equal(info, -1);
@@ -143,7 +129,7 @@ Deno.test("small matrices and unshared memory stay on one thread", () => {
   const plain = src.slice();
   potrf(plain, n);
   assertLowerEqual(a, plain, n, n, "n below the threshold");
-  const m = 500, big = randomSpd(m, 9);
+  const m = 500, big = randomSpd(m, 9, 2 + m / 4);
   const arena = simdArena(m * m + potrfWorkSize(m), false)!;
   assert.ok(!(arena.kernels.memory.buffer instanceof SharedArrayBuffer));
   const w = arena.alloc(m * m);
@@ -156,7 +142,7 @@ Deno.test("small matrices and unshared memory stay on one thread", () => {
 Deno.test("setDenseThreads(1) stops the helper; results unchanged", () => {
   if (!available()) return;
   ensureHelper();
-  const n = 450, src = randomSpd(n, 21);
+  const n = 450, src = randomSpd(n, 21, 2 + n / 4);
   parallelStatus();
   const two = factorShared(src, n).a;
   assert.ok(parallelStatus().workerChunks > 0, "the helper took part");
@@ -240,7 +226,7 @@ Deno.test("two-thread potrf on a sub-matrix (offset, leading dimension > n)", ()
   if (!available()) return;
   ensureHelper();
   const n = 466, lda = n + 7, off = 5 + 3 * lda;
-  const src = randomSpd(n, 77);
+  const src = randomSpd(n, 77, 2 + n / 4);
   const arena = simdArena(lda * (n + 4) + potrfWorkSize(n), true)!;
   const big = arena.alloc(lda * (n + 4));
   big.fill(-7);

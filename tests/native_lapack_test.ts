@@ -10,22 +10,13 @@
 import assert from "node:assert/strict";
 import { potrf } from "../lib/linalg/cholesky.ts";
 import { NATIVE_MIN_ORDER, nativeLapack, setNativeLapack } from "../lib/linalg/native.ts";
-import { lmer, rng } from "../mod.ts";
+import { lmer } from "../mod.ts";
+import { randomSpd } from "./helpers/numeric.ts";
+import { crossedPair } from "./helpers/simData.ts";
 
 const lapack = nativeLapack();
 const ignore = lapack === undefined;
 if (ignore) console.log("native LAPACK not loaded (no OpenBLAS or no FFI permission): skipped");
-
-function randomSpd(n: number, seed: number): Float64Array {
-  let s = seed;
-  const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647 - 0.5;
-  const a = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    for (let i = j; i < n; i++) a[j * n + i] = a[i * n + j] = rnd();
-    a[j * n + j] = n / 4 + 1;
-  }
-  return a;
-}
 
 /** potrf with the native path on or off. */
 function factor(a: Float64Array, n: number, native: boolean, off = 0, lda = n): number {
@@ -113,17 +104,7 @@ Deno.test({
   name: "lmer with a 600-order dense block: native and WebAssembly fits agree",
   ignore,
   fn() {
-    const n = 6000, r = rng(17);
-    const u = r.runif(2 * n), z = r.rnorm(900 + n);
-    const a: string[] = [], b: string[] = [];
-    const x = new Float64Array(n), y = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const ia = Math.floor(u[i] * 300), ib = Math.floor(u[n + i] * 600);
-      a.push(`a${ia}`), b.push(`b${ib}`);
-      x[i] = z[900 + i];
-      y[i] = 2 + 0.5 * x[i] + z[ia] + 0.6 * z[300 + ib] + z[900 + ((i * 31) % n)];
-    }
-    const data = { y, x, a, b };
+    const data = crossedPair({ n: 6000, seed: 17, la: 300, lb: 600, b0: 2, sb: 0.6, step: 31 });
     const fit = (native: boolean) => {
       setNativeLapack(native);
       try {

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { dataset, glmer } from "../mod.ts";
 import { agqDevfun } from "../lib/models/glmer/agq.ts";
+import { rel } from "./helpers/glmerFixture.ts";
 
 // deno-lint-ignore no-explicit-any
 type Loose = any;
@@ -31,7 +32,6 @@ function devfun(formula: string, data: Loose, nAGQ: number) {
   return { m, f: agqDevfun(m.glmm, m.opt.lp0, nAGQ) };
 }
 
-const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 const F = "cbind(incidence, size - incidence) ~ period + (1 | herd)";
 
 Deno.test("AGQ deviance: invariant under row permutation and level relabelling", () => {

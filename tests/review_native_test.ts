@@ -10,20 +10,10 @@ import assert from "node:assert/strict";
 import { potrf, potrfWorkSize } from "../lib/linalg/cholesky.ts";
 import { nativeLapack, setNativeLapack } from "../lib/linalg/native.ts";
 import { simdArena } from "../lib/linalg/simd.ts";
+import { randomSpd } from "./helpers/numeric.ts";
 
 const lapack = nativeLapack();
 const ignore = lapack === undefined;
-
-function randomSpd(n: number, seed: number): Float64Array {
-  let s = seed;
-  const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647 - 0.5;
-  const a = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    for (let i = j; i < n; i++) a[j * n + i] = a[i * n + j] = rnd();
-    a[j * n + j] = n / 4 + 1;
-  }
-  return a;
-}
 
 function factor(a: Float64Array, n: number, native: boolean): number {
   setNativeLapack(native);

@@ -18,19 +18,9 @@ import { clickhouseDialect, postgresDialect, renderQuery } from "../lib/sources/
 import type { AggQuery } from "../lib/sources/plan.ts";
 import { pl } from "../lib/deps.ts";
 import type { DataFrame as PlFrame } from "../lib/deps.ts";
+import { assertAllClose as close } from "./helpers/numeric.ts";
 
 const pf = (df: unknown): PlFrame => df as PlFrame;
-
-function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(a.length, b.length, `${what}: lengths`);
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    assert.ok(
-      d <= tol * Math.max(1, Math.abs(b[i])),
-      `${what}[${i}]: ${a[i]} vs ${b[i]} (difference ${d.toExponential(2)}, tolerance ${tol})`,
-    );
-  }
-}
 
 /** The issue's agreement: criterion 1e-10 relative, β 1e-8, θ and SEs 1e-6. */
 function assertSameFit(m: LinearMixedModel, ref: LinearMixedModel, what: string): void {

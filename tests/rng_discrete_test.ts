@@ -9,11 +9,11 @@
  */
 import assert from "node:assert/strict";
 import { rng } from "../lib/rng/mod.ts";
-import { getLogSource, setLogSource } from "../lib/rng/log.ts";
 import { BinomialGenerator, powDi } from "../lib/rng/binom.ts";
 import { PoissonGenerator } from "../lib/rng/pois.ts";
 import { expRand } from "../lib/rng/exp.ts";
 import { MersenneTwister } from "../lib/rng/mt.ts";
+import { withLogSource } from "./helpers/rng.ts";
 
 type Num = number | "NaN" | "Inf" | "-Inf" | null;
 interface Case {
@@ -95,16 +95,6 @@ function captureWarnings(f: () => void): string[] {
     console.warn = orig;
   }
   return seen;
-}
-
-function withLogSource(source: "platform" | "portable", f: () => void): void {
-  const before = getLogSource();
-  setLogSource(source);
-  try {
-    f();
-  } finally {
-    setLogSource(before);
-  }
 }
 
 Deno.test("fixture covers both algorithms of each generator and both sides of p = 1/2", () => {

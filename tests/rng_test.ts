@@ -4,16 +4,9 @@
 // except where noted.
 
 import assert from "node:assert/strict";
-import {
-  getLogSource,
-  log,
-  type LogSource,
-  MersenneTwister,
-  qnorm,
-  rng,
-  setLogSource,
-} from "../lib/rng/mod.ts";
+import { getLogSource, log, MersenneTwister, qnorm, rng } from "../lib/rng/mod.ts";
 import { LN2_HI, LN2_LO } from "../lib/rng/log.ts";
+import { withLogSource } from "./helpers/rng.ts";
 
 interface SeedState {
   seed: number;
@@ -99,17 +92,6 @@ function assertIdentical(
         .join("; ")
     }`,
   );
-}
-
-/** Runs `f` with the given log source, restoring the previous one. */
-function withLogSource(source: LogSource, f: () => void): void {
-  const before = getLogSource();
-  setLogSource(source);
-  try {
-    f();
-  } finally {
-    setLogSource(before);
-  }
 }
 
 Deno.test("set.seed: state equals R's .Random.seed, before and after draws", () => {

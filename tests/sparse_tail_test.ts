@@ -13,6 +13,7 @@ import { buildLmm, type Lmm, type TailMode } from "../lib/models/lmer/core.ts";
 import { lFormula, type LmerDevfun, optimizeLmer } from "../lib/models/lmer/fit.ts";
 import { BitGraph, minimumDegreeOrder } from "../lib/linalg/min_degree.ts";
 import { RefitCore } from "../lib/models/lmer/refit.ts";
+import { starData } from "./helpers/simData.ts";
 
 function build(formula: string, data: DataLike, tail: TailMode): Lmm {
   const lf = lFormula(formula, data);
@@ -106,22 +107,8 @@ function crossed3(n: number, la: number, lb: number, lc: number, seed: number): 
 }
 
 /** A star-like subset: the rows of mlmRev's star in its first 12 schools. */
-async function starSubset(): Promise<DataLike> {
-  const gz = await Deno.readFile(new URL("./bench/data/star.csv.gz", import.meta.url));
-  const text = await new Response(
-    new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip")),
-  ).text();
-  const lines = text.trim().split("\n");
-  const names = lines[0].split(",");
-  const cols: string[][] = names.map(() => []);
-  for (let i = 1; i < lines.length; i++) {
-    const f = lines[i].split(",");
-    if (Number(f[6]) > 12) continue;
-    f.forEach((v, j) => cols[j].push(v));
-  }
-  const d: Record<string, string[] | Float64Array> = {};
-  names.forEach((nm, j) => d[nm] = nm === "math" ? Float64Array.from(cols[j], Number) : cols[j]);
-  return d as DataLike;
+function starSubset(): Promise<DataLike> {
+  return starData((f) => Number(f[6]) <= 12);
 }
 
 Deno.test("sparse tail = dense tail: Penicillin (1 | plate) + (1 | sample)", () => {

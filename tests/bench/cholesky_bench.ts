@@ -18,21 +18,7 @@ import { potrf, potrfWorkSize } from "../../lib/linalg/cholesky.ts";
 import { type SimdArena, simdArena } from "../../lib/linalg/simd.ts";
 import { parallelStatus, setDenseThreads } from "../../lib/linalg/parallel.ts";
 import { nativeLapack, setNativeLapack } from "../../lib/linalg/native.ts";
-
-function randomSpd(n: number, seed: number): Float64Array {
-  let s = seed;
-  const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647 - 0.5;
-  const a = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    for (let i = j; i < n; i++) {
-      const v = rnd();
-      a[j * n + i] = v;
-      a[i * n + j] = v;
-    }
-    a[j * n + j] = n;
-  }
-  return a;
-}
+import { randomSpd } from "../helpers/numeric.ts";
 
 interface Case {
   a: Float64Array;
@@ -68,7 +54,7 @@ function factorNative(a: Float64Array, src: Float64Array, n: number): number {
 
 /** Start the helper and let both threads' kernels reach V8's optimizing tier. */
 function warmUp(): void {
-  const n = 1159, src = randomSpd(n, 1);
+  const n = 1159, src = randomSpd(n, 1, n);
   const c = setup(n, true);
   for (let r = 0; r < 8 || (r < 40 && parallelStatus().status !== "ready"); r++) factor(c, src, n);
   const one = setup(n, false);
@@ -91,7 +77,7 @@ if (import.meta.main) {
     "    n   one thread   two threads   ratio   main waits   helper work   equal     native  two/native",
   );
   for (const n of sizes) {
-    const src = randomSpd(n, 7 + n);
+    const src = randomSpd(n, 7 + n, n);
     const one = setup(n, false), two = setup(n, true);
     const reps = Math.max(9, Math.min(41, Math.round(2e9 / (n * n * n)))) | 1;
     const t1: number[] = [], t2: number[] = [], t3: number[] = [];
@@ -126,7 +112,7 @@ if (import.meta.main) {
 } else {
   warmUp();
   for (const n of [400, 1159]) {
-    const src = randomSpd(n, 7 + n);
+    const src = randomSpd(n, 7 + n, n);
     const one = setup(n, false), two = setup(n, true);
     Deno.bench(`potrf n=${n}, one thread`, { group: `n=${n}`, baseline: true }, () => {
       factor(one, src, n);

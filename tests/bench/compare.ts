@@ -18,6 +18,7 @@
 import { createData, dataset, lmer, rng } from "../../mod.ts";
 import type { DataLike, LmerOptions } from "../../mod.ts";
 import { glmerCases, runGlmerBench } from "./glmer_bench.ts";
+import { crossedPair, nestedSchools, starData } from "../helpers/simData.ts";
 
 if (Deno.args.includes("--glmer")) {
   // glmer and lme4's glmer fitted alternately (see glmer_bench.ts); nothing else
@@ -107,20 +108,7 @@ const CREATE = "createData(obsPerCluster: 100, nCluster: 1000)";
 // R-identical random streams.
 
 /** 200 schools x 20 classes x 100,000 students (2 rows each), 200,000 rows. */
-function nestedData(): DataLike {
-  const n = 200_000;
-  const z = rng(1).rnorm(200 + 4000 + 100_000 + n);
-  const school: string[] = [], cls: string[] = [], student: string[] = [];
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const s = i >> 1;
-    school.push(`s${s % 200}`);
-    cls.push(`c${Math.floor(s / 200) % 20}`);
-    student.push(`p${s}`);
-    y[i] = z[s % 200] + z[200 + (s % 4000)] + z[4200 + s] + z[104_200 + i];
-  }
-  return { y, school, class: cls, student };
-}
+const nestedData = (): DataLike => nestedSchools();
 const NESTED_R =
   `n <- 200000; set.seed(1); z <- rnorm(200 + 4000 + 100000 + n); s <- (0:(n-1)) %/% 2
   d <- data.frame(school = paste0("s", s %% 200), class = paste0("c", (s %/% 200) %% 20), student = paste0("p", s))
@@ -185,38 +173,16 @@ const nestedCase: Case = {
 // into tests/bench/data/star.csv.gz, 178 kB): about 10,770 students x 1,374
 // teachers x 80 schools. After the students (the head), the teachers and
 // schools are factored sparsely. The R side uses mlmRev::star directly.
-async function starData(): Promise<DataLike> {
-  const gz = await Deno.readFile(new URL("./data/star.csv.gz", import.meta.url));
-  const text = await new Response(
-    new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip")),
-  ).text();
-  const lines = text.trim().split("\n");
-  const names = lines[0].split(",");
-  const cols: string[][] = names.map(() => []);
-  for (let i = 1; i < lines.length; i++) lines[i].split(",").forEach((v, j) => cols[j].push(v));
-  const d: Record<string, string[] | Float64Array> = {};
-  names.forEach((nm, j) => d[nm] = nm === "math" ? Float64Array.from(cols[j], Number) : cols[j]);
-  return d as DataLike;
-}
+const starRows = (): Promise<DataLike> => starData();
 
 /** y ~ x + (1|a) + (1|b): two crossed 5,000-level factors paired at random, 100,000 rows. */
 function crossed5000(): DataLike {
-  const n = 100_000, r = rng(4);
-  const u = r.runif(2 * n), z = r.rnorm(10_000 + n);
-  const a: string[] = [], b: string[] = [];
-  const x = new Float64Array(n), y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const ia = Math.floor(u[i] * 5000), ib = Math.floor(u[n + i] * 5000);
-    a.push(`a${ia}`), b.push(`b${ib}`);
-    x[i] = z[10_000 + i];
-    y[i] = 1 + 0.5 * x[i] + z[ia] + 0.7 * z[5000 + ib] + z[10_000 + ((i * 7919) % n)];
-  }
-  return { y, x, a, b };
+  return crossedPair({ n: 100_000, seed: 4, la: 5000, lb: 5000, b0: 1, sb: 0.7, step: 7919 });
 }
 const crossedCases: Case[] = [{
   name: "star math ~ gr+cltype+sx+(1|id)+(1|tch)+(1|sch), ML",
   formula: "math ~ gr + cltype + sx + (1 | id) + (1 | tch) + (1 | sch)",
-  data: starData,
+  data: starRows,
   r: `d <- mlmRev::star`,
   options: { REML: false },
   rArgs: "REML = FALSE",

@@ -76,41 +76,65 @@ export function glmerCases(quick = false, simOnly = false): GlmerCase[] {
     warm: false,
   };
   if (simOnly) return [sim];
-  const small: GlmerCase[] = [{
-    name: "cbpp, binomial (1 | herd)",
-    formula: "cbind(incidence, size - incidence) ~ period + (1 | herd)",
-    data: () => dataset("cbpp"),
-    options: { family: "binomial" },
-    rArgs: "family = binomial",
-    r: "d <- lme4::cbpp",
-    reps: 9,
-  }, {
-    name: "grouseticks, Poisson, 3 intercepts",
-    formula: "TICKS ~ YEAR + scale(HEIGHT) + (1 | BROOD) + (1 | INDEX) + (1 | LOCATION)",
-    data: () => dataset("grouseticks"),
-    options: { family: "poisson" },
-    rArgs: "family = poisson",
-    r: "d <- lme4::grouseticks",
-    reps: 5,
-  }];
+  const small: GlmerCase[] = [
+    shipped(
+      "cbpp, binomial (1 | herd)",
+      "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+      "cbpp",
+      "binomial",
+      "d <- lme4::cbpp",
+      9,
+    ),
+    shipped(
+      "grouseticks, Poisson, 3 intercepts",
+      "TICKS ~ YEAR + scale(HEIGHT) + (1 | BROOD) + (1 | INDEX) + (1 | LOCATION)",
+      "grouseticks",
+      "poisson",
+      "d <- lme4::grouseticks",
+      5,
+    ),
+  ];
   if (quick) return small;
-  return [...small, {
-    name: "VerbAgg, binomial, crossed (7,584 rows)",
-    formula: "r2 ~ (Anger + Gender + btype + situ) + (1 | id) + (1 | item)",
-    data: () => dataset("VerbAgg"),
-    options: { family: "binomial" },
-    rArgs: "family = binomial",
-    r: "d <- lme4::VerbAgg",
-    reps: 5,
-  }, {
-    name: "Contraception, (urban | district)",
-    formula: "use ~ age + I(age^2) + urban + livch + (urban | district)",
-    data: () => dataset("Contraception"),
-    options: { family: "binomial" },
-    rArgs: "family = binomial",
-    r: "data(Contraception, package = 'mlmRev'); d <- Contraception",
-    reps: 5,
-  }, sim];
+  return [
+    ...small,
+    shipped(
+      "VerbAgg, binomial, crossed (7,584 rows)",
+      "r2 ~ (Anger + Gender + btype + situ) + (1 | id) + (1 | item)",
+      "VerbAgg",
+      "binomial",
+      "d <- lme4::VerbAgg",
+      5,
+    ),
+    shipped(
+      "Contraception, (urban | district)",
+      "use ~ age + I(age^2) + urban + livch + (urban | district)",
+      "Contraception",
+      "binomial",
+      "data(Contraception, package = 'mlmRev'); d <- Contraception",
+      5,
+    ),
+    sim,
+  ];
+}
+
+/** A model on one of the shipped datasets; `r` loads the same data frame into `d` in R. */
+function shipped(
+  name: string,
+  formula: string,
+  data: "cbpp" | "grouseticks" | "VerbAgg" | "Contraception",
+  family: "binomial" | "poisson",
+  r: string,
+  reps: number,
+): GlmerCase {
+  return {
+    name,
+    formula,
+    data: () => dataset(data),
+    options: { family },
+    rArgs: `family = ${family}`,
+    r,
+    reps,
+  };
 }
 
 /** The columns of a DataLike record as CSV (numbers in full precision). */
