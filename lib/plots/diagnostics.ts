@@ -58,7 +58,26 @@ function binnedMeans(
   return out;
 }
 
-function panelTitle(text: string): Markish {
+/**
+ * The residuals-vs-fitted points: hexagonal bins counted when there are more
+ * than MAX_POINTS (a fill scale of counts), else one dot per observation.
+ */
+function residualDots(data: readonly { fitted: number; resid: number }[]): Markish {
+  const n = data.length;
+  return n > MAX_POINTS
+    ? Plot.dot(data, Plot.hexbin({ fill: "count" }, { x: "fitted", y: "resid", binWidth: 8 }))
+    : Plot.dot(data, {
+      x: "fitted",
+      y: "resid",
+      r: n > 500 ? 1.5 : 2.5,
+      fill: POINT_COLOR,
+      fillOpacity: 0.55,
+      className: "lmer-residuals",
+    });
+}
+
+/** A panel's bold title, above its top-left corner. */
+export function panelTitle(text: string): Markish {
   return Plot.text([text], {
     frameAnchor: "top-left",
     dy: -22,
@@ -175,16 +194,7 @@ export function diagnosticsPlot(
     marks: [
       panelTitle("Residuals vs fitted"),
       Plot.ruleY([0], { stroke: "#777" }),
-      many
-        ? Plot.dot(data, Plot.hexbin({ fill: "count" }, { x: "fitted", y: "resid", binWidth: 8 }))
-        : Plot.dot(data, {
-          x: "fitted",
-          y: "resid",
-          r: n > 500 ? 1.5 : 2.5,
-          fill: POINT_COLOR,
-          fillOpacity: 0.55,
-          className: "lmer-residuals",
-        }),
+      residualDots(data),
       // Binned means of the residuals: a trend away from 0 means a missed curvature.
       Plot.line(binnedMeans(fitted, resid, 12), {
         x: "x",
@@ -399,16 +409,7 @@ function glmerDiagnostics(
         panelTitle("Pearson residuals vs fitted"),
         Plot.ruleY([0], { stroke: "#777" }),
         Plot.ruleY([-2, 2], { stroke: "#777", strokeDasharray: "4,3" }),
-        many
-          ? Plot.dot(data, Plot.hexbin({ fill: "count" }, { x: "fitted", y: "resid", binWidth: 8 }))
-          : Plot.dot(data, {
-            x: "fitted",
-            y: "resid",
-            r: n > 500 ? 1.5 : 2.5,
-            fill: POINT_COLOR,
-            fillOpacity: 0.55,
-            className: "lmer-residuals",
-          }),
+        residualDots(data),
         Plot.line(trend, {
           x: "x",
           y: "y",
