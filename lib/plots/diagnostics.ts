@@ -76,6 +76,22 @@ function residualDots(data: readonly { fitted: number; resid: number }[]): Marki
     });
 }
 
+/** The legend of the residuals-vs-fitted points and their trend (and the QQ lines). */
+function residualLegend(many: boolean): LegendItem[] {
+  return [
+    {
+      label: many ? "Observations (hexagonal bins)" : "Observations",
+      color: POINT_COLOR,
+      symbol: "dot",
+    },
+    {
+      label: "Trend of the residuals; QQ line through the quartiles",
+      color: REFERENCE_COLOR,
+      symbol: "line",
+    },
+  ];
+}
+
 /** A panel's bold title, above its top-left corner. */
 export function panelTitle(text: string): Markish {
   return Plot.text([text], {
@@ -231,18 +247,7 @@ export function diagnosticsPlot(
   const k = panels.length;
   const columns = k <= 3 ? k : k === 4 ? 2 : 3;
   const formula = mixed ? `lmer(${model.formula})` : `lm(${model.formula})`;
-  const legend: LegendItem[] = [
-    {
-      label: many ? "Observations (hexagonal bins)" : "Observations",
-      color: POINT_COLOR,
-      symbol: "dot",
-    },
-    {
-      label: "Trend of the residuals; QQ line through the quartiles",
-      color: REFERENCE_COLOR,
-      symbol: "line",
-    },
-  ];
+  const legend: LegendItem[] = residualLegend(many);
   const caption = "Residuals vs fitted: no pattern and an even spread around 0 support a linear " +
     "mean and a constant variance (the line joins binned means of the residuals). " +
     `Normal QQ plots: points near the line (R's qqline, through the quartiles) support normality; ` +
@@ -419,19 +424,7 @@ function glmerDiagnostics(
         }),
       ],
     });
-    legend.push(
-      {
-        label: many ? "Observations (hexagonal bins)" : "Observations",
-        color: POINT_COLOR,
-        symbol: "dot",
-      },
-      {
-        label: "Trend of the residuals; QQ line through the quartiles",
-        color: REFERENCE_COLOR,
-        symbol: "line",
-      },
-      { label: "±2", color: "#777", symbol: "dashed" },
-    );
+    legend.push(...residualLegend(many), { label: "±2", color: "#777", symbol: "dashed" });
     caption = `Pearson residuals (y − μ̂)/√V(μ̂) against the fitted means: under the ${family} ` +
       `model they have mean 0 and variance about 1 at every fitted value, so the trend (binned ` +
       `means) should stay near 0 and most points inside ±2. Σ r²/(n − p) = ${fmt(dispersion, 4)} ` +

@@ -19,10 +19,10 @@ import {
   fixefCorrelation,
   fixefCorrelationLines,
   formatVC,
-  groupsLine,
   infoCriteriaFact,
   infoCriteriaLines,
   observationsFact,
+  randomEffectsLines,
   residualQuantiles,
   scaledResidualLines,
   varCorrHtmlRows,
@@ -149,9 +149,7 @@ export class GlmerSummary {
     out.push("");
     out.push(...scaledResidualLines(residualQuantiles(m.residuals("pearson"))));
     out.push("");
-    out.push("Random effects:");
-    out.push(this.randomEffectsText());
-    out.push(groupsLine(m.nobs, m.ngrps()));
+    out.push(...randomEffectsLines(this.randomEffectsText(), m.nobs, m.ngrps()));
     out.push("");
     const rows = m.coefRows();
     if (rows.length) {

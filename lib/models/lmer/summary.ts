@@ -138,6 +138,15 @@ export function groupsLine(nobs: number, ngrps: Record<string, number>): string 
   }`;
 }
 
+/** The printed summary's "Random effects:" block: the table and the groups line. */
+export function randomEffectsLines(
+  table: string,
+  nobs: number,
+  ngrps: Record<string, number>,
+): string[] {
+  return ["Random effects:", table, groupsLine(nobs, ngrps)];
+}
+
 /** One random-effects term as the variance tables print it. */
 export interface VarCorrTerm {
   /** Its group label. */
@@ -477,9 +486,7 @@ export class LmerSummary {
     const quantiles = this.#scaledResidualQuantiles();
     out.push(...(quantiles ? scaledResidualLines(quantiles) : [NO_RESIDUALS]));
     out.push("");
-    out.push("Random effects:");
-    out.push(this.randomEffectsText());
-    out.push(groupsLine(m.nobs, m.ngrps()));
+    out.push(...randomEffectsLines(this.randomEffectsText(), m.nobs, m.ngrps()));
     out.push("");
     const rows = m.coefRows();
     if (rows.length) {
