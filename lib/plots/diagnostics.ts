@@ -58,7 +58,42 @@ function binnedMeans(
   return out;
 }
 
-function panelTitle(text: string): Markish {
+/**
+ * The residuals-vs-fitted points: hexagonal bins counted when there are more
+ * than MAX_POINTS (a fill scale of counts), else one dot per observation.
+ */
+function residualDots(data: readonly { fitted: number; resid: number }[]): Markish {
+  const n = data.length;
+  return n > MAX_POINTS
+    ? Plot.dot(data, Plot.hexbin({ fill: "count" }, { x: "fitted", y: "resid", binWidth: 8 }))
+    : Plot.dot(data, {
+      x: "fitted",
+      y: "resid",
+      r: n > 500 ? 1.5 : 2.5,
+      fill: POINT_COLOR,
+      fillOpacity: 0.55,
+      className: "lmer-residuals",
+    });
+}
+
+/** The legend of the residuals-vs-fitted points and their trend (and the QQ lines). */
+function residualLegend(many: boolean): LegendItem[] {
+  return [
+    {
+      label: many ? "Observations (hexagonal bins)" : "Observations",
+      color: POINT_COLOR,
+      symbol: "dot",
+    },
+    {
+      label: "Trend of the residuals; QQ line through the quartiles",
+      color: REFERENCE_COLOR,
+      symbol: "line",
+    },
+  ];
+}
+
+/** A panel's bold title, above its top-left corner. */
+export function panelTitle(text: string): Markish {
   return Plot.text([text], {
     frameAnchor: "top-left",
     dy: -22,
@@ -175,16 +210,7 @@ export function diagnosticsPlot(
     marks: [
       panelTitle("Residuals vs fitted"),
       Plot.ruleY([0], { stroke: "#777" }),
-      many
-        ? Plot.dot(data, Plot.hexbin({ fill: "count" }, { x: "fitted", y: "resid", binWidth: 8 }))
-        : Plot.dot(data, {
-          x: "fitted",
-          y: "resid",
-          r: n > 500 ? 1.5 : 2.5,
-          fill: POINT_COLOR,
-          fillOpacity: 0.55,
-          className: "lmer-residuals",
-        }),
+      residualDots(data),
       // Binned means of the residuals: a trend away from 0 means a missed curvature.
       Plot.line(binnedMeans(fitted, resid, 12), {
         x: "x",
@@ -221,18 +247,7 @@ export function diagnosticsPlot(
   const k = panels.length;
   const columns = k <= 3 ? k : k === 4 ? 2 : 3;
   const formula = mixed ? `lmer(${model.formula})` : `lm(${model.formula})`;
-  const legend: LegendItem[] = [
-    {
-      label: many ? "Observations (hexagonal bins)" : "Observations",
-      color: POINT_COLOR,
-      symbol: "dot",
-    },
-    {
-      label: "Trend of the residuals; QQ line through the quartiles",
-      color: REFERENCE_COLOR,
-      symbol: "line",
-    },
-  ];
+  const legend: LegendItem[] = residualLegend(many);
   const caption = "Residuals vs fitted: no pattern and an even spread around 0 support a linear " +
     "mean and a constant variance (the line joins binned means of the residuals). " +
     `Normal QQ plots: points near the line (R's qqline, through the quartiles) support normality; ` +
@@ -399,16 +414,7 @@ function glmerDiagnostics(
         panelTitle("Pearson residuals vs fitted"),
         Plot.ruleY([0], { stroke: "#777" }),
         Plot.ruleY([-2, 2], { stroke: "#777", strokeDasharray: "4,3" }),
-        many
-          ? Plot.dot(data, Plot.hexbin({ fill: "count" }, { x: "fitted", y: "resid", binWidth: 8 }))
-          : Plot.dot(data, {
-            x: "fitted",
-            y: "resid",
-            r: n > 500 ? 1.5 : 2.5,
-            fill: POINT_COLOR,
-            fillOpacity: 0.55,
-            className: "lmer-residuals",
-          }),
+        residualDots(data),
         Plot.line(trend, {
           x: "x",
           y: "y",
@@ -418,19 +424,7 @@ function glmerDiagnostics(
         }),
       ],
     });
-    legend.push(
-      {
-        label: many ? "Observations (hexagonal bins)" : "Observations",
-        color: POINT_COLOR,
-        symbol: "dot",
-      },
-      {
-        label: "Trend of the residuals; QQ line through the quartiles",
-        color: REFERENCE_COLOR,
-        symbol: "line",
-      },
-      { label: "±2", color: "#777", symbol: "dashed" },
-    );
+    legend.push(...residualLegend(many), { label: "±2", color: "#777", symbol: "dashed" });
     caption = `Pearson residuals (y − μ̂)/√V(μ̂) against the fitted means: under the ${family} ` +
       `model they have mean 0 and variance about 1 at every fitted value, so the trend (binned ` +
       `means) should stay near 0 and most points inside ±2. Σ r²/(n − p) = ${fmt(dispersion, 4)} ` +

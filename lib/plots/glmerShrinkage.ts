@@ -19,6 +19,7 @@ import {
   plural,
   requireGlmer,
 } from "./data.ts";
+import { panelTitle } from "./diagnostics.ts";
 import { Figure, type LegendItem } from "./figure.ts";
 import { asFactor } from "./pooling.ts";
 import { MIXED_COLOR, OLS_COLOR } from "./shrinkage.ts";
@@ -213,8 +214,8 @@ export function glmerShrinkagePlot(
       className: which === "raw" ? "lmer-raw" : "lmer-conditional",
     });
 
-  const left: PlotOptions = {
-    width: panelWidth,
+  // the layout both panels share (the split panel widens with its levels)
+  const frame: PlotOptions = {
     height,
     marginLeft: 56,
     marginTop: 30,
@@ -222,6 +223,10 @@ export function glmerShrinkagePlot(
     marginRight: 16,
     inset: 10,
     grid: true,
+  };
+  const left: PlotOptions = {
+    ...frame,
+    width: panelWidth,
     x: {
       type: logX ? "log" : "linear",
       label: ranked
@@ -237,7 +242,7 @@ export function glmerShrinkagePlot(
     y: { domain: yDomain, label: scaleName, labelAnchor: "center", labelArrow: "none" },
     r: { domain: [0, wMax], range: [0, rMax] },
     marks: [
-      panelLabel(byF ? `Pooled over ${options.by}` : `One point per ${group}`),
+      panelTitle(byF ? `Pooled over ${options.by}` : `One point per ${group}`),
       Plot.link(pooled, {
         x1: (c: Cell) => dash(c)[0],
         x2: (c: Cell) => dash(c)[1],
@@ -301,13 +306,7 @@ export function glmerShrinkagePlot(
     const labels = byF.levels;
     panels.push({
       width: Math.max(panelWidth, 90 * nb + 80),
-      height,
-      marginLeft: 56,
-      marginTop: 30,
-      marginBottom: 42,
-      marginRight: 16,
-      inset: 10,
-      grid: true,
+      ...frame,
       x: {
         type: "linear",
         domain: [0.5, nb + 0.5],
@@ -320,7 +319,7 @@ export function glmerShrinkagePlot(
       y: { domain: splitDomain, label: scaleName, labelAnchor: "center", labelArrow: "none" },
       r: { domain: [0, sMax], range: [0, rMax] },
       marks: [
-        panelLabel(`One point per ${group} and ${options.by}`),
+        panelTitle(`One point per ${group} and ${options.by}`),
         Plot.line(curve, {
           x: "pos",
           y: "pop",
@@ -397,16 +396,6 @@ export function glmerShrinkagePlot(
     description: `Shrinkage plot: ${title.toLowerCase()}; ${subtitle}. ` +
       `${pooled.length} raw ${what}s → conditional predictions. ` +
       "Display it in a notebook, or use toSVG(), toPNG() or save(path).",
-  });
-}
-
-function panelLabel(text: string) {
-  return Plot.text([text], {
-    frameAnchor: "top-left",
-    dy: -22,
-    text: (d: string) => d,
-    fontWeight: "bold",
-    fontSize: 12,
   });
 }
 

@@ -133,3 +133,24 @@ export function termLoadings(
     return { q, base, w };
   });
 }
+
+/**
+ * Row i's random effect Σ_terms Σ_c w[i·q + c] u[base[i] + c] for spherical
+ * effects `u`, written into `out` (length n, overwritten).
+ */
+export function randomEffectsInto(
+  out: Float64Array,
+  zl: readonly TermLoadings[],
+  u: ArrayLike<number>,
+): Float64Array {
+  const n = out.length;
+  out.fill(0);
+  for (const { q, base, w } of zl) {
+    for (let i = 0; i < n; i++) {
+      let acc = 0;
+      for (let c = 0; c < q; c++) acc += w[i * q + c] * u[base[i] + c];
+      out[i] += acc;
+    }
+  }
+  return out;
+}

@@ -23,8 +23,9 @@ import { checkOptions, describeValue } from "../data/options.ts";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/bundle.ts";
 import { type Columns, tableBundle, tableText } from "../display/table.ts";
 import type { GeneralizedLinearMixedModel } from "../models/glmer/model.ts";
+import { splitArgs } from "../models/glmer/fit.ts";
 import type { Rng } from "../rng/mod.ts";
-import { checkNsim, paramVector, streamFor, termLoadings } from "./common.ts";
+import { checkNsim, paramVector, randomEffectsInto, streamFor, termLoadings } from "./common.ts";
 import { checkSimulationSize, Simulations } from "./simulations.ts";
 
 /** Options of `simulate` for a glmer fit. */
@@ -172,23 +173,6 @@ function cbindName(arg: string): string {
   return bt ? bt[1] : "";
 }
 
-/** Split `a, b` at its top-level comma. */
-function splitArgs(s: string): string[] {
-  const out: string[] = [];
-  let depth = 0, start = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === "(" || c === "[") depth++;
-    else if (c === ")" || c === "]") depth--;
-    else if (c === "," && depth === 0) {
-      out.push(s.slice(start, i));
-      start = i + 1;
-    }
-  }
-  out.push(s.slice(start));
-  return out;
-}
-
 /** How lme4's binomial simulate function sees the response (model.response). */
 function responseCoding(
   model: GeneralizedLinearMixedModel,
@@ -303,14 +287,7 @@ export function simulateGlmer(
     const reff = new Float64Array(n);
     for (let s = 0; s < nsim; s++) {
       const us = u.subarray(s * q, s * q + q);
-      reff.fill(0);
-      for (const { q: tq, base, w } of zl) {
-        for (let i = 0; i < n; i++) {
-          let acc = 0;
-          for (let c = 0; c < tq; c++) acc += w[i * tq + c] * us[base[i] + c];
-          reff[i] += acc;
-        }
-      }
+      randomEffectsInto(reff, zl, us);
       for (let i = 0; i < n; i++) ftd[s * n + i] = family.linkinv(eta[i] + reff[i]);
     }
   } else {

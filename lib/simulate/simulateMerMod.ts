@@ -23,7 +23,7 @@
 
 import type { Rng } from "../rng/mod.ts";
 import { checkSimulationSize, Simulations } from "./simulations.ts";
-import { checkNsim, paramVector, streamFor, termLoadings } from "./common.ts";
+import { checkNsim, paramVector, randomEffectsInto, streamFor, termLoadings } from "./common.ts";
 import { LinearMixedModel } from "../models/lmer/model.ts";
 import { LinearModel } from "../models/lm.ts";
 import { GeneralizedLinearMixedModel } from "../models/glmer/model.ts";
@@ -222,15 +222,8 @@ export function simulateMatrix(
   for (let s = 0; s < nsim; s++) {
     const e = r.rnorm(n);
     const us = u.subarray(s * q, s * q + q);
-    reff.fill(0);
     // as responseFrom, with each term's ZΛ computed once for all simulations
-    for (const { q: tq, base, w } of zl) {
-      for (let i = 0; i < n; i++) {
-        let acc = 0;
-        for (let c = 0; c < tq; c++) acc += w[i * tq + c] * us[base[i] + c];
-        reff[i] += acc;
-      }
-    }
+    randomEffectsInto(reff, zl, us);
     const out = values.subarray(s * n, s * n + n);
     for (let i = 0; i < n; i++) out[i] = eta[i] + params.sigma * (reff[i] + sd[i] * e[i]);
   }

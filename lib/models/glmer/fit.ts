@@ -102,8 +102,8 @@ export interface GlmerFrame {
   readonly offsetLabel?: string;
 }
 
-/** Split `a, b` at its top-level comma. */
-function splitArgs(s: string): string[] {
+/** Split `a, b` at its top-level commas (each part trimmed). */
+export function splitArgs(s: string): string[] {
   const out: string[] = [];
   let depth = 0, start = 0;
   for (let i = 0; i < s.length; i++) {

@@ -6,7 +6,7 @@
  * the convergence messages.
  * @module
  */
-import { coefmatCells, formatReal, printCoefmat, roundTo } from "../../display/rformat.ts";
+import { coefmatCells, printCoefmat } from "../../display/rformat.ts";
 import {
   htmlBlock,
   htmlHeader,
@@ -16,12 +16,16 @@ import {
   type MimeBundle,
 } from "../../display/bundle.ts";
 import {
-  abbreviate,
+  fixefCorrelation,
+  fixefCorrelationLines,
   formatVC,
-  groupsLine,
-  printCharMatrix,
+  infoCriteriaFact,
+  infoCriteriaLines,
+  observationsFact,
+  randomEffectsLines,
   residualQuantiles,
   scaledResidualLines,
+  varCorrHtmlRows,
 } from "../lmer/summary.ts";
 import type { GeneralizedLinearMixedModel } from "./model.ts";
 
@@ -100,30 +104,11 @@ export class GlmerSummary {
     facts.push(
       [
         "AIC, BIC, logLik, deviance, df.resid:",
-        [m.AIC(), m.BIC(), m.logLik(), m.deviance()].map((v) => roundTo(v, 1).toFixed(1)).join(
-          ", ",
-        ) + `, ${m.dfResidual}`,
+        infoCriteriaFact([m.AIC(), m.BIC(), m.logLik(), m.deviance()]) + `, ${m.dfResidual}`,
       ],
-      [
-        "Observations:",
-        `${m.nobs}; groups: ${Object.entries(m.ngrps()).map(([k, v]) => `${k} ${v}`).join(", ")}`,
-      ],
+      observationsFact(m.nobs, m.ngrps()),
     );
-    const terms = m.varCorrTerms();
-    const sds: number[] = [];
-    for (const t of terms) t.names.forEach((_, i) => sds.push(Math.sqrt(t.cov[i][i])));
-    const variance = formatReal(sds.map((s) => s * s), 4), stddev = formatReal(sds, 4);
-    const reRows: string[][] = [];
-    let k = 0;
-    for (const t of terms) {
-      t.names.forEach((nm, i) => {
-        const corr = t.names.slice(0, i).map((_, j) =>
-          roundTo(t.cov[i][j] / Math.sqrt(t.cov[i][i] * t.cov[j][j]), 2).toFixed(2)
-        ).join(" ");
-        reRows.push([i === 0 ? t.grp : "", nm, variance[k], stddev[k], corr]);
-        k++;
-      });
-    }
+    const reRows = varCorrHtmlRows(m.varCorrTerms());
     const rows = m.coefRows();
     const cols = ["Estimate", "Std. Error", "z value", "Pr(>|z|)"];
     const { cells } = coefmatCells(
@@ -160,21 +145,11 @@ export class GlmerSummary {
     if (m.frame.weightsLabel) out.push(`Weights: ${m.frame.weightsLabel}`);
     if (m.frame.offsetLabel) out.push(` Offset: ${m.frame.offsetLabel}`);
     out.push("");
-    const names = ["AIC", "BIC", "logLik", "deviance", "df.resid"];
-    const vals = formatReal(
-      [m.AIC(), m.BIC(), m.logLik(), m.deviance()].map((v) => roundTo(v, 1)),
-      7,
-    ).map((s) => s.trim());
-    vals.push(String(m.dfResidual));
-    const w = Math.max(...names.map((s) => s.length), ...vals.map((s) => s.length));
-    out.push(names.map((s) => s.padStart(w)).join(" ") + " ");
-    out.push(vals.map((s) => s.padStart(w)).join(" ") + " ");
+    out.push(...infoCriteriaLines([m.AIC(), m.BIC(), m.logLik(), m.deviance()], m.dfResidual));
     out.push("");
     out.push(...scaledResidualLines(residualQuantiles(m.residuals("pearson"))));
     out.push("");
-    out.push("Random effects:");
-    out.push(this.randomEffectsText());
-    out.push(groupsLine(m.nobs, m.ngrps()));
+    out.push(...randomEffectsLines(this.randomEffectsText(), m.nobs, m.ngrps()));
     out.push("");
     const rows = m.coefRows();
     if (rows.length) {
@@ -187,23 +162,8 @@ export class GlmerSummary {
           { digits: 4, pColumn: 3 },
         ),
       );
-      const p = rows.length;
-      if (p > 1 && p <= 12) {
-        out.push("");
-        out.push("Correlation of Fixed Effects:");
-        const v = m.vcov().matrix;
-        const rn = rows.map((x) => abbreviate(x.term, 11));
-        const cn = rows.map((x) => abbreviate(x.term, 6));
-        const cells = rows.slice(1).map((_, a) =>
-          rows.slice(0, p - 1).map((_, b) => {
-            const i = a + 1;
-            return b < i ? roundTo(v[i][b] / Math.sqrt(v[i][i] * v[b][b]), 3).toFixed(3) : "";
-          })
-        );
-        const cw = Math.max(...cells.flat().map((s) => s.length));
-        const padded = cells.map((r) => r.map((s) => (s === "" ? "" : s.padStart(cw))));
-        out.push(printCharMatrix(rn.slice(1), cn.slice(0, p - 1), padded));
-      }
+      const corr = fixefCorrelation(rows.map((x) => x.term), m.vcov().matrix);
+      if (corr) out.push(...fixefCorrelationLines(corr));
     }
     if (m.messages.length) {
       out.push(

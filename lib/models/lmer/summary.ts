@@ -138,6 +138,15 @@ export function groupsLine(nobs: number, ngrps: Record<string, number>): string 
   }`;
 }
 
+/** The printed summary's "Random effects:" block: the table and the groups line. */
+export function randomEffectsLines(
+  table: string,
+  nobs: number,
+  ngrps: Record<string, number>,
+): string[] {
+  return ["Random effects:", table, groupsLine(nobs, ngrps)];
+}
+
 /** One random-effects term as the variance tables print it. */
 export interface VarCorrTerm {
   /** Its group label. */
@@ -215,6 +224,100 @@ export function formatVC(
     rows.forEach((r, i) => r.push(...corr[i]));
   }
   return printCharMatrix(rows.map(() => ""), header, rows);
+}
+
+/**
+ * The random-effects rows of the HTML summaries (Groups, Name, Variance,
+ * Std.Dev., Corr; 4 digits, correlations with 2 decimals), with a
+ * "Residual" row when `residualSd` is given (linear models).
+ */
+export function varCorrHtmlRows(terms: readonly VarCorrTerm[], residualSd?: number): string[][] {
+  const sds: number[] = [];
+  for (const t of terms) t.names.forEach((_, i) => sds.push(Math.sqrt(t.cov[i][i])));
+  if (residualSd !== undefined) sds.push(residualSd);
+  const variance = formatReal(sds.map((s) => s * s), 4), stddev = formatReal(sds, 4);
+  const rows: string[][] = [];
+  let k = 0;
+  for (const t of terms) {
+    t.names.forEach((nm, i) => {
+      const corr = t.names.slice(0, i).map((_, j) =>
+        roundTo(t.cov[i][j] / Math.sqrt(t.cov[i][i] * t.cov[j][j]), 2).toFixed(2)
+      ).join(" ");
+      rows.push([i === 0 ? t.grp : "", nm, variance[k], stddev[k], corr]);
+      k++;
+    });
+  }
+  if (residualSd !== undefined) rows.push(["Residual", "", variance[k], stddev[k], ""]);
+  return rows;
+}
+
+/** The HTML summaries' "Observations:" fact: "n; groups: g k, …". */
+export function observationsFact(nobs: number, ngrps: Record<string, number>): [string, string] {
+  return [
+    "Observations:",
+    `${nobs}; groups: ${Object.entries(ngrps).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+  ];
+}
+
+/** AIC, BIC, logLik and deviance rounded to 1 decimal, as the HTML summaries list them. */
+export function infoCriteriaFact(values: readonly number[]): string {
+  return values.map((v) => roundTo(v, 1).toFixed(1)).join(", ");
+}
+
+/**
+ * lme4's two-line AIC/BIC/logLik/deviance/df.resid table of the printed
+ * summary (values rounded to 1 decimal, columns to a common width).
+ */
+export function infoCriteriaLines(values: readonly number[], dfResid: number): string[] {
+  const names = ["AIC", "BIC", "logLik", "deviance", "df.resid"];
+  const vals = formatReal(values.map((v) => roundTo(v, 1)), 7).map((s) => s.trim());
+  vals.push(String(dfResid));
+  const w = Math.max(...names.map((s) => s.length), ...vals.map((s) => s.length));
+  return [
+    names.map((s) => s.padStart(w)).join(" ") + " ",
+    vals.map((s) => s.padStart(w)).join(" ") + " ",
+  ];
+}
+
+/** lme4's correlation of fixed effects: lower triangle, 3 decimals, names abbreviated. */
+export interface FixefCorrelation {
+  /** Row names (terms 2..p, abbreviated to 11). */
+  rows: string[];
+  /** Column names (terms 1..p-1, abbreviated to 6). */
+  columns: string[];
+  /** The cells, "" above the diagonal. */
+  cells: string[][];
+}
+
+/**
+ * lme4's correlation of fixed effects from the terms and their covariance
+ * matrix, or undefined where lme4 leaves it out (p < 2 or p > 12).
+ */
+export function fixefCorrelation(
+  terms: readonly string[],
+  v: readonly (ArrayLike<number>)[],
+): FixefCorrelation | undefined {
+  const p = terms.length;
+  if (p < 2 || p > 12) return undefined;
+  const cells = terms.slice(1).map((_, a) =>
+    terms.slice(0, p - 1).map((_, b) => {
+      const i = a + 1;
+      return b < i ? roundTo(v[i][b] / Math.sqrt(v[i][i] * v[b][b]), 3).toFixed(3) : "";
+    })
+  );
+  return {
+    rows: terms.slice(1).map((x) => abbreviate(x, 11)),
+    columns: terms.slice(0, p - 1).map((x) => abbreviate(x, 6)),
+    cells,
+  };
+}
+
+/** The printed "Correlation of Fixed Effects:" block (after a blank line). */
+export function fixefCorrelationLines(corr: FixefCorrelation): string[] {
+  // format(round(x, 3), nsmall = 3) pads to a common width.
+  const cw = Math.max(...corr.cells.flat().map((s) => s.length));
+  const padded = corr.cells.map((r) => r.map((s) => (s === "" ? "" : s.padStart(cw))));
+  return ["", "Correlation of Fixed Effects:", printCharMatrix(corr.rows, corr.columns, padded)];
 }
 
 /** lme4's summary of a fitted linear mixed model. */
@@ -299,22 +402,8 @@ export class LmerSummary {
    * lme4's correlation of fixed effects (lower triangle, 3 decimals, names
    * abbreviated as R does), or undefined where lme4 leaves it out (p < 2 or p > 12).
    */
-  #fixefCorrelation(): { rows: string[]; columns: string[]; cells: string[][] } | undefined {
-    const rows = this.model.coefRows();
-    const p = rows.length;
-    if (p < 2 || p > 12) return undefined;
-    const v = this.model.vcov().matrix;
-    const cells = rows.slice(1).map((_, a) =>
-      rows.slice(0, p - 1).map((_, b) => {
-        const i = a + 1;
-        return b < i ? roundTo(v[i][b] / Math.sqrt(v[i][i] * v[b][b]), 3).toFixed(3) : "";
-      })
-    );
-    return {
-      rows: rows.slice(1).map((x) => abbreviate(x.term, 11)),
-      columns: rows.slice(0, p - 1).map((x) => abbreviate(x.term, 6)),
-      cells,
-    };
+  #fixefCorrelation(): FixefCorrelation | undefined {
+    return fixefCorrelation(this.model.coefRows().map((x) => x.term), this.model.vcov().matrix);
   }
 
   /**
@@ -329,33 +418,12 @@ export class LmerSummary {
     facts.push(
       m.REML ? ["REML criterion at convergence:", formatReal([roundTo(m.REMLcrit(), 1)], 7)[0]] : [
         "AIC, BIC, logLik, deviance:",
-        [m.AIC(), m.BIC(), m.logLik(), m.deviance()].map((v) => roundTo(v, 1).toFixed(1)).join(
-          ", ",
-        ),
+        infoCriteriaFact([m.AIC(), m.BIC(), m.logLik(), m.deviance()]),
       ],
-      [
-        "Observations:",
-        `${m.nobs}; groups: ${Object.entries(m.ngrps()).map(([k, v]) => `${k} ${v}`).join(", ")}`,
-      ],
+      observationsFact(m.nobs, m.ngrps()),
     );
     // Random effects: lme4's formatVC cells, as a table.
-    const terms = m.varCorrTerms();
-    const sds: number[] = [];
-    for (const t of terms) t.names.forEach((_, i) => sds.push(Math.sqrt(t.cov[i][i])));
-    sds.push(m.sigma);
-    const variance = formatReal(sds.map((s) => s * s), 4), stddev = formatReal(sds, 4);
-    const reRows: string[][] = [];
-    let k = 0;
-    for (const t of terms) {
-      t.names.forEach((nm, i) => {
-        const corr = t.names.slice(0, i).map((_, j) =>
-          roundTo(t.cov[i][j] / Math.sqrt(t.cov[i][i] * t.cov[j][j]), 2).toFixed(2)
-        ).join(" ");
-        reRows.push([i === 0 ? t.grp : "", nm, variance[k], stddev[k], corr]);
-        k++;
-      });
-    }
-    reRows.push(["Residual", "", variance[k], stddev[k], ""]);
+    const reRows = varCorrHtmlRows(m.varCorrTerms(), m.sigma);
     const rows = m.coefRows();
     const corr = this.#fixefCorrelation();
     const cols = ["Estimate", "Std. Error", "t value"];
@@ -407,24 +475,18 @@ export class LmerSummary {
     if (m.REML) {
       out.push(`REML criterion at convergence: ${formatReal([roundTo(m.REMLcrit(), 1)], 7)[0]}`);
     } else {
-      const names = ["AIC", "BIC", "logLik", "deviance", "df.resid"];
-      const vals = formatReal(
-        [m.AIC(), m.BIC(), m.logLik(), m.deviance()].map((v) => roundTo(v, 1)),
-        7,
-      )
-        .map((s) => s.trim());
-      vals.push(String(m.nobs - m.frame.x.p - m.theta.length - 1));
-      const w = Math.max(...names.map((s) => s.length), ...vals.map((s) => s.length));
-      out.push(names.map((s) => s.padStart(w)).join(" ") + " ");
-      out.push(vals.map((s) => s.padStart(w)).join(" ") + " ");
+      out.push(
+        ...infoCriteriaLines(
+          [m.AIC(), m.BIC(), m.logLik(), m.deviance()],
+          m.nobs - m.frame.x.p - m.theta.length - 1,
+        ),
+      );
     }
     out.push("");
     const quantiles = this.#scaledResidualQuantiles();
     out.push(...(quantiles ? scaledResidualLines(quantiles) : [NO_RESIDUALS]));
     out.push("");
-    out.push("Random effects:");
-    out.push(this.randomEffectsText());
-    out.push(groupsLine(m.nobs, m.ngrps()));
+    out.push(...randomEffectsLines(this.randomEffectsText(), m.nobs, m.ngrps()));
     out.push("");
     const rows = m.coefRows();
     if (rows.length) {
@@ -441,14 +503,7 @@ export class LmerSummary {
         );
       }
       const corr = this.#fixefCorrelation();
-      if (corr) {
-        out.push("");
-        out.push("Correlation of Fixed Effects:");
-        // format(round(x, 3), nsmall = 3) pads to a common width.
-        const cw = Math.max(...corr.cells.flat().map((s) => s.length));
-        const padded = corr.cells.map((r) => r.map((s) => (s === "" ? "" : s.padStart(cw))));
-        out.push(printCharMatrix(corr.rows, corr.columns, padded));
-      }
+      if (corr) out.push(...fixefCorrelationLines(corr));
       // p > 12: lme4 says on stderr that the correlation matrix is not shown; so do we (nothing).
     }
     const msgs = [...m.frameMessages, ...m.messages];
