@@ -42,6 +42,13 @@ export interface NativeLapack {
    * fit in `a` (LAPACK would read and write past it).
    */
   potrf(a: Float64Array, n: number, off: number, lda: number): number;
+  /**
+   * The inverse of the n × n lower-triangular matrix at `a[off..]` (LAPACK's
+   * `dtrtri`, column-major, leading dimension lda), in place; undefined when
+   * the library does not export `dtrtri_`. The caller ensures a non-zero
+   * diagonal (a factor from {@link NativeLapack.potrf} that succeeded).
+   */
+  readonly trtri?: (a: Float64Array, n: number, off: number, lda: number) => void;
 }
 
 /** Smallest order factored natively (below it the call overhead and threads do not pay). */
@@ -205,7 +212,7 @@ function load(): NativeLapack | null {
       lib.close();
       continue;
     }
-    return { library: name, core, potrf };
+    return { library: name, core, potrf, trtri: loadTrtri(name, uplo) };
   }
   // Say so when the library asked for by name is unusable (OpenBLAS simply
   // absent is not worth a message: the WebAssembly kernels are the default).
@@ -217,6 +224,38 @@ function load(): NativeLapack | null {
     );
   }
   return null;
+}
+
+/** LAPACK's dtrtri from the same library, when it exports it. */
+function loadTrtri(
+  name: string,
+  uplo: Uint8Array,
+): ((a: Float64Array, n: number, off: number, lda: number) => void) | undefined {
+  let lib;
+  try {
+    lib = Deno.dlopen(
+      name,
+      {
+        dtrtri_: {
+          parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+          result: "void",
+        },
+      } as const,
+    );
+  } catch {
+    return undefined;
+  }
+  const diag = new Uint8Array([78]); // 'N': not unit-triangular
+  const nBuf = new Int32Array(2), ldaBuf = new Int32Array(2), info = new Int32Array(2);
+  return (a, n, off, lda) => {
+    checkArgs(a, n, off, lda);
+    if (n === 0) return;
+    nBuf[0] = n;
+    ldaBuf[0] = lda;
+    info[0] = info[1] = 0;
+    lib.symbols.dtrtri_(uplo, diag, nBuf, off === 0 ? a : a.subarray(off), ldaBuf, info);
+    if (info[0] !== 0) throw new Error(`dtrtri: info ${info[0]} (a zero pivot or a bad argument)`);
+  };
 }
 
 /**

@@ -129,6 +129,8 @@ export class BlockedFactor {
   readonly tailOffset: Int32Array;
   /** The relative covariance factors T_k(θ) of the last update. */
   readonly lambda: readonly Float64Array[];
+  /** Number of calls of {@link BlockedFactor.update} so far (its state's version). */
+  updates = 0;
 
   private readonly a: CrossProducts;
   private readonly headDiagA: readonly Float64Array[];
@@ -238,6 +240,7 @@ export class BlockedFactor {
    * only non-finite θ can cause.
    */
   update(theta: ArrayLike<number>): number {
+    this.updates++;
     fillFactors(theta, this.terms, this.lambda);
     this.initHead();
     const sp = this.sparse;

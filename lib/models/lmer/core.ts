@@ -19,7 +19,12 @@ import { BlockedFactor, type TailMode } from "./cholesky.ts";
 import { type CrossProducts, crossProducts, fixedByTerm, fixedCrossprod } from "./crossprod.ts";
 import { centerDesign, type Centering, uncenterBeta, uncenterVcov } from "./centering.ts";
 import { type DevianceParts, devianceParts, profiledCriterion } from "./deviance.ts";
-import { fittedValues, type LmmSolution, solve } from "./solution.ts";
+import { backSubstitute, fittedValues, type LmmSolution, solve } from "./solution.ts";
+import {
+  type CriterionDerivatives,
+  derivativesSupported,
+  DerivativeWorkspace,
+} from "./gradient.ts";
 import { type TermInfo, termInfo, thetaLower, thetaNames, thetaStart } from "./structure.ts";
 
 export type { FixedDesign, ReTerm } from "../../design/reterm.ts";
@@ -153,6 +158,10 @@ export class Lmm implements LmmStructure {
    */
   readonly rows: boolean;
   private readonly stream: RowStream | undefined;
+  private derivativeWork: DerivativeWorkspace | undefined;
+  private lastParts:
+    | { readonly theta: Float64Array; readonly updates: number; readonly parts: DevianceParts }
+    | undefined;
 
   /** Prefer {@link buildLmm} (or {@link lmmFromCrossProducts}). */
   constructor(
@@ -286,8 +295,59 @@ export class Lmm implements LmmStructure {
   /** ldL2, ldRX2 and the penalized RSS at θ (refactors L). */
   parts(theta: ArrayLike<number>): DevianceParts {
     this.checkTheta(theta);
+    // The Newton path's last evaluation is at the optimum, where the fitted
+    // model is then built: reuse that factorization (the dense tail only, which
+    // nothing but update() writes) instead of repeating it.
+    const last = this.lastParts;
+    if (last && last.updates === this.factor.updates && !this.factor.sparse) {
+      let same = true;
+      for (let k = 0; k < theta.length; k++) same &&= Object.is(theta[k], last.theta[k]);
+      if (same) return last.parts;
+    }
     const info = this.factor.update(theta);
-    return devianceParts(this.factor, info, this.xtxDiag);
+    const parts = devianceParts(this.factor, info, this.xtxDiag);
+    this.lastParts = { theta: Float64Array.from(theta), updates: this.factor.updates, parts };
+    return parts;
+  }
+
+  /**
+   * Whether {@link Lmm.derivatives} applies: every random-effects term
+   * scalar, one head term and a densely factored tail (crossed factors),
+   * the rows in memory.
+   */
+  get derivativesSupported(): boolean {
+    return this.rows && derivativesSupported(this.factor);
+  }
+
+  /**
+   * The criterion at θ with its exact gradient and an approximate Hessian
+   * (lib/models/lmer/gradient.ts); needs {@link Lmm.derivativesSupported}.
+   * Costs about two evaluations of {@link Lmm.objective}.
+   */
+  derivatives(
+    theta: ArrayLike<number>,
+    reml: boolean,
+  ): CriterionDerivatives & { readonly objective: number } {
+    if (!this.derivativesSupported) {
+      throw new Error(
+        "the criterion's derivatives need scalar random-effects terms, crossed factors " +
+          "factored densely, and the rows in memory",
+      );
+    }
+    const parts = this.parts(theta);
+    const objective = profiledCriterion(parts, this.n, this.p, reml) - this.ldW;
+    this.derivativeWork ??= new DerivativeWorkspace(this.factor);
+    const d = this.derivativeWork.derivatives({
+      factor: this.factor,
+      theta,
+      reml,
+      pwrss: parts.pwrss,
+      solution: backSubstitute(this.factor, this.q),
+      x: this.x,
+      y: this.y,
+      terms: this.fitTerms,
+    });
+    return { objective, ...d };
   }
 
   /** β̂, u, b, σ̂, vcov, conditional variances, fitted values… at θ. */

@@ -18,6 +18,8 @@ import { LinearMixedModel } from "./model.ts";
 import { checkNumberOption, checkOptions, describeValue } from "../../data/options.ts";
 import { combineOffsets, rowVector, type RowVectorSpec } from "../../design/rowvector.ts";
 import { type ProgressSetting, ProgressTracker } from "./progress.ts";
+import { newtonMinimize, type NewtonSettings } from "./newton.ts";
+import { nativeLapack } from "../../linalg/native.ts";
 
 /** Optimizer and check settings, as lme4's `lmerControl()`. */
 export interface LmerControl {
@@ -47,6 +49,18 @@ export interface LmerControl {
    * and keep a better point (default true; false gives lme4's result as is).
    */
   readonly restart?: boolean;
+  /**
+   * The optimizer over θ. `"bobyqa"`: lme4's default (nloptwrap's BOBYQA,
+   * the same evaluations as lme4). `"newton"`: Newton steps on the exact
+   * gradient and an average-information Hessian (lib/models/lmer/gradient.ts;
+   * only for scalar random-effects terms whose crossed factors are factored
+   * densely, with the rows in memory), then BOBYQA from its point when it
+   * stops short or near a boundary. `"auto"` (default) takes `"newton"` for
+   * such models when the dense block has at least 2,000 rows and the native
+   * LAPACK is in use (an evaluation then costs a large factorization, and
+   * Newton needs 4–6 of them where BOBYQA needs about 30), else `"bobyqa"`.
+   */
+  readonly optimizer?: "auto" | "bobyqa" | "newton";
 }
 
 /** Options of {@link lmer}. */
@@ -85,7 +99,7 @@ const LMER_OPTION_NAMES: { readonly [K in keyof Required<LmerOptions>]: true } =
 
 /** The type of each {@link LmerControl} setting. */
 const LMER_CONTROL_TYPES: {
-  readonly [K in keyof Required<LmerControl>]: "number" | "boolean" | "progress";
+  readonly [K in keyof Required<LmerControl>]: "number" | "boolean" | "progress" | "optimizer";
 } = {
   progress: "progress",
   maxeval: "number",
@@ -94,6 +108,7 @@ const LMER_CONTROL_TYPES: {
   calcDerivs: "boolean",
   boundaryTol: "number",
   restart: "boolean",
+  optimizer: "optimizer",
 };
 
 /**
@@ -123,6 +138,14 @@ export function checkLmerOptions(options: LmerOptions): void {
         if (v !== false && v !== "auto" && typeof v !== "function") {
           throw new TypeError(
             `lmer: control 'progress' must be "auto", false or a function, got ${describeValue(v)}`,
+          );
+        }
+      } else if (kind === "optimizer") {
+        if (v !== "auto" && v !== "bobyqa" && v !== "newton") {
+          throw new TypeError(
+            `lmer: control 'optimizer' must be "auto", "bobyqa" or "newton", got ${
+              describeValue(v)
+            }`,
           );
         }
       } else if (kind === "boolean") {
@@ -344,7 +367,11 @@ export function mkLmerDevfun(frame: LmerFrame, options: { REML?: boolean } = {})
 
 /** The optimizer's record, as MixedModels.jl's OptSummary. */
 export interface OptSummary {
-  /** "BOBYQA" (lme4's default nloptwrap uses NLopt's BOBYQA). */
+  /**
+   * "BOBYQA" (lme4's default nloptwrap uses NLopt's BOBYQA), or "Newton"
+   * (and "Newton, then BOBYQA") for the large crossed fits of
+   * {@link LmerControl.optimizer}.
+   */
   readonly optimizer: string;
   /** Starting θ. */
   readonly start: Float64Array;
@@ -361,7 +388,7 @@ export interface OptSummary {
   /** The optimizer's message. */
   readonly message: string;
   /** Settings used (tolerances, initial radius, …). */
-  readonly settings: OptimResult["settings"];
+  readonly settings: OptimResult["settings"] | NewtonSettings;
   /** Milliseconds spent optimizing. */
   readonly elapsedMs: number;
   /**
@@ -414,7 +441,7 @@ export function optimizeLmer(
   });
   const t0 = performance.now();
   const progress = new ProgressTracker(control.progress);
-  const run = (from: Float64Array) =>
+  const run = (from: Float64Array, maxeval = control.maxeval ?? 1e5) =>
     bobyqa(
       (th) => {
         const f = devfun(th);
@@ -426,10 +453,38 @@ export function optimizeLmer(
         lower: lmm.lower,
         xtolAbs: control.xtolAbs ?? 1e-8,
         ftolAbs: control.ftolAbs ?? 1e-8,
-        maxeval: control.maxeval ?? 1e5,
+        maxeval,
       },
     );
-  let res = run(x0);
+  let res: Pick<OptimResult, "x" | "fval" | "feval" | "message"> & {
+    status: string;
+    settings: OptSummary["settings"];
+  };
+  let optimizer = "BOBYQA";
+  if (useNewton(devfun, control)) {
+    const nt = newtonMinimize(
+      (th) => {
+        const d = lmm.derivatives(th, devfun.reml);
+        progress.note(d.objective);
+        return d;
+      },
+      x0,
+      { ftolAbs: control.ftolAbs ?? 1e-8, maxeval: control.maxeval ?? 1e5 },
+    );
+    optimizer = "Newton";
+    res = { ...nt, status: nt.status, message: `Newton: ${nt.message}` };
+    // near a boundary (the criterion is flat in θ_k at 0, Newton's steps
+    // shrink there) or stopped short: BOBYQA from the best point finishes
+    const nearBound = [...nt.x].some((v) => v < 1e-3);
+    const left = (control.maxeval ?? 1e5) - nt.feval;
+    if ((nt.status !== "converged" || nearBound) && left > 0) {
+      const b = run(Float64Array.from(nt.x), left);
+      optimizer = "Newton, then BOBYQA";
+      res = b.fval <= nt.fval
+        ? { ...b, feval: nt.feval + b.feval }
+        : { ...res, feval: nt.feval + b.feval };
+    }
+  } else res = run(x0);
   let feval = res.feval;
   // lme4's restart_edge: a θ on its bound with a negative one-sided slope
   // (step 1e-5 inward) means the optimizer stopped too early: run again from there.
@@ -462,7 +517,7 @@ export function optimizeLmer(
   if (snapped) fmin = devfun(theta);
   progress.finish();
   return {
-    optimizer: "BOBYQA",
+    optimizer,
     start: x0,
     lower: Float64Array.from(lmm.lower),
     theta,
@@ -473,6 +528,28 @@ export function optimizeLmer(
     settings: res.settings,
     elapsedMs: performance.now() - t0,
   };
+}
+
+/** Smallest dense block for which `optimizer: "auto"` takes the Newton path. */
+export const NEWTON_MIN_ORDER = 2000;
+
+/** Whether {@link optimizeLmer} takes the Newton path (see {@link LmerControl.optimizer}). */
+function useNewton(devfun: LmerDevfun, control: LmerControl): boolean {
+  const choice = control.optimizer ?? "auto";
+  if (choice === "bobyqa") return false;
+  const { lmm } = devfun;
+  if (choice === "newton") {
+    if (!lmm.derivativesSupported) {
+      throw new Error(
+        'lmer: control optimizer "newton" needs every random-effects term scalar ' +
+          "(one column per level), crossed factors that are factored densely, and the rows " +
+          'in memory; use "bobyqa" (or "auto") for this model',
+      );
+    }
+    return true;
+  }
+  return lmm.derivativesSupported && lmm.denseOrder >= NEWTON_MIN_ORDER &&
+    nativeLapack()?.trtri !== undefined;
 }
 
 /**

@@ -214,7 +214,7 @@ export function solve(input: SolveInput): LmmSolution {
  * terms' u and β together), then the head block columns from the last back.
  * Returns [u (Z order); β].
  */
-function backSubstitute(f: BlockedFactor, qTotal: number): Float64Array {
+export function backSubstitute(f: BlockedFactor, qTotal: number): Float64Array {
   const { tailZ, p, terms } = f;
   const nf = p + 1;
   const headZ = qTotal - tailZ;
