@@ -158,7 +158,30 @@ export class DerivativeWorkspace {
         const e0 = ptr[l], e1 = ptr[l + 1];
         if (e0 === e1 || rs[e0] >= i1) continue;
         acc.fill(0, 0, i1 - i0);
-        for (let e = e0; e < e1; e++) {
+        let e = e0;
+        // four entries at a time (rows ascending): each acc element is
+        // loaded and stored once per four columns of W
+        for (; e + 3 < e1 && rs[e + 3] < i1; e += 4) {
+          const fa = Math.max(rs[e], i0), fb = Math.max(rs[e + 1], i0);
+          const fc = Math.max(rs[e + 2], i0), fd = Math.max(rs[e + 3], i0);
+          // W[r, row i0 + i] is at r·d + i0 + i
+          const ca = rs[e] * d + i0, cb = rs[e + 1] * d + i0;
+          const cc = rs[e + 2] * d + i0, cd = rs[e + 3] * d + i0;
+          const va = vs[e], vb = vs[e + 1], vc = vs[e + 2], vd = vs[e + 3];
+          let i = fa - i0;
+          for (const end = fb - i0; i < end; i++) acc[i] += va * w[ca + i];
+          for (const end = fc - i0; i < end; i++) {
+            acc[i] += va * w[ca + i] + vb * w[cb + i];
+          }
+          for (const end = fd - i0; i < end; i++) {
+            acc[i] += va * w[ca + i] + vb * w[cb + i] + vc * w[cc + i];
+          }
+          for (const end = i1 - i0; i < end; i++) {
+            acc[i] += va * w[ca + i] + vb * w[cb + i] + vc * w[cc + i] +
+              vd * w[cd + i];
+          }
+        }
+        for (; e < e1; e++) {
           const r = rs[e];
           if (r >= i1) break;
           const v = vs[e], from = r > i0 ? r : i0, co = r * d + from;
