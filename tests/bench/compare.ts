@@ -267,6 +267,8 @@ const ours = new Map<string, { ms: number; mb: number }>();
   }
   ours.set(CREATE, { ms: median(t), mb: 0 });
 }
+/** The optimizer each per-evaluation case used (lme4's BOBYQA, or Newton for large crossed fits). */
+const optimizers = new Map<string, string>();
 for (const c of cases) {
   const d = await c.data();
   if (c.reps > 1) lmer(c.formula, d, c.options); // warm-up (JIT); the one-shot large cases run cold
@@ -282,6 +284,7 @@ for (const c of cases) {
       const { elapsedMs, feval } = m.optSummary;
       ours.set(c.name + PER_EVAL, { ms: elapsedMs / feval, mb: 0 });
       ours.set(c.name + EVALS, { ms: feval, mb: 0 });
+      optimizers.set(c.name, m.optSummary.optimizer);
     }
   }
   ours.set(c.name, { ms: median(t), mb });
@@ -311,4 +314,5 @@ for (const name of rows) {
   );
 }
 for (const c of cases) if (c.rSkip) console.log(`(${c.name}: not run in R, ${c.rSkip})`);
+for (const [name, opt] of optimizers) console.log(`(${name}: optimizer ${opt})`);
 if (!r) console.log("(Rscript with lme4 not found: lme4 times not measured)");
