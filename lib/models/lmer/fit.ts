@@ -462,6 +462,7 @@ export function optimizeLmer(
   };
   let optimizer = "BOBYQA";
   if (useNewton(devfun, control)) {
+    const budget = control.maxeval ?? 1e5;
     const nt = newtonMinimize(
       (th) => {
         const d = lmm.derivatives(th, devfun.reml);
@@ -469,16 +470,42 @@ export function optimizeLmer(
         return d;
       },
       x0,
-      { ftolAbs: control.ftolAbs ?? 1e-8, maxeval: control.maxeval ?? 1e5 },
+      {
+        ftolAbs: control.ftolAbs ?? 1e-8,
+        maxeval: Math.min(budget, NEWTON_MAX_EVAL),
+        nearBound: NEAR_BOUND,
+      },
     );
     optimizer = "Newton";
-    res = { ...nt, status: nt.status, message: `Newton: ${nt.message}` };
-    // near a boundary (the criterion is flat in θ_k at 0, Newton's steps
-    // shrink there) or stopped short: BOBYQA from the best point finishes
-    const nearBound = [...nt.x].some((v) => v < 1e-3);
-    const left = (control.maxeval ?? 1e5) - nt.feval;
+    // its own cap spent (not the caller's budget): Newton is not converging
+    // (a θ_k heading for 0 but still above NEAR_BOUND crawls there), which
+    // is no reason for lme4's "maximum number of function evaluations" message
+    const capped = nt.status === "maxeval_reached" && nt.feval < budget;
+    res = capped
+      ? {
+        ...nt,
+        status: "no_progress",
+        message: `Newton: no convergence in ${nt.feval} evaluations`,
+      }
+      : { ...nt, status: nt.status, message: `Newton: ${nt.message}` };
+    // Near a boundary (the criterion is flat in θ_k at 0, Newton's steps
+    // stall there) BOBYQA finishes from Newton's point. Stopped short for
+    // any other reason (a start far out, where the criterion is flat in θ
+    // and Newton's point may be anywhere: from θ = 1e4 it stopped at
+    // θ_b ≈ 6,600, 16% above the optimum, and BOBYQA from there did not
+    // recover), BOBYQA runs lme4's path from the start; the lower wins.
+    const nearBound = [...nt.x].some((v) => v < NEAR_BOUND);
+    const left = budget - nt.feval;
     if ((nt.status !== "converged" || nearBound) && left > 0) {
-      const b = run(Float64Array.from(nt.x), left);
+      // BOBYQA from a small θ_k scales coordinate k's trust region by θ_k
+      // (NLopt's initial step is 0.75 θ_k), which raises its stopping
+      // radius in the others to xtolAbs / θ_k: from θ_k ≈ 1e-8 it stopped
+      // with a criterion 3e-3 too high, from 1e-3 short of lme4's gradient
+      // check. Hand it such a θ_k on its bound (0, where the step is 1).
+      const from = nt.status === "converged" || nt.status === "near_bound"
+        ? Float64Array.from(nt.x, (v, k) => (v < HANDOVER_SNAP ? lmm.lower[k] : v))
+        : x0;
+      const b = run(from, left);
       optimizer = "Newton, then BOBYQA";
       res = b.fval <= nt.fval
         ? { ...b, feval: nt.feval + b.feval }
@@ -529,6 +556,21 @@ export function optimizeLmer(
     elapsedMs: performance.now() - t0,
   };
 }
+
+/**
+ * A θ_k below this ends the Newton path (its information vanishes at 0 and
+ * its steps stall); BOBYQA finishes from there with such θ_k on the bound.
+ */
+const NEAR_BOUND = 1e-3;
+
+/** A θ_k below this starts BOBYQA's finish on its bound (see optimizeLmer). */
+const HANDOVER_SNAP = 0.01;
+
+/**
+ * Most evaluations the Newton path spends before BOBYQA takes over: it needs
+ * 4–6 where it works, each about two of BOBYQA's.
+ */
+const NEWTON_MAX_EVAL = 12;
 
 /** Smallest dense block for which `optimizer: "auto"` takes the Newton path. */
 export const NEWTON_MIN_ORDER = 2000;
