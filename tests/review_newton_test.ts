@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { anova, lmer, rng } from "../mod.ts";
 import type { DataLike, LmerOptions } from "../mod.ts";
-import { Lmm } from "../lib/models/lmer/core.ts";
+import { Lmm, lmmFromCrossProducts } from "../lib/models/lmer/core.ts";
+import { optimizeLmer } from "../lib/models/lmer/fit.ts";
 import { newtonMinimize } from "../lib/models/lmer/newton.ts";
 import { dataset } from "./helpers/datasets.ts";
 
@@ -143,4 +144,45 @@ Deno.test("review newton: reusing the last factorization changes no result", () 
   const cached = results(), fresh = withoutCache(results);
   assert.equal(cached.length, fresh.length);
   cached.forEach((c, i) => assert.equal(c, fresh[i], `result ${i}`));
+});
+
+Deno.test("review newton: a forced Newton path names what the model lacks", () => {
+  const d = twoFactors(6, 400, 20, 15, 1, 0.5);
+  const cases: [string, RegExp][] = [
+    ["y ~ x + (1 | a)", /but the model has a single random-effects term;/],
+    [
+      "y ~ x + (x | a) + (1 | b)",
+      /but the term of a has 2 columns per level \(\(Intercept\), x\);/,
+    ],
+    ["y ~ x + (1 | a) + (1 | a:b)", /but the levels of a:b are nested in those of a;/],
+    // scalar terms only, but two of them on one factor
+    ["y ~ x + (x || a) + (1 | b)", /but two terms share the grouping factor a;/],
+  ];
+  for (const [f, re] of cases) {
+    assert.throws(() => lmer(f, d, { control: { optimizer: "newton" } }), re, f);
+  }
+  // many levels with one or two observations each: the sparse tail
+  const sparse = twoFactors(7, 400, 300, 250, 1, 0.5);
+  assert.throws(
+    () => lmer("y ~ x + (1 | a) + (1 | b)", sparse, { control: { optimizer: "newton" } }),
+    /but the crossed factors' block is factored sparsely/,
+  );
+  // a model from aggregated cross-products (a data source): no rows
+  const m = lmer("y ~ x + (1 | a) + (1 | b)", d);
+  const lmm = lmmFromCrossProducts(
+    { a: m.devfun.lmm.fitProducts, names: [...m.devfun.lmm.fixedNames] },
+    m.nobs,
+    m.devfun.frame.mf.random,
+  );
+  const devfun = Object.assign((th: ArrayLike<number>) => lmm.objective(th, true), {
+    lmm,
+    reml: true,
+    frame: m.devfun.frame,
+  });
+  assert.equal(lmm.derivativesSupported, false);
+  assert.throws(
+    () => optimizeLmer(devfun, { optimizer: "newton" }),
+    /but the model was fitted from aggregated cross-products, not rows;/,
+  );
+  assert.equal(optimizeLmer(devfun, { optimizer: "auto" }).optimizer, "BOBYQA");
 });

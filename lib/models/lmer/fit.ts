@@ -581,11 +581,12 @@ function useNewton(devfun: LmerDevfun, control: LmerControl): boolean {
   if (choice === "bobyqa") return false;
   const { lmm } = devfun;
   if (choice === "newton") {
-    if (!lmm.derivativesSupported) {
+    const why = lmm.derivativesUnsupported;
+    if (why !== undefined) {
       throw new Error(
         'lmer: control optimizer "newton" needs every random-effects term scalar ' +
-          "(one column per level), crossed factors that are factored densely, and the rows " +
-          'in memory; use "bobyqa" (or "auto") for this model',
+          "(one column per level), the first crossed with the others and factored densely, " +
+          `and the rows in memory, but ${why}; use "bobyqa" (or "auto") for this model`,
       );
     }
     return true;
