@@ -9,7 +9,6 @@ import { anova, lmer, rng } from "../mod.ts";
 import type { DataLike, LmerOptions } from "../mod.ts";
 import { Lmm, lmmFromCrossProducts } from "../lib/models/lmer/core.ts";
 import { optimizeLmer } from "../lib/models/lmer/fit.ts";
-import { newtonMinimize } from "../lib/models/lmer/newton.ts";
 import { dataset } from "./helpers/datasets.ts";
 
 /** y = 2 + x + sa·a + sb·b + noise, a and b crossed with la and lb levels. */
@@ -78,19 +77,22 @@ Deno.test("review newton: starts far from the optimum neither crash nor stop sho
   assertNotWorse(f4, four);
 });
 
-Deno.test("review newton: a trial point whose evaluation throws shortens the step", () => {
-  // f(x) = (x − 3)², whose evaluation fails beyond x = 5; the information
-  // 1e-3 (far too small) proposes x ≈ 6,000
-  const fg = (x: Float64Array) => {
-    if (x[0] > 5) throw new Error("cannot evaluate");
-    return {
-      objective: (x[0] - 3) ** 2,
-      gradient: Float64Array.of(2 * (x[0] - 3)),
-      information: Float64Array.of(2e-3),
-    };
-  };
-  const r = newtonMinimize(fg, Float64Array.of(1), { maxeval: 200 });
-  assert.ok(r.fval < 1, `${r.status}: ${r.fval} at ${r.x[0]}`);
+Deno.test("review newton: a Newton path stopped short with the budget spent says so", () => {
+  // θ_b heads for 0: Newton stops there ("near_bound") on its third
+  // evaluation, nothing is left for BOBYQA; lme4's maxeval message, not a
+  // silent stop
+  const d = twoFactors(3, 3000, 100, 80, 1, 0.03);
+  const m = lmer("y ~ x + (1 | a) + (1 | b)", d, {
+    control: { optimizer: "newton", maxeval: 3, restart: false },
+  });
+  assert.equal(m.optSummary.feval, 3);
+  assert.equal(m.optSummary.status, "maxeval_reached");
+  assert.ok(
+    m.messages.includes(
+      "maximum number of function evaluations (3) reached; the fit may not have converged",
+    ),
+    JSON.stringify(m.messages),
+  );
 });
 
 Deno.test("review newton: steps that stall near θ_k = 0 end the Newton path, BOBYQA finishes", () => {

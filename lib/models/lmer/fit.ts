@@ -465,7 +465,20 @@ export function optimizeLmer(
     const budget = control.maxeval ?? 1e5;
     const nt = newtonMinimize(
       (th) => {
-        const d = lmm.derivatives(th, devfun.reml);
+        let d;
+        try {
+          d = lmm.derivatives(th, devfun.reml);
+        } catch {
+          // an extreme θ where the factorization fails ("rank deficient" at
+          // θ ≈ 1e7): a step too long, shortened by the line search (at the
+          // start, BOBYQA's evaluation there reports the error)
+          const k = th.length;
+          return {
+            objective: NaN,
+            gradient: new Float64Array(k).fill(NaN),
+            information: new Float64Array(k * k).fill(NaN),
+          };
+        }
         progress.note(d.objective);
         return d;
       },
@@ -481,12 +494,17 @@ export function optimizeLmer(
     // (a θ_k heading for 0 but still above NEAR_BOUND crawls there), which
     // is no reason for lme4's "maximum number of function evaluations" message
     const capped = nt.status === "maxeval_reached" && nt.feval < budget;
+    const left = budget - nt.feval;
+    // stopped short with nothing left for BOBYQA: the caller's budget is spent
+    const spent = nt.status !== "converged" && left <= 0;
     res = capped
       ? {
         ...nt,
         status: "no_progress",
         message: `Newton: no convergence in ${nt.feval} evaluations`,
       }
+      : spent
+      ? { ...nt, status: "maxeval_reached", message: `Newton: ${nt.message}; maxeval reached` }
       : { ...nt, status: nt.status, message: `Newton: ${nt.message}` };
     // Near a boundary (the criterion is flat in θ_k at 0, Newton's steps
     // stall there) BOBYQA finishes from Newton's point. Stopped short for
@@ -495,7 +513,6 @@ export function optimizeLmer(
     // θ_b ≈ 6,600, 16% above the optimum, and BOBYQA from there did not
     // recover), BOBYQA runs lme4's path from the start; the lower wins.
     const nearBound = [...nt.x].some((v) => v < NEAR_BOUND);
-    const left = budget - nt.feval;
     if ((nt.status !== "converged" || nearBound) && left > 0) {
       // BOBYQA from a small θ_k scales coordinate k's trust region by θ_k
       // (NLopt's initial step is 0.75 θ_k), which raises its stopping

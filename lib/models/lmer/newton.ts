@@ -123,14 +123,9 @@ export function newtonMinimize(
       }
       const xt = new Float64Array(K);
       for (let k = 0; k < K; k++) xt[k] = Math.abs(x[k] + t * p[k]);
-      // a trial point where the criterion cannot be evaluated (an extreme θ
-      // whose factorization fails) is a step too long, as a non-finite one
-      let next: Derivatives;
-      try {
-        next = fg(xt);
-      } catch {
-        next = { objective: Infinity, gradient: cur.gradient, information: cur.information };
-      }
+      // a non-finite criterion (fg's answer where it cannot be evaluated)
+      // makes the step shorter
+      const next = fg(xt);
       feval++;
       if (next.objective <= cur.objective - 1e-4 * t * dec) {
         const gain = cur.objective - next.objective;
