@@ -188,3 +188,26 @@ Deno.test("review newton: a forced Newton path names what the model lacks", () =
   );
   assert.equal(optimizeLmer(devfun, { optimizer: "auto" }).optimizer, "BOBYQA");
 });
+
+Deno.test("review newton: the restarts after a failed convergence check are BOBYQA's", () => {
+  // effects 1e4 and 1e3 times the noise: θ ≈ (9,600, 1,160), where lme4's
+  // finite-difference Hessian (step 1e-4) is noise and the check fails.
+  // The restart re-ran Newton from its own optimum, which stopped at once
+  // (1 evaluation, nothing kept), though the docs promise BOBYQA runs.
+  const r = rng(5);
+  const n = 2000, ea = r.rnorm(60), eb = r.rnorm(50);
+  const ia = Array.from(r.runif(n), (v) => Math.floor(v * 60));
+  const ib = Array.from(r.runif(n), (v) => Math.floor(v * 50));
+  const e = r.rnorm(n), x = r.rnorm(n);
+  const y = Float64Array.from(e, (v, i) => 2 + x[i] + 1e4 * ea[ia[i]] + 1e3 * eb[ib[i]] + v);
+  const d = { y, x, a: ia.map((l) => `a${l}`), b: ib.map((l) => `b${l}`) };
+  const once = lmer("y ~ x + (1 | a) + (1 | b)", d, {
+    control: { optimizer: "newton", restart: false },
+  });
+  const m = lmer("y ~ x + (1 | a) + (1 | b)", d, { control: { optimizer: "newton" } });
+  const restarts = m.optSummary.restarts;
+  assert.ok(restarts && restarts.length > 0, "the convergence check fails on this fit");
+  for (const s of restarts) assert.ok(s.feval > 1, `a restart of ${s.feval} evaluation(s)`);
+  assert.ok(m.optSummary.fmin <= once.optSummary.fmin);
+  if (restarts.some((s) => s.kept)) assert.equal(m.optSummary.optimizer, "Newton, then BOBYQA");
+});

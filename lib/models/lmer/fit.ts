@@ -890,7 +890,9 @@ function restartIfUnconverged(
   let best = opt;
   let feval = opt.feval;
   for (let r = 0; r < 2; r++) {
-    const next = optimizeLmer(devfun, control, best.theta);
+    // BOBYQA even after the Newton path: Newton from its own optimum stops
+    // at once (its gradient is ~0 there) and would change nothing
+    const next = optimizeLmer(devfun, { ...control, optimizer: "bobyqa" }, best.theta);
     feval += next.feval;
     const kept = next.fmin < best.fmin;
     const cand = kept ? next : best;
@@ -899,7 +901,11 @@ function restartIfUnconverged(
     best = cand;
     if (!gradientFailed(conv.messages) || !kept) break;
   }
-  const out = { ...best, start: opt.start, feval, restarts };
+  // the optimizer that found the point kept (a restart is BOBYQA's)
+  const optimizer = best === opt || opt.optimizer === "BOBYQA"
+    ? opt.optimizer
+    : "Newton, then BOBYQA";
+  const out = { ...best, optimizer, start: opt.start, feval, restarts };
   checked.set(out, { devfun, control, conv });
   return out;
 }
