@@ -11,7 +11,7 @@ import { type DataOptions, type ModelFrame, modelFrame } from "../../design/mode
 import type { FixedDesign } from "../../design/reterm.ts";
 import { dropAliasedColumns } from "../../design/rank.ts";
 import { bobyqa } from "../../optim/mod.ts";
-import type { OptimResult } from "../../optim/mod.ts";
+import type { OptimResult, OptimSettings } from "../../optim/mod.ts";
 import { buildLmm, type Lmm } from "./core.ts";
 import { checkConvergence, type Convergence } from "./convergence.ts";
 import { LinearMixedModel } from "./model.ts";
@@ -387,8 +387,12 @@ export interface OptSummary {
   readonly status: string;
   /** The optimizer's message. */
   readonly message: string;
-  /** Settings used (tolerances, initial radius, …). */
-  readonly settings: OptimResult["settings"] | NewtonSettings;
+  /**
+   * Settings of the run whose point was kept, told apart by `algorithm`:
+   * BOBYQA's ({@link OptimSettings}: tolerances, initial radius, …), or the
+   * Newton path's ({@link NewtonSettings}) when its point was kept.
+   */
+  readonly settings: OptimSettings | NewtonSettings;
   /** Milliseconds spent optimizing. */
   readonly elapsedMs: number;
   /**
