@@ -211,3 +211,55 @@ Deno.test("review newton: the restarts after a failed convergence check are BOBY
   assert.ok(m.optSummary.fmin <= once.optSummary.fmin);
   if (restarts.some((s) => s.kept)) assert.equal(m.optSummary.optimizer, "Newton, then BOBYQA");
 });
+
+/** Five-point central differences of f in θ_k, step h·max(θ_k, 0.01). */
+function fivePoint(f: (th: number[]) => number, th: number[], h = 1e-3): number[] {
+  return th.map((_, k) => {
+    const hk = h * Math.max(th[k], 0.01);
+    const at = (s: number) => {
+      const t = [...th];
+      t[k] += s * hk;
+      return f(t);
+    };
+    return (8 * (at(1) - at(-1)) - (at(2) - at(-2))) / (12 * hk);
+  });
+}
+
+Deno.test("review newton: the gradient is exact when the dense tail spans several bands of rows", () => {
+  // the head trace runs over W in bands of 256 rows: tails of 423 and ~1,000
+  // rows (ML with weights and a slope term), at the optimum and far from it
+  const r = rng(11);
+  const n = 6000, la = 500, lb = 420, lc = 150;
+  const ia = Array.from(r.runif(n), (v) => Math.floor(v * la));
+  const ib = Array.from(r.runif(n), (v) => Math.floor(v * lb));
+  const ic = Array.from(r.runif(n), (v) => Math.floor(v * lc));
+  const ea = r.rnorm(la), eb = r.rnorm(lb), ec = r.rnorm(lc), e = r.rnorm(n), x = r.rnorm(n);
+  const w = Array.from(r.runif(n), (v) => 0.5 + v);
+  const y = Float64Array.from(
+    e,
+    (v, i) => v + ea[ia[i]] + 0.6 * eb[ib[i]] + 0.4 * ec[ic[i]] + 0.3 * x[i] * eb[ib[i]],
+  );
+  const data = {
+    y,
+    x,
+    w,
+    a: ia.map((l) => `a${l}`),
+    b: ib.map((l) => `b${l}`),
+    c: ic.map((l) => `c${l}`),
+  };
+  const cases: [string, LmerOptions][] = [
+    ["y ~ x + (1 | a) + (1 | b)", {}],
+    ["y ~ x + (1 | a) + (1 | b) + (1 | c) + (0 + x | b)", { REML: false, weights: "w" }],
+  ];
+  for (const [f, o] of cases) {
+    const m = lmer(f, data, { ...o, control: { optimizer: "bobyqa", calcDerivs: false } });
+    const lmm = m.devfun.lmm;
+    assert.ok(lmm.derivativesSupported && lmm.denseOrder > 256, `${f}: ${lmm.denseOrder}`);
+    for (const th of [[...m.theta], [...m.theta].map((_, k) => (k % 2 ? 2 : 0.05))]) {
+      const g = lmm.derivatives(th, m.REML).gradient, fd = fivePoint((t) => m.devfun(t), th);
+      fd.forEach((v, k) =>
+        assert.ok(Math.abs(g[k] - v) <= 1e-6 * Math.max(1, Math.abs(v)), `${f} θ ${th} k ${k}`)
+      );
+    }
+  }
+});
