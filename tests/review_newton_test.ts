@@ -10,6 +10,7 @@ import type { DataLike, LmerOptions } from "../mod.ts";
 import { Lmm, lmmFromCrossProducts } from "../lib/models/lmer/core.ts";
 import { optimizeLmer } from "../lib/models/lmer/fit.ts";
 import { dataset } from "./helpers/datasets.ts";
+import { crossedPair } from "./helpers/simData.ts";
 
 /** y = 2 + x + sa·a + sb·b + noise, a and b crossed with la and lb levels. */
 function twoFactors(seed: number, n: number, la: number, lb: number, sa: number, sb: number) {
@@ -262,4 +263,13 @@ Deno.test("review newton: the gradient is exact when the dense tail spans severa
       );
     }
   }
+});
+
+Deno.test("review newton: a default-start fit where one factor has no variance does not crash", () => {
+  // b's effects are 0 (sb = 0): from lme4's start Newton's step for θ_b
+  // overshot through 0 to θ ≈ 1e7 and "fixed-effect model matrix is rank
+  // deficient" ended the fit. The same happened to a plain lmer() with 2,000
+  // levels each (n = 40,000, seed 5), where "auto" takes the Newton path.
+  const d = crossedPair({ n: 8000, seed: 6, la: 400, lb: 400, b0: 1, sb: 0, step: 7919 });
+  assertNotWorse("y ~ x + (1 | a) + (1 | b)", d);
 });
