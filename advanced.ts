@@ -76,6 +76,8 @@ export type {
   OptRestart,
   OptSummary,
 } from "./lib/models/lmer/fit.ts";
+export type { NewtonSettings } from "./lib/models/lmer/newton.ts";
+export type { CriterionDerivatives } from "./lib/models/lmer/gradient.ts";
 export { progressLine } from "./lib/models/lmer/progress.ts";
 export type { FitProgress, ProgressSetting } from "./lib/models/lmer/progress.ts";
 export type { MerModParts, PredictOptions, VarCorrRow } from "./lib/models/lmer/model.ts";

@@ -23,6 +23,7 @@ import { backSubstitute, fittedValues, type LmmSolution, solve } from "./solutio
 import {
   type CriterionDerivatives,
   derivativesSupported,
+  derivativesUnsupported,
   DerivativeWorkspace,
 } from "./gradient.ts";
 import { type TermInfo, termInfo, thetaLower, thetaNames, thetaStart } from "./structure.ts";
@@ -317,6 +318,12 @@ export class Lmm implements LmmStructure {
    */
   get derivativesSupported(): boolean {
     return this.rows && derivativesSupported(this.factor);
+  }
+
+  /** Why {@link Lmm.derivatives} does not apply (undefined when it does). */
+  get derivativesUnsupported(): string | undefined {
+    if (!this.rows) return "the model was fitted from aggregated cross-products, not rows";
+    return derivativesUnsupported(this.factor);
   }
 
   /**

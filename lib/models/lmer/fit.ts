@@ -11,7 +11,7 @@ import { type DataOptions, type ModelFrame, modelFrame } from "../../design/mode
 import type { FixedDesign } from "../../design/reterm.ts";
 import { dropAliasedColumns } from "../../design/rank.ts";
 import { bobyqa } from "../../optim/mod.ts";
-import type { OptimResult } from "../../optim/mod.ts";
+import type { OptimResult, OptimSettings } from "../../optim/mod.ts";
 import { buildLmm, type Lmm } from "./core.ts";
 import { checkConvergence, type Convergence } from "./convergence.ts";
 import { LinearMixedModel } from "./model.ts";
@@ -387,8 +387,12 @@ export interface OptSummary {
   readonly status: string;
   /** The optimizer's message. */
   readonly message: string;
-  /** Settings used (tolerances, initial radius, …). */
-  readonly settings: OptimResult["settings"] | NewtonSettings;
+  /**
+   * Settings of the run whose point was kept, told apart by `algorithm`:
+   * BOBYQA's ({@link OptimSettings}: tolerances, initial radius, …), or the
+   * Newton path's ({@link NewtonSettings}) when its point was kept.
+   */
+  readonly settings: OptimSettings | NewtonSettings;
   /** Milliseconds spent optimizing. */
   readonly elapsedMs: number;
   /**
@@ -462,23 +466,67 @@ export function optimizeLmer(
   };
   let optimizer = "BOBYQA";
   if (useNewton(devfun, control)) {
+    const budget = control.maxeval ?? 1e5;
     const nt = newtonMinimize(
       (th) => {
-        const d = lmm.derivatives(th, devfun.reml);
+        let d;
+        try {
+          d = lmm.derivatives(th, devfun.reml);
+        } catch {
+          // an extreme θ where the factorization fails ("rank deficient" at
+          // θ ≈ 1e7): a step too long, shortened by the line search (at the
+          // start, BOBYQA's evaluation there reports the error)
+          const k = th.length;
+          return {
+            objective: NaN,
+            gradient: new Float64Array(k).fill(NaN),
+            information: new Float64Array(k * k).fill(NaN),
+          };
+        }
         progress.note(d.objective);
         return d;
       },
       x0,
-      { ftolAbs: control.ftolAbs ?? 1e-8, maxeval: control.maxeval ?? 1e5 },
+      {
+        ftolAbs: control.ftolAbs ?? 1e-8,
+        maxeval: Math.min(budget, NEWTON_MAX_EVAL),
+        nearBound: NEAR_BOUND,
+      },
     );
     optimizer = "Newton";
-    res = { ...nt, status: nt.status, message: `Newton: ${nt.message}` };
-    // near a boundary (the criterion is flat in θ_k at 0, Newton's steps
-    // shrink there) or stopped short: BOBYQA from the best point finishes
-    const nearBound = [...nt.x].some((v) => v < 1e-3);
-    const left = (control.maxeval ?? 1e5) - nt.feval;
+    // its own cap spent (not the caller's budget): Newton is not converging
+    // (a θ_k heading for 0 but still above NEAR_BOUND crawls there), which
+    // is no reason for lme4's "maximum number of function evaluations" message
+    const capped = nt.status === "maxeval_reached" && nt.feval < budget;
+    const left = budget - nt.feval;
+    // stopped short with nothing left for BOBYQA: the caller's budget is spent
+    const spent = nt.status !== "converged" && left <= 0;
+    res = capped
+      ? {
+        ...nt,
+        status: "no_progress",
+        message: `Newton: no convergence in ${nt.feval} evaluations`,
+      }
+      : spent
+      ? { ...nt, status: "maxeval_reached", message: `Newton: ${nt.message}; maxeval reached` }
+      : { ...nt, status: nt.status, message: `Newton: ${nt.message}` };
+    // Near a boundary (the criterion is flat in θ_k at 0, Newton's steps
+    // stall there) BOBYQA finishes from Newton's point. Stopped short for
+    // any other reason (a start far out, where the criterion is flat in θ
+    // and Newton's point may be anywhere: from θ = 1e4 it stopped at
+    // θ_b ≈ 6,600, 16% above the optimum, and BOBYQA from there did not
+    // recover), BOBYQA runs lme4's path from the start; the lower wins.
+    const nearBound = [...nt.x].some((v) => v < NEAR_BOUND);
     if ((nt.status !== "converged" || nearBound) && left > 0) {
-      const b = run(Float64Array.from(nt.x), left);
+      // BOBYQA from a small θ_k scales coordinate k's trust region by θ_k
+      // (NLopt's initial step is 0.75 θ_k), which raises its stopping
+      // radius in the others to xtolAbs / θ_k: from θ_k ≈ 1e-8 it stopped
+      // with a criterion 3e-3 too high, from 1e-3 short of lme4's gradient
+      // check. Hand it such a θ_k on its bound (0, where the step is 1).
+      const from = nt.status === "converged" || nt.status === "near_bound"
+        ? Float64Array.from(nt.x, (v, k) => (v < HANDOVER_SNAP ? lmm.lower[k] : v))
+        : x0;
+      const b = run(from, left);
       optimizer = "Newton, then BOBYQA";
       res = b.fval <= nt.fval
         ? { ...b, feval: nt.feval + b.feval }
@@ -530,6 +578,21 @@ export function optimizeLmer(
   };
 }
 
+/**
+ * A θ_k below this ends the Newton path (its information vanishes at 0 and
+ * its steps stall); BOBYQA finishes from there with such θ_k on the bound.
+ */
+const NEAR_BOUND = 1e-3;
+
+/** A θ_k below this starts BOBYQA's finish on its bound (see optimizeLmer). */
+const HANDOVER_SNAP = 0.01;
+
+/**
+ * Most evaluations the Newton path spends before BOBYQA takes over: it needs
+ * 4–6 where it works, each about two of BOBYQA's.
+ */
+const NEWTON_MAX_EVAL = 12;
+
 /** Smallest dense block for which `optimizer: "auto"` takes the Newton path. */
 export const NEWTON_MIN_ORDER = 2000;
 
@@ -539,11 +602,12 @@ function useNewton(devfun: LmerDevfun, control: LmerControl): boolean {
   if (choice === "bobyqa") return false;
   const { lmm } = devfun;
   if (choice === "newton") {
-    if (!lmm.derivativesSupported) {
+    const why = lmm.derivativesUnsupported;
+    if (why !== undefined) {
       throw new Error(
         'lmer: control optimizer "newton" needs every random-effects term scalar ' +
-          "(one column per level), crossed factors that are factored densely, and the rows " +
-          'in memory; use "bobyqa" (or "auto") for this model',
+          "(one column per level), the first crossed with the others and factored densely, " +
+          `and the rows in memory, but ${why}; use "bobyqa" (or "auto") for this model`,
       );
     }
     return true;
@@ -830,7 +894,9 @@ function restartIfUnconverged(
   let best = opt;
   let feval = opt.feval;
   for (let r = 0; r < 2; r++) {
-    const next = optimizeLmer(devfun, control, best.theta);
+    // BOBYQA even after the Newton path: Newton from its own optimum stops
+    // at once (its gradient is ~0 there) and would change nothing
+    const next = optimizeLmer(devfun, { ...control, optimizer: "bobyqa" }, best.theta);
     feval += next.feval;
     const kept = next.fmin < best.fmin;
     const cand = kept ? next : best;
@@ -839,7 +905,11 @@ function restartIfUnconverged(
     best = cand;
     if (!gradientFailed(conv.messages) || !kept) break;
   }
-  const out = { ...best, start: opt.start, feval, restarts };
+  // the optimizer that found the point kept (a restart is BOBYQA's)
+  const optimizer = best === opt || opt.optimizer === "BOBYQA"
+    ? opt.optimizer
+    : "Newton, then BOBYQA";
+  const out = { ...best, optimizer, start: opt.start, feval, restarts };
   checked.set(out, { devfun, control, conv });
   return out;
 }

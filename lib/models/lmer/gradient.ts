@@ -50,8 +50,31 @@ export interface CriterionDerivatives {
  * scalar, one head term, the tail factored densely.
  */
 export function derivativesSupported(f: BlockedFactor): boolean {
-  return f.sparse === undefined && f.nHead === 1 && f.terms.length >= 2 &&
-    f.terms.every((t) => t.q === 1);
+  return derivativesUnsupported(f) === undefined;
+}
+
+/**
+ * Why {@link criterionDerivatives} does not apply to this factor (for the
+ * error of a forced Newton path), or undefined when it does.
+ */
+export function derivativesUnsupported(f: BlockedFactor): string | undefined {
+  const { terms } = f;
+  const vector = terms.find((t) => t.q !== 1);
+  if (vector) {
+    return `the term of ${vector.group} has ${vector.q} columns per level ` +
+      `(${vector.cnames.join(", ")})`;
+  }
+  if (terms.length < 2) return "the model has a single random-effects term";
+  if (f.nHead !== 1) {
+    const a = terms[0].group, b = terms[f.nHead - 1].group;
+    return a === b
+      ? `two terms share the grouping factor ${a}`
+      : `the levels of ${a} are nested in those of ${b}`;
+  }
+  if (f.sparse) {
+    return "the crossed factors' block is factored sparsely (many levels, few observations each)";
+  }
+  return undefined;
 }
 
 /** The data the information matrix needs, in the factor's coordinates. */

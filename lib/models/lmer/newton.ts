@@ -41,7 +41,12 @@ export interface NewtonResult {
   /** Number of evaluations (each with its derivatives). */
   readonly feval: number;
   /** "converged", or why the iteration stopped early. */
-  readonly status: "converged" | "maxeval_reached" | "no_progress" | "singular_hessian";
+  readonly status:
+    | "converged"
+    | "maxeval_reached"
+    | "no_progress"
+    | "singular_hessian"
+    | "near_bound";
   /** A sentence for the optimizer's record. */
   readonly message: string;
   /** The settings used. */
@@ -67,13 +72,17 @@ export interface NewtonResult {
 export function newtonMinimize(
   fg: (x: Float64Array) => Derivatives,
   x0: Float64Array,
-  options: { ftolAbs?: number; maxeval?: number } = {},
+  options: { ftolAbs?: number; maxeval?: number; nearBound?: number } = {},
 ): NewtonResult {
   const settings: NewtonSettings = {
     algorithm: "Newton",
     ftolAbs: options.ftolAbs ?? 1e-8,
     maxeval: options.maxeval ?? 100,
   };
+  // Where the information of θ_k vanishes (as θ_k², while the gradient
+  // goes as θ_k) the steps are useless: stop there (the caller finishes
+  // with another method).
+  const nearBound = options.nearBound ?? 0;
   const K = x0.length;
   let x = Float64Array.from(x0, Math.abs);
   let cur = fg(x);
@@ -98,18 +107,39 @@ export function newtonMinimize(
     if (dec / 2 <= settings.ftolAbs) {
       return done("converged", `predicted decrease ${dec / 2} at most ftolAbs`);
     }
+    // Far from the optimum (a start at θ = 100 or 1e-6) the information is
+    // tiny in some direction and the step huge: 1e5 and beyond, reflected at
+    // 0, where the factorization breaks down. Start the line search with no
+    // component moving more than MAX_STEP × max(θ_k, 1).
     let t = 1;
+    for (let k = 0; k < K; k++) {
+      const reach = MAX_STEP * Math.max(x[k], 1);
+      if (Math.abs(p[k]) * t > reach) t = reach / Math.abs(p[k]);
+    }
+    const t0 = t;
     for (;;) {
       if (feval >= settings.maxeval) {
         return done("maxeval_reached", "the evaluation budget was spent");
       }
       const xt = new Float64Array(K);
       for (let k = 0; k < K; k++) xt[k] = Math.abs(x[k] + t * p[k]);
+      // a non-finite criterion (fg's answer where it cannot be evaluated)
+      // makes the step shorter
       const next = fg(xt);
       feval++;
       if (next.objective <= cur.objective - 1e-4 * t * dec) {
+        const gain = cur.objective - next.objective;
         x = xt;
         cur = next;
+        // steps that gain nothing while the model promises more (a θ_k
+        // near 0, where the information vanishes as θ_k² and the steps
+        // grow as 1/θ_k) would go on for the whole budget
+        if (gain <= settings.ftolAbs) {
+          return done("no_progress", "a step lowered the criterion by at most ftolAbs");
+        }
+        if (x.some((v) => v < nearBound)) {
+          return done("near_bound", `a component of θ fell below ${nearBound}`);
+        }
         break;
       }
       // a step that does not decrease the criterion enough: shorten it
@@ -118,10 +148,13 @@ export function newtonMinimize(
       const f1 = Number.isFinite(next.objective) ? next.objective : Infinity;
       const tq = (t * t * dec) / (2 * (f1 - cur.objective + t * dec));
       t = Math.min(t / 2, Math.max(t / 10, Number.isFinite(tq) ? tq : t / 10));
-      if (t < 1e-6) return done("no_progress", "the line search found no lower criterion");
+      if (t < 1e-6 * t0) return done("no_progress", "the line search found no lower criterion");
     }
   }
 }
+
+/** Largest move of a component in a step's first trial, in units of max(θ_k, 1). */
+const MAX_STEP = 10;
 
 /**
  * p = −H⁻¹g by a Cholesky factorization of H (K × K, row-major); null when
