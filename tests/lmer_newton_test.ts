@@ -296,3 +296,35 @@ Deno.test("newtonMinimize: reflects at 0 and stops on a non-positive-definite He
   assert.equal(s.status, "singular_hessian");
   assert.equal(s.feval, 1);
 });
+
+Deno.test("newtonMinimize: the last step is checked by the criterion alone when it gains as predicted", () => {
+  const calls: boolean[] = [];
+  const fg = (x: Float64Array, derivatives: boolean) => {
+    calls.push(derivatives);
+    return {
+      objective: (x[0] * x[0] - 4) ** 2,
+      gradient: Float64Array.of(4 * x[0] * (x[0] * x[0] - 4)),
+      information: Float64Array.of(12 * x[0] * x[0] - 16), // the exact second derivative
+    };
+  };
+  const r = newtonMinimize(fg, Float64Array.of(2.5));
+  assert.equal(r.status, "converged");
+  assert.match(r.message, /a last step with predicted decrease/);
+  assert.ok(Math.abs(r.x[0] - 2) < 1e-7, String(r.x[0]));
+  assert.deepEqual(calls.slice(-1), [false], "the last evaluation without derivatives");
+  assert.equal(calls.filter((d) => !d).length, 1);
+  // twice the true second derivative: each step gains 1.5 times the
+  // prediction, so each criterion-only point gets its derivatives next (at
+  // the same θ) and the iteration goes on to the gradient test
+  const calls2: [number, boolean][] = [];
+  const r2 = newtonMinimize((x, d) => {
+    calls2.push([x[0], d]);
+    return { ...fg(x, d), information: Float64Array.of(2 * (12 * x[0] * x[0] - 16)) };
+  }, Float64Array.of(2.001));
+  assert.equal(r2.status, "converged");
+  assert.match(r2.message, /at most ftolAbs/);
+  assert.ok(calls2.some(([, d]) => !d));
+  calls2.forEach(([x, d], i) => {
+    if (!d) assert.deepEqual(calls2[i + 1], [x, true]);
+  });
+});

@@ -468,10 +468,14 @@ export function optimizeLmer(
   if (useNewton(devfun, control)) {
     const budget = control.maxeval ?? 1e5;
     const nt = newtonMinimize(
-      (th) => {
+      (th, withDerivatives) => {
         let d;
         try {
-          d = lmm.derivatives(th, devfun.reml);
+          d = withDerivatives ? lmm.derivatives(th, devfun.reml) : {
+            objective: devfun(th),
+            gradient: new Float64Array(0),
+            information: new Float64Array(0),
+          };
         } catch {
           // an extreme θ where the factorization fails ("rank deficient" at
           // θ ≈ 1e7): a step too long, shortened by the line search (at the

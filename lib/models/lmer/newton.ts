@@ -36,7 +36,7 @@ export interface NewtonResult {
   readonly x: Float64Array;
   /** The criterion there. */
   readonly fval: number;
-  /** Its gradient there. */
+  /** Its gradient there (empty after a last step checked by the criterion alone). */
   readonly gradient: Float64Array;
   /** Number of evaluations (each with its derivatives). */
   readonly feval: number;
@@ -70,7 +70,7 @@ export interface NewtonResult {
  * ```
  */
 export function newtonMinimize(
-  fg: (x: Float64Array) => Derivatives,
+  fg: (x: Float64Array, derivatives: boolean) => Derivatives,
   x0: Float64Array,
   options: { ftolAbs?: number; maxeval?: number; nearBound?: number } = {},
 ): NewtonResult {
@@ -85,7 +85,7 @@ export function newtonMinimize(
   const nearBound = options.nearBound ?? 0;
   const K = x0.length;
   let x = Float64Array.from(x0, Math.abs);
-  let cur = fg(x);
+  let cur = fg(x, true);
   let feval = 1;
   const done = (status: NewtonResult["status"], message: string): NewtonResult => ({
     x,
@@ -123,10 +123,32 @@ export function newtonMinimize(
       }
       const xt = new Float64Array(K);
       for (let k = 0; k < K; k++) xt[k] = Math.abs(x[k] + t * p[k]);
+      // The last step: when the model promises little (dec/2 ≤ FINAL_STEP ×
+      // ftolAbs) take the full step with the criterion alone (half an
+      // evaluation's cost) if the decrease is what the model predicted (see
+      // below); otherwise the derivatives follow at the same θ (the
+      // factorization is reused) and the iteration goes on.
+      const last = t === 1 && dec / 2 <= FINAL_STEP * settings.ftolAbs;
       // a non-finite criterion (fg's answer where it cannot be evaluated)
       // makes the step shorter
-      const next = fg(xt);
+      let next = fg(xt, !last);
       feval++;
+      if (last) {
+        // With the information off by a relative ε along the step, the gain
+        // is the prediction times 1 + ε and the step leaves the prediction
+        // times ε² to gain: accept when that is at most ftolAbs.
+        const gain = cur.objective - next.objective;
+        const eps = Math.min(0.5, Math.sqrt(settings.ftolAbs / (dec / 2)));
+        if (Math.abs(gain / (dec / 2) - 1) <= eps) {
+          x = xt;
+          cur = next;
+          return done(
+            "converged",
+            `a last step with predicted decrease ${dec / 2} (actual ${gain})`,
+          );
+        }
+        if (Number.isFinite(next.objective)) next = fg(xt, true);
+      }
       if (next.objective <= cur.objective - 1e-4 * t * dec) {
         const gain = cur.objective - next.objective;
         x = xt;
@@ -152,6 +174,12 @@ export function newtonMinimize(
     }
   }
 }
+
+/**
+ * A full step whose predicted decrease is at most this many times ftolAbs is
+ * the last one, checked by the criterion alone.
+ */
+const FINAL_STEP = 1e4;
 
 /** Largest move of a component in a step's first trial, in units of max(θ_k, 1). */
 const MAX_STEP = 10;
