@@ -12,6 +12,7 @@
  * without constraints.
  * @module
  */
+import { choleskyRows } from "./convergence.ts";
 
 /** The criterion, its gradient and an approximate Hessian (K × K row-major) at θ. */
 export interface Derivatives {
@@ -189,29 +190,19 @@ const MAX_STEP = 10;
  * H is not positive definite.
  */
 function newtonStep(h: Float64Array, g: Float64Array, K: number): Float64Array | null {
-  const l = new Float64Array(K * K);
-  for (let j = 0; j < K; j++) {
-    let s = h[j * K + j];
-    for (let c = 0; c < j; c++) s -= l[j * K + c] * l[j * K + c];
-    if (!(s > 0)) return null;
-    const d = Math.sqrt(s);
-    l[j * K + j] = d;
-    for (let i = j + 1; i < K; i++) {
-      let v = h[i * K + j];
-      for (let c = 0; c < j; c++) v -= l[i * K + c] * l[j * K + c];
-      l[i * K + j] = v / d;
-    }
-  }
+  const rows = Array.from({ length: K }, (_, i) => Array.from(h.subarray(i * K, i * K + K)));
+  const l = choleskyRows(rows);
+  if (!l) return null;
   const p = new Float64Array(K);
   for (let i = 0; i < K; i++) {
     let v = -g[i];
-    for (let c = 0; c < i; c++) v -= l[i * K + c] * p[c];
-    p[i] = v / l[i * K + i];
+    for (let c = 0; c < i; c++) v -= l[i][c] * p[c];
+    p[i] = v / l[i][i];
   }
   for (let i = K - 1; i >= 0; i--) {
     let v = p[i];
-    for (let c = i + 1; c < K; c++) v -= l[c * K + i] * p[c];
-    p[i] = v / l[i * K + i];
+    for (let c = i + 1; c < K; c++) v -= l[c][i] * p[c];
+    p[i] = v / l[i][i];
   }
   return p;
 }
