@@ -328,3 +328,18 @@ Deno.test("newtonMinimize: the last step is checked by the criterion alone when 
     if (!d) assert.deepEqual(calls2[i + 1], [x, true]);
   });
 });
+
+Deno.test("derivatives invert the factor in place: the next use at the same θ refactors", () => {
+  const m = lmer(F2, small, { control: { optimizer: "bobyqa" } });
+  const lmm = m.devfun.lmm, th = [...m.theta];
+  const f0 = m.devfun(th);
+  const d0 = lmm.derivatives(th, true);
+  assert.equal(m.devfun(th), f0);
+  // twice in a row at the same θ: the same numbers
+  const d1 = lmm.derivatives(th, true);
+  assert.deepEqual([...d1.gradient], [...d0.gradient]);
+  assert.deepEqual([...d1.information], [...d0.information]);
+  const s = lmm.solve(th, true);
+  assert.deepEqual([...s.beta], Object.values(m.fixef()));
+  assert.equal(s.objective, f0);
+});

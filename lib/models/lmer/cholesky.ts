@@ -129,8 +129,19 @@ export class BlockedFactor {
   readonly tailOffset: Int32Array;
   /** The relative covariance factors T_k(θ) of the last update. */
   readonly lambda: readonly Float64Array[];
-  /** Number of calls of {@link BlockedFactor.update} so far (its state's version). */
+  /**
+   * The factor state's version: changes with every {@link BlockedFactor.update}
+   * and {@link BlockedFactor.markStale}.
+   */
   updates = 0;
+
+  /**
+   * Record that the dense tail was overwritten (the criterion's derivatives
+   * invert it in place): whoever kept the factor at some θ must update it.
+   */
+  markStale(): void {
+    this.updates++;
+  }
 
   private readonly a: CrossProducts;
   private readonly headDiagA: readonly Float64Array[];

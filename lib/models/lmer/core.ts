@@ -343,7 +343,7 @@ export class Lmm implements LmmStructure {
     }
     const parts = this.parts(theta);
     const objective = profiledCriterion(parts, this.n, this.p, reml) - this.ldW;
-    this.derivativeWork ??= new DerivativeWorkspace(this.factor);
+    this.derivativeWork ??= new DerivativeWorkspace();
     const d = this.derivativeWork.derivatives({
       factor: this.factor,
       theta,

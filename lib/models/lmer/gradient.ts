@@ -97,23 +97,29 @@ export interface DerivativeInput {
   readonly terms: readonly TermInfo[];
 }
 
-/** Reusable buffers for one factor (the inverse is m² doubles). */
+/**
+ * Reusable buffers for one factor. The inverse W is formed in the factor's
+ * own dense tail (no second m² array: 1.15 GB at the largest dense block),
+ * which leaves the factor stale: the next use updates it.
+ */
 export class DerivativeWorkspace {
-  readonly #inv: Float64Array;
   readonly #acc: Float64Array;
 
-  constructor(f: BlockedFactor) {
-    const d = f.m - 1;
-    this.#inv = new Float64Array(d * d);
+  constructor() {
     this.#acc = new Float64Array(BAND);
   }
 
-  /** The gradient and information at the factor's θ (see the module's notes). */
+  /**
+   * The gradient and information at the factor's θ (see the module's
+   * notes). Overwrites the factor's dense tail (it is marked stale).
+   */
   derivatives(input: DerivativeInput): CriterionDerivatives {
-    const traces = this.traces(input.factor, input.reml);
     const { factor: f, theta, reml, pwrss, solution: u } = input;
     const K = f.terms.length;
     const nn = reml ? input.x.n - input.x.p : input.x.n;
+    // the information's triangular solves need the factor: before W replaces it
+    const info = information(input, nn);
+    const traces = this.traces(f, reml);
     const gradient = new Float64Array(K);
     for (let k = 0; k < K; k++) {
       const t = f.terms[k], th = theta[t.thetaOffset];
@@ -122,7 +128,7 @@ export class DerivativeWorkspace {
       for (let l = 0; l < t.size; l++) uu += u[t.zOffset + l] * u[t.zOffset + l];
       gradient[k] = (2 / th) * (t.size - traces[k]) - (2 * nn * uu) / (th * pwrss);
     }
-    return { gradient, information: information(input, nn) };
+    return { gradient, information: info };
   }
 
   /**
@@ -130,12 +136,14 @@ export class DerivativeWorkspace {
    * inverse of the dense tail factor's leading m − 1 rows and columns.
    */
   private traces(f: BlockedFactor, reml: boolean): Float64Array {
-    const { m, tail, tailZ } = f;
-    const d = m - 1, w = this.#inv;
-    for (let c = 0; c < d; c++) w.set(tail.subarray(c * m + c, c * m + d), c * d + c);
+    const { m, tail: w, tailZ } = f;
+    // W = L_DD⁻¹ in place: order d = m − 1 (y's row and column untouched),
+    // leading dimension ld = m
+    const d = m - 1, ld = m;
+    f.markStale();
     const native = nativeLapack()?.trtri;
-    if (native && d > 0) native(w, d, 0, d);
-    else trtriLower(w, d, 0, d);
+    if (native && d > 0) native(w, d, 0, ld);
+    else trtriLower(w, d, 0, ld);
     // rows of W that count: all (REML, M⁻¹) or the Z rows (ML, A⁻¹ = L_ZZ⁻ᵀL_ZZ⁻¹)
     const lim = reml ? d : tailZ;
     const K = f.terms.length;
@@ -144,7 +152,7 @@ export class DerivativeWorkspace {
       const o = f.tailOffset[k], size = f.terms[k].size;
       let s = 0;
       for (let c = o; c < o + size; c++) {
-        const co = c * d;
+        const co = c * ld;
         for (let i = c; i < lim; i++) s += w[co + i] * w[co + i];
       }
       tr[k] = s;
@@ -187,9 +195,9 @@ export class DerivativeWorkspace {
         for (; e + 3 < e1 && rs[e + 3] < i1; e += 4) {
           const fa = Math.max(rs[e], i0), fb = Math.max(rs[e + 1], i0);
           const fc = Math.max(rs[e + 2], i0), fd = Math.max(rs[e + 3], i0);
-          // W[r, row i0 + i] is at r·d + i0 + i
-          const ca = rs[e] * d + i0, cb = rs[e + 1] * d + i0;
-          const cc = rs[e + 2] * d + i0, cd = rs[e + 3] * d + i0;
+          // W[row i0 + i, column r] is at r·ld + i0 + i
+          const ca = rs[e] * ld + i0, cb = rs[e + 1] * ld + i0;
+          const cc = rs[e + 2] * ld + i0, cd = rs[e + 3] * ld + i0;
           const va = vs[e], vb = vs[e + 1], vc = vs[e + 2], vd = vs[e + 3];
           let i = fa - i0;
           for (const end = fb - i0; i < end; i++) acc[i] += va * w[ca + i];
@@ -207,7 +215,7 @@ export class DerivativeWorkspace {
         for (; e < e1; e++) {
           const r = rs[e];
           if (r >= i1) break;
-          const v = vs[e], from = r > i0 ? r : i0, co = r * d + from;
+          const v = vs[e], from = r > i0 ? r : i0, co = r * ld + from;
           for (let i = 0, len = i1 - from, ao = from - i0; i < len; i++) {
             acc[ao + i] += v * w[co + i];
           }
