@@ -613,7 +613,7 @@ export class BlockedFactor {
     for (let mm = 0; mm < this.nHead; mm++) {
       const tc = this.coupling[mm];
       const fm = this.headF[mm];
-      const { colPtr, rowIdx, colOf, rowPtr, rowEnt, srcTerm, srcIdx, val } = tc;
+      const { colPtr, rowIdx, colOf, rowPtr, rowEnt, srcTerm, srcIdx, val, contiguous } = tc;
       for (let e = 0; e < val.length; e++) {
         val[e] = this.headOff[srcTerm[e]][mm].values[srcIdx[e]];
       }
@@ -627,7 +627,13 @@ export class BlockedFactor {
           const k = colOf[e0];
           // rows of column k are ascending, so entries from e0 on are ≥ j
           const end = colPtr[k + 1];
-          for (let e = e0; e < end; e++) tail[colM + rowIdx[e]] -= val[e] * g;
+          if (contiguous[k]) {
+            // rows j, j + 1, …: the same subtractions without the row index
+            const o = colM + j - e0;
+            for (let e = e0; e < end; e++) tail[o + e] -= val[e] * g;
+          } else {
+            for (let e = e0; e < end; e++) tail[colM + rowIdx[e]] -= val[e] * g;
+          }
           const fo = k * nf;
           for (let a = 0; a < nf; a++) tail[fc + a] -= fm[fo + a] * g;
         }
@@ -666,6 +672,8 @@ export interface TailCoupling {
   readonly srcTerm: Int32Array;
   readonly srcIdx: Int32Array;
   readonly val: Float64Array;
+  /** Per column: 1 when its rows are consecutive (no gaps), as for fully crossed factors. */
+  readonly contiguous: Uint8Array;
 }
 
 function tailCoupling(
@@ -716,6 +724,11 @@ function tailCoupling(
   const next = rowPtr.slice(0, tailZ);
   const rowEnt = new Int32Array(nnz);
   for (let e = 0; e < nnz; e++) rowEnt[next[rowIdx[e]]++] = e;
+  const contiguous = new Uint8Array(nCols);
+  for (let k = 0; k < nCols; k++) {
+    const c0 = colPtr[k], c1 = colPtr[k + 1];
+    contiguous[k] = c1 === c0 || rowIdx[c1 - 1] - rowIdx[c0] === c1 - 1 - c0 ? 1 : 0;
+  }
   return {
     colPtr,
     rowIdx,
@@ -725,6 +738,7 @@ function tailCoupling(
     srcTerm,
     srcIdx,
     val: new Float64Array(nnz),
+    contiguous,
   };
 }
 
