@@ -61,6 +61,12 @@ export class WeightedSystem {
       }
     }
     this.xtxDiag = new Float64Array(x.p);
+    this.#runs = terms.map((t) => {
+      const idx = t.term.index;
+      let changes = 1;
+      for (let r = 1; r < idx.length; r++) if (idx[r] !== idx[r - 1]) changes++;
+      return 4 * changes <= idx.length;
+    });
   }
 
   /** The dense tail's right-hand side in back substitution (m − 1). */
@@ -69,6 +75,8 @@ export class WeightedSystem {
   #wf: Float64Array | undefined;
   /** Per term: whether its only column is the intercept (z ≡ 1, products with it are exact). */
   #ones: boolean[] | undefined;
+  /** Per term: whether its rows come in runs of one level (on average 4 rows or more). */
+  readonly #runs: boolean[];
 
   /**
    * Refill A with weights w and response z (F = [X z]): FᵀWF by weighted
@@ -93,12 +101,40 @@ export class WeightedSystem {
     for (let r = 0; r < n; r++) wz[r] = w[r] * z[r];
     for (let c = 0; c < nf; c++) {
       const fc = c < p ? xv.subarray(c * n, c * n + n) : z;
-      for (let rr = c; rr < nf; rr++) {
+      // four dot products per pass over the rows: each is still summed in
+      // row order, but their chains of additions overlap
+      let rr = c;
+      for (; rr + 3 < nf; rr += 4) {
+        const o0 = rr * n, o1 = o0 + n, o2 = o1 + n, o3 = o2 + n;
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (let r = 0; r < n; r++) {
+          const v = fc[r];
+          s0 += wf[o0 + r] * v;
+          s1 += wf[o1 + r] * v;
+          s2 += wf[o2 + r] * v;
+          s3 += wf[o3 + r] * v;
+        }
+        a.ff[c * nf + rr] = a.ff[rr * nf + c] = s0;
+        a.ff[c * nf + rr + 1] = a.ff[(rr + 1) * nf + c] = s1;
+        a.ff[c * nf + rr + 2] = a.ff[(rr + 2) * nf + c] = s2;
+        a.ff[c * nf + rr + 3] = a.ff[(rr + 3) * nf + c] = s3;
+      }
+      for (; rr + 1 < nf; rr += 2) {
+        const o0 = rr * n, o1 = o0 + n;
+        let s0 = 0, s1 = 0;
+        for (let r = 0; r < n; r++) {
+          const v = fc[r];
+          s0 += wf[o0 + r] * v;
+          s1 += wf[o1 + r] * v;
+        }
+        a.ff[c * nf + rr] = a.ff[rr * nf + c] = s0;
+        a.ff[c * nf + rr + 1] = a.ff[(rr + 1) * nf + c] = s1;
+      }
+      for (; rr < nf; rr++) {
         const o = rr * n;
         let s = 0;
         for (let r = 0; r < n; r++) s += wf[o + r] * fc[r];
-        a.ff[c * nf + rr] = s;
-        a.ff[rr * nf + c] = s;
+        a.ff[c * nf + rr] = a.ff[rr * nf + c] = s;
       }
     }
     for (let k = 0; k < terms.length; k++) {
@@ -141,6 +177,31 @@ export class WeightedSystem {
           else if (ones[k]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zj[r]; }
           else if (ones[j]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r]; }
           else for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r] * zj[r];
+        }
+      } else if (q === 2 && p === 0 && this.#runs[k]) {
+        // as below, for β fixed (F = [z]) and rows grouped by level: the six
+        // sums of a level are carried in variables through its run of rows
+        // (the same additions in the same order, without a store and load
+        // between consecutive ones)
+        let r = 0;
+        while (r < n) {
+          const l = idx[r];
+          const b4 = 4 * l, cl0 = 2 * l;
+          let d0 = d[b4], d1 = d[b4 + 1], d2 = d[b4 + 2], d3 = d[b4 + 3];
+          let f0 = fz[cl0], f1 = fz[cl0 + 1];
+          for (; r < n && idx[r] === l; r++) {
+            const wr = w[r];
+            const z0 = zk[2 * r], z1 = zk[2 * r + 1], zr = z[r];
+            const zc0 = z0 * wr, zc1 = z1 * wr;
+            d0 += z0 * zc0;
+            d1 += z1 * zc0;
+            d2 += z0 * zc1;
+            d3 += z1 * zc1;
+            f0 += zr * zc0;
+            f1 += zr * zc1;
+          }
+          d[b4] = d0, d[b4 + 1] = d1, d[b4 + 2] = d2, d[b4 + 3] = d3;
+          fz[cl0] = f0, fz[cl0 + 1] = f1;
         }
       } else if (q === 2) {
         // the general loop below unrolled for q = 2 (the random-slope case);
