@@ -123,35 +123,41 @@ export class WorkingRows {
     const { n, y, wt, ex } = this;
     this.#mu = mu;
     let dev = 0;
+    // μ first and the deviance residuals in a second pass: the same
+    // numbers, but a loop with one call of Math.exp or Math.log per row runs
+    // ~1.5× faster than one with both (fewer values live across the calls)
     if (this.kind === LOGIT_BINOMIAL) {
       const binary = this.binaryY;
       for (let i = 0; i < n; i++) {
         const et = eta[i];
         // R's logit linkinv and mu.eta share one exp (μ′ follows in working())
         const t = et < MTHRESH ? EPS : et > THRESH ? INVEPS : Math.exp(et);
-        const m = t / (1 + t);
-        const yi = y[i];
-        mu[i] = m;
+        mu[i] = t / (1 + t);
         ex[i] = t;
-        // binomial dev.resids: 2 wt (y log(y/μ) + (1−y) log((1−y)/(1−μ)))
-        const y1 = 1 - yi;
-        if (binary) {
+      }
+      // binomial dev.resids: 2 wt (y log(y/μ) + (1−y) log((1−y)/(1−μ)))
+      if (binary) {
+        for (let i = 0; i < n; i++) {
+          const m = mu[i], yi = y[i], y1 = 1 - yi;
           // y ∈ {0, 1}: one of the two terms is 0 and the other 1·log(a);
           // a = y·(y/μ) + (1−y)·((1−y)/(1−μ)) selects its argument exactly
           // (x·1 + 0·z = x), without a branch on y
           dev += 2 * wt[i] * Math.log(yi * (yi / m) + y1 * (y1 / (1 - m)));
-        } else {
-          dev += 2 * wt[i] *
-            ((yi !== 0 ? yi * Math.log(yi / m) : 0) + (y1 !== 0 ? y1 * Math.log(y1 / (1 - m)) : 0));
         }
+        return dev;
+      }
+      for (let i = 0; i < n; i++) {
+        const m = mu[i], yi = y[i], y1 = 1 - yi;
+        dev += 2 * wt[i] *
+          ((yi !== 0 ? yi * Math.log(yi / m) : 0) + (y1 !== 0 ? y1 * Math.log(y1 / (1 - m)) : 0));
       }
       return dev;
     }
     if (this.kind === LOG_POISSON) {
+      for (let i = 0; i < n; i++) mu[i] = Math.max(Math.exp(eta[i]), EPS);
       for (let i = 0; i < n; i++) {
-        const m = Math.max(Math.exp(eta[i]), EPS);
+        const m = mu[i];
         const yi = y[i];
-        mu[i] = m;
         // poisson dev.resids
         dev += 2 * (yi > 0 ? wt[i] * (yi * Math.log(yi / m) - (yi - m)) : m * wt[i]);
       }
