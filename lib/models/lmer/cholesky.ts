@@ -491,6 +491,10 @@ export class BlockedFactor {
       const qm = terms[mm].q;
       const y = this.headOff[j][mm];
       const fm = this.headF[mm];
+      if (qj === 1 && qm === 1) {
+        this.eliminateScalar(j, mm);
+        continue;
+      }
       for (let c = 0; c < terms[mm].nLevels; c++) {
         // at most one block per column (that is what makes j a head term);
         // none only for a level of term mm without observations
@@ -498,12 +502,6 @@ export class BlockedFactor {
         if (y.colPtr[c + 1] === py) continue;
         const b = y.rowLevel[py];
         const yo = py * qj * qm;
-        if (qj === 1 && qm === 1) {
-          // scalar terms (nested random intercepts): the same operations as
-          // the general kernels below, without a call per 1 × 1 block
-          this.eliminateScalar(j, mm, c, b, y.values[py]);
-          continue;
-        }
         syrkSmallSub(d, b * qj * qj, qj, y.values, yo, qj, qj, qm);
         for (let i = j + 1; i < K; i++) {
           const x = this.headOff[i][mm];
@@ -555,29 +553,58 @@ export class BlockedFactor {
   }
 
   /**
-   * One column c of scalar head term mm eliminated from scalar head term j
-   * (level b, L[j, mm] entry g): bitwise what syrkSmallSub / gemmNTSub do
-   * for 1 × 1 blocks (a zero g subtracts nothing, as they skip it).
+   * Scalar head term mm eliminated from scalar head term j (nested random
+   * intercepts): for each level c of mm with its entry g of L[j, mm] (level b
+   * of j), bitwise what syrkSmallSub / gemmNTSub do for 1 × 1 blocks (a zero
+   * g subtracts nothing, as they skip it). Each target is only touched by
+   * the levels c in ascending order, so the three loops (the diagonal, the
+   * blocks below, the F rows) give the numbers of one loop over c, without
+   * a call and the lookups per level.
    */
-  private eliminateScalar(j: number, mm: number, c: number, b: number, g: number): void {
+  private eliminateScalar(j: number, mm: number): void {
     const { terms } = this;
     const nf = this.p + 1;
-    if (g === 0) return;
-    this.headDiag[j][b] -= g * g;
+    const y = this.headOff[j][mm];
+    const ycp = y.colPtr, yrl = y.rowLevel, yv = y.values;
+    const nc = terms[mm].nLevels;
+    const dj = this.headDiag[j];
+    for (let c = 0; c < nc; c++) {
+      const py = ycp[c];
+      if (ycp[c + 1] === py) continue;
+      const g = yv[py];
+      if (g === 0) continue;
+      dj[yrl[py]] -= g * g;
+    }
     for (let i = j + 1; i < terms.length; i++) {
       const x = this.headOff[i][mm];
+      const xcp = x.colPtr, xv = x.values;
       const tgt = this.headOff[i][j].values;
       const map = this.maps[i][j][mm];
       const qi = terms[i].q;
-      const xv = x.values;
-      for (let px = x.colPtr[c]; px < x.colPtr[c + 1]; px++) {
-        const o = map[px] * qi, xo = px * qi;
-        for (let r = 0; r < qi; r++) tgt[o + r] -= xv[xo + r] * g;
+      for (let c = 0; c < nc; c++) {
+        const py = ycp[c];
+        if (ycp[c + 1] === py) continue;
+        const g = yv[py];
+        if (g === 0) continue;
+        if (qi === 1) {
+          for (let px = xcp[c]; px < xcp[c + 1]; px++) tgt[map[px]] -= xv[px] * g;
+        } else {
+          for (let px = xcp[c]; px < xcp[c + 1]; px++) {
+            const o = map[px] * qi, xo = px * qi;
+            for (let r = 0; r < qi; r++) tgt[o + r] -= xv[xo + r] * g;
+          }
+        }
       }
     }
     const fj = this.headF[j], fm = this.headF[mm];
-    const bo = b * nf, co = c * nf;
-    for (let r = 0; r < nf; r++) fj[bo + r] -= fm[co + r] * g;
+    for (let c = 0; c < nc; c++) {
+      const py = ycp[c];
+      if (ycp[c + 1] === py) continue;
+      const g = yv[py];
+      if (g === 0) continue;
+      const bo = yrl[py] * nf, co = c * nf;
+      for (let r = 0; r < nf; r++) fj[bo + r] -= fm[co + r] * g;
+    }
   }
 
   /** Factor head term j's diagonal blocks in place (one q × q per level). */
