@@ -568,26 +568,46 @@ export class BlockedFactor {
     const ycp = y.colPtr, yrl = y.rowLevel, yv = y.values;
     const nc = terms[mm].nLevels;
     const dj = this.headDiag[j];
+    // consecutive levels c of a nested factor mostly share their level b:
+    // a target's value is carried in a variable through such a run (the
+    // same subtractions, without a store and load between them)
+    let cur = -1, acc = 0;
     for (let c = 0; c < nc; c++) {
       const py = ycp[c];
       if (ycp[c + 1] === py) continue;
       const g = yv[py];
       if (g === 0) continue;
-      dj[yrl[py]] -= g * g;
+      const b = yrl[py];
+      if (b !== cur) {
+        if (cur >= 0) dj[cur] = acc;
+        cur = b;
+        acc = dj[b];
+      }
+      acc -= g * g;
     }
+    if (cur >= 0) dj[cur] = acc;
     for (let i = j + 1; i < terms.length; i++) {
       const x = this.headOff[i][mm];
       const xcp = x.colPtr, xv = x.values;
       const tgt = this.headOff[i][j].values;
       const map = this.maps[i][j][mm];
       const qi = terms[i].q;
+      cur = -1;
       for (let c = 0; c < nc; c++) {
         const py = ycp[c];
         if (ycp[c + 1] === py) continue;
         const g = yv[py];
         if (g === 0) continue;
         if (qi === 1) {
-          for (let px = xcp[c]; px < xcp[c + 1]; px++) tgt[map[px]] -= xv[px] * g;
+          for (let px = xcp[c]; px < xcp[c + 1]; px++) {
+            const t = map[px];
+            if (t !== cur) {
+              if (cur >= 0) tgt[cur] = acc;
+              cur = t;
+              acc = tgt[t];
+            }
+            acc -= xv[px] * g;
+          }
         } else {
           for (let px = xcp[c]; px < xcp[c + 1]; px++) {
             const o = map[px] * qi, xo = px * qi;
@@ -595,8 +615,27 @@ export class BlockedFactor {
           }
         }
       }
+      if (cur >= 0) tgt[cur] = acc;
     }
     const fj = this.headF[j], fm = this.headF[mm];
+    if (nf === 1) {
+      cur = -1;
+      for (let c = 0; c < nc; c++) {
+        const py = ycp[c];
+        if (ycp[c + 1] === py) continue;
+        const g = yv[py];
+        if (g === 0) continue;
+        const b = yrl[py];
+        if (b !== cur) {
+          if (cur >= 0) fj[cur] = acc;
+          cur = b;
+          acc = fj[b];
+        }
+        acc -= fm[c] * g;
+      }
+      if (cur >= 0) fj[cur] = acc;
+      return;
+    }
     for (let c = 0; c < nc; c++) {
       const py = ycp[c];
       if (ycp[c + 1] === py) continue;
