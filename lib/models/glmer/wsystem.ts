@@ -61,12 +61,8 @@ export class WeightedSystem {
       }
     }
     this.xtxDiag = new Float64Array(x.p);
-    this.#runs = terms.map((t) => {
-      const idx = t.term.index;
-      let changes = 1;
-      for (let r = 1; r < idx.length; r++) if (idx[r] !== idx[r - 1]) changes++;
-      return 4 * changes <= idx.length;
-    });
+    this.#runs = terms.map((t) => inRuns(t.term.index));
+    this.#posRuns = this.pos.map((row) => row.map(inRuns));
   }
 
   /** The dense tail's right-hand side in back substitution (m − 1). */
@@ -77,6 +73,8 @@ export class WeightedSystem {
   #ones: boolean[] | undefined;
   /** Per term: whether its rows come in runs of one level (on average 4 rows or more). */
   readonly #runs: boolean[];
+  /** The same for the rows' blocks in A's off-diagonal blocks (i, j), i > j. */
+  readonly #posRuns: boolean[][];
 
   /**
    * Refill A with weights w and response z (F = [X z]): FᵀWF by weighted
@@ -148,7 +146,11 @@ export class WeightedSystem {
       fz.fill(0);
       for (let j = 0; j < k; j++) a.off[k][j].values.fill(0);
       if (q === 1) {
-        if (ones[k]) {
+        if (ones[k] && this.#runs[k]) {
+          // as below, with rows in runs of one level
+          addRuns(d, idx, 1, 0, w, 0, n);
+          for (let f = 0; f < nf; f++) addRuns(fz, idx, nf, f, wf, f * n, n);
+        } else if (ones[k]) {
           // w·1·1 = w and wf·1 = wf exactly
           if (nf === 1) {
             for (let r = 0; r < n; r++) {
@@ -173,7 +175,8 @@ export class WeightedSystem {
         for (let j = 0; j < k; j++) {
           if (terms[j].q !== 1) continue;
           const v = a.off[k][j].values, pos = this.pos[k][j], zj = terms[j].term.z;
-          if (ones[k] && ones[j]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r]; }
+          if (ones[k] && ones[j] && this.#posRuns[k][j]) addRuns(v, pos, 1, 0, w, 0, n);
+          else if (ones[k] && ones[j]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r]; }
           else if (ones[k]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zj[r]; }
           else if (ones[j]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r]; }
           else for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r] * zj[r];
@@ -330,6 +333,40 @@ export class WeightedSystem {
 }
 
 const EMPTY = new Float64Array(0);
+
+/** Whether consecutive entries repeat (runs of 4 on average or longer). */
+function inRuns(idx: Int32Array): boolean {
+  let changes = 1;
+  for (let r = 1; r < idx.length; r++) if (idx[r] !== idx[r - 1]) changes++;
+  return 4 * changes <= idx.length;
+}
+
+/**
+ * dst[idx[r]·stride + off] += src[srcOff + r] for r = 0 … n − 1, in that
+ * order, with the target carried in a variable through runs of rows that
+ * hit it (no store and load between their additions: the same numbers).
+ */
+function addRuns(
+  dst: Float64Array,
+  idx: Int32Array,
+  stride: number,
+  off: number,
+  src: Float64Array,
+  srcOff: number,
+  n: number,
+): void {
+  let cur = -1, acc = 0;
+  for (let r = 0; r < n; r++) {
+    const t = idx[r] * stride + off;
+    if (t !== cur) {
+      if (cur >= 0) dst[cur] = acc;
+      cur = t;
+      acc = dst[t];
+    }
+    acc += src[srcOff + r];
+  }
+  if (cur >= 0) dst[cur] = acc;
+}
 
 /**
  * u from Lᵀ u = c for a factor without X columns (c: the response's row of
