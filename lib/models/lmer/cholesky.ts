@@ -679,7 +679,7 @@ export class BlockedFactor {
     for (let mm = 0; mm < this.nHead; mm++) {
       const tc = this.coupling[mm];
       const fm = this.headF[mm];
-      const { colPtr, rowIdx, colOf, rowPtr, rowEnt, srcTerm, srcIdx, val, contiguous } = tc;
+      const { colPtr, rowIdx, colOf, rowPtr, rowEnt, srcTerm, srcIdx, val, contiguous, full } = tc;
       for (let e = 0; e < val.length; e++) {
         val[e] = this.headOff[srcTerm[e]][mm].values[srcIdx[e]];
       }
@@ -691,6 +691,37 @@ export class BlockedFactor {
           const g = val[e0];
           if (g === 0) continue;
           const k = colOf[e0];
+          if (full[k] && p + 3 < rowPtr[j + 1]) {
+            // four columns with every tail row at once (fully crossed
+            // factors): each entry of M still takes their four products in
+            // column order, loaded and stored once (when all four apply)
+            const e1 = rowEnt[p + 1], e2 = rowEnt[p + 2], e3 = rowEnt[p + 3];
+            const g1 = val[e1], g2 = val[e2], g3 = val[e3];
+            const k1 = colOf[e1], k2 = colOf[e2], k3 = colOf[e3];
+            if (full[k1] && full[k2] && full[k3] && g1 !== 0 && g2 !== 0 && g3 !== 0) {
+              // a full column's entry of row r is at colPtr + r
+              const n0 = colPtr[k], n1 = colPtr[k1], n2 = colPtr[k2], n3 = colPtr[k3];
+              for (let r = j; r < tailZ; r++) {
+                let t = tail[colM + r];
+                t -= val[n0 + r] * g;
+                t -= val[n1 + r] * g1;
+                t -= val[n2 + r] * g2;
+                t -= val[n3 + r] * g3;
+                tail[colM + r] = t;
+              }
+              const f0 = k * nf, f1 = k1 * nf, f2 = k2 * nf, f3 = k3 * nf;
+              for (let a = 0; a < nf; a++) {
+                let t = tail[fc + a];
+                t -= fm[f0 + a] * g;
+                t -= fm[f1 + a] * g1;
+                t -= fm[f2 + a] * g2;
+                t -= fm[f3 + a] * g3;
+                tail[fc + a] = t;
+              }
+              p += 3;
+              continue;
+            }
+          }
           // rows of column k are ascending, so entries from e0 on are ≥ j
           const end = colPtr[k + 1];
           if (contiguous[k]) {
@@ -740,6 +771,8 @@ export interface TailCoupling {
   readonly val: Float64Array;
   /** Per column: 1 when its rows are consecutive (no gaps), as for fully crossed factors. */
   readonly contiguous: Uint8Array;
+  /** Per column: 1 when it has every tail row (0 … tailZ − 1). */
+  readonly full: Uint8Array;
 }
 
 function tailCoupling(
@@ -790,10 +823,11 @@ function tailCoupling(
   const next = rowPtr.slice(0, tailZ);
   const rowEnt = new Int32Array(nnz);
   for (let e = 0; e < nnz; e++) rowEnt[next[rowIdx[e]]++] = e;
-  const contiguous = new Uint8Array(nCols);
+  const contiguous = new Uint8Array(nCols), full = new Uint8Array(nCols);
   for (let k = 0; k < nCols; k++) {
     const c0 = colPtr[k], c1 = colPtr[k + 1];
     contiguous[k] = c1 === c0 || rowIdx[c1 - 1] - rowIdx[c0] === c1 - 1 - c0 ? 1 : 0;
+    full[k] = c1 - c0 === tailZ && contiguous[k] && tailZ > 0 ? 1 : 0;
   }
   return {
     colPtr,
@@ -805,6 +839,7 @@ function tailCoupling(
     srcIdx,
     val: new Float64Array(nnz),
     contiguous,
+    full,
   };
 }
 
