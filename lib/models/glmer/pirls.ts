@@ -193,8 +193,8 @@ export class Glmm {
   #rows: WorkingRows | undefined;
   /** Buffers of one PIRLS run, reused (results are copied out). */
   #buf: PirlsBuffers | undefined;
-  /** u and b of the accepted iterate and of the candidate (β fixed). */
-  #uPairs: { u: Float64Array; b: Float64Array }[] | undefined;
+  /** u, b and β of the accepted iterate and of the candidate (β: when PIRLS estimates it). */
+  #uPairs: { u: Float64Array; b: Float64Array; beta: Float64Array }[] | undefined;
   /**
    * The first PIRLS step's working weights and (y − μ)/μ′ from a starting
    * linear predictor, kept for the next run from the same one (every
@@ -296,7 +296,11 @@ export class Glmm {
     const pair = this.#uPairs ??= [0, 1].map(() => ({
       u: new Float64Array(this.q),
       b: new Float64Array(this.q),
+      beta: new Float64Array(this.p),
     }));
+    // β by PIRLS: the candidates go to the buffers too, unless the caller
+    // keeps the result (then lmer's solution, with (R_XᵀR_X)⁻¹'s diagonal)
+    const buffered = uOnly || !copy;
     let acc = pair[0], cand = pair[1];
     acc.u.fill(0);
     acc.b.fill(0);
@@ -330,7 +334,7 @@ export class Glmm {
         rows.working(eta, base, w, z);
         wLast = w;
       }
-      const sol = sys.solve(theta, wLast, z, uOnly ? cand : undefined);
+      const sol = sys.solve(theta, wLast, z, buffered ? cand : undefined);
       if (!uOnly) unscDiag = sol.unscDiag;
       const uNew = sol.u, bNew = sol.b, beNew = uOnly ? be : sol.beta;
       let r = next(uNew, bNew, beNew);
@@ -353,7 +357,7 @@ export class Glmm {
       }
       // accept the candidate
       u = uNew, b = bNew, be = beNew;
-      if (uOnly) [acc, cand] = [cand, acc];
+      if (buffered) [acc, cand] = [cand, acc];
       const prev = eta;
       eta = e;
       e = prev === start.eta ? spare : prev;
