@@ -10,7 +10,7 @@
  */
 
 import type { FixedDesign } from "../../design/reterm.ts";
-import { BlockedFactor, findBlock } from "../lmer/cholesky.ts";
+import { BlockedFactor, findBlock, oneEach } from "../lmer/cholesky.ts";
 import { type CrossProducts, crossProducts } from "../lmer/crossprod.ts";
 import { checkFixedRank, devianceParts, logDetL } from "../lmer/deviance.ts";
 import { scaleByLambda, solve } from "../lmer/solution.ts";
@@ -477,6 +477,13 @@ function backSolveU(f: BlockedFactor, out: Float64Array, xdBuf: Float64Array): v
       const qi = terms[i].q;
       const io = terms[i].zOffset;
       const { colPtr, rowLevel, values } = blk;
+      if (q === 1 && qi === 1 && oneEach(colPtr)) {
+        // the loop below with one value per column (position bl)
+        for (let bl = 0; bl < t.nLevels; bl++) {
+          out[zo + bl] -= 0 + values[bl] * out[io + rowLevel[bl]];
+        }
+        continue;
+      }
       if (q === 1 && qi === 1) {
         for (let bl = 0; bl < t.nLevels; bl++) {
           let s = 0;

@@ -86,6 +86,22 @@ const SPARSE_MARGIN = 0.5;
  */
 const NATIVE_DENSE_SPEEDUP = 3;
 
+const ONE_EACH = new WeakMap<Int32Array, boolean>();
+
+/**
+ * Whether every column of a block-sparse pattern holds exactly one block
+ * (colPtr[c] = c: a nested factor's levels each within one outer level),
+ * remembered per pattern.
+ */
+export function oneEach(colPtr: Int32Array): boolean {
+  let v = ONE_EACH.get(colPtr);
+  if (v === undefined) {
+    v = colPtr.every((x, c) => x === c);
+    ONE_EACH.set(colPtr, v);
+  }
+  return v;
+}
+
 /**
  * The blocked factor. Construct once from the crossproducts; `update(θ)`
  * refactors in place without allocating.
@@ -896,6 +912,11 @@ function solveBlocks(blk: BlockSparse, d: Float64Array): void {
   const { qi, qj, colPtr, values } = blk;
   const bs = qi * qj;
   const nCols = colPtr.length - 1;
+  if (qj === 1 && qi === 1 && oneEach(colPtr)) {
+    // the loop below with its one value per column
+    for (let b = 0; b < nCols; b++) values[b] *= 1 / d[b];
+    return;
+  }
   if (qj === 1) {
     for (let b = 0; b < nCols; b++) {
       const inv = 1 / d[b];
