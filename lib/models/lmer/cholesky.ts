@@ -683,6 +683,19 @@ export class BlockedFactor {
   }
 
   /**
+   * L[T, m]'s values in the coupling's entry order: the head block's own
+   * values when they are in that order already (one tail term), else
+   * gathered into `tc.val`.
+   */
+  private couplingValues(tc: TailCoupling, mm: number): Float64Array {
+    if (tc.direct >= 0) return this.headOff[tc.direct][mm].values;
+    const { srcTerm, srcIdx, val } = tc;
+    const src = this.headOff.map((row) => row[mm]?.values);
+    for (let e = 0; e < val.length; e++) val[e] = src[srcTerm[e]]![srcIdx[e]];
+    return val;
+  }
+
+  /**
    * M ← M − Σ_{head m} L[D, m] L[D, m]ᵀ (D = tail terms ∪ F). L[T, m] (the
    * tail rows) is gathered into scalar compressed columns, then M is updated
    * one column j at a time from the entries of row j, so the writes of each
@@ -695,10 +708,8 @@ export class BlockedFactor {
     for (let mm = 0; mm < this.nHead; mm++) {
       const tc = this.coupling[mm];
       const fm = this.headF[mm];
-      const { colPtr, rowIdx, colOf, rowPtr, rowEnt, srcTerm, srcIdx, val, contiguous, full } = tc;
-      for (let e = 0; e < val.length; e++) {
-        val[e] = this.headOff[srcTerm[e]][mm].values[srcIdx[e]];
-      }
+      const { colPtr, rowIdx, colOf, rowPtr, rowEnt, contiguous, full } = tc;
+      const val = this.couplingValues(tc, mm);
       for (let j = 0; j < tailZ; j++) {
         const colM = j * m;
         const fc = colM + tailZ;
@@ -789,6 +800,11 @@ export interface TailCoupling {
   readonly contiguous: Uint8Array;
   /** Per column: 1 when it has every tail row (0 … tailZ − 1). */
   readonly full: Uint8Array;
+  /**
+   * The tail term whose head block L[t, m] holds exactly `val`'s entries in
+   * order (srcTerm ≡ t, srcIdx[e] = e), or -1.
+   */
+  readonly direct: number;
 }
 
 function tailCoupling(
@@ -845,6 +861,11 @@ function tailCoupling(
     contiguous[k] = c1 === c0 || rowIdx[c1 - 1] - rowIdx[c0] === c1 - 1 - c0 ? 1 : 0;
     full[k] = c1 - c0 === tailZ && contiguous[k] && tailZ > 0 ? 1 : 0;
   }
+  let direct = nnz > 0 ? srcTerm[0] : -1;
+  for (let e = 0; e < nnz && direct >= 0; e++) {
+    if (srcTerm[e] !== direct || srcIdx[e] !== e) direct = -1;
+  }
+  if (direct >= 0 && off[direct][mm].values.length !== nnz) direct = -1;
   return {
     colPtr,
     rowIdx,
@@ -856,6 +877,7 @@ function tailCoupling(
     val: new Float64Array(nnz),
     contiguous,
     full,
+    direct,
   };
 }
 
