@@ -179,12 +179,29 @@ export class Glmm {
   /** Xβ + offset (into `out` when given). */
   xb(beta: ArrayLike<number>, out?: Float64Array): Float64Array {
     const { x, offset } = this.data;
+    const { n, p } = this;
     if (out) out.set(offset);
     else out = Float64Array.from(offset);
-    for (let j = 0; j < this.p; j++) {
-      const bj = beta[j], col = j * this.n;
+    const xv = x.x;
+    if (p <= 8) {
+      // one pass over the rows: each row still adds x_ij β_j in column order,
+      // skipping the columns with β_j = 0 (as the column-wise loop below)
+      const nz: number[] = [];
+      for (let j = 0; j < p; j++) if (beta[j] !== 0) nz.push(j);
+      const b = Float64Array.from(nz, (j) => beta[j]);
+      const cols = Int32Array.from(nz, (j) => j * n);
+      const k = nz.length;
+      for (let i = 0; i < n; i++) {
+        let s = out[i];
+        for (let t = 0; t < k; t++) s += xv[cols[t] + i] * b[t];
+        out[i] = s;
+      }
+      return out;
+    }
+    for (let j = 0; j < p; j++) {
+      const bj = beta[j], col = j * n;
       if (bj === 0) continue;
-      for (let i = 0; i < this.n; i++) out[i] += x.x[col + i] * bj;
+      for (let i = 0; i < n; i++) out[i] += xv[col + i] * bj;
     }
     return out;
   }

@@ -96,8 +96,17 @@ export class WeightedSystem {
       for (let r = 0; r < n; r++) wf[o + r] = w[r] * xv[o + r];
     }
     const wz = wf.subarray(p * n, nf * n);
-    for (let r = 0; r < n; r++) wz[r] = w[r] * z[r];
-    for (let c = 0; c < nf; c++) {
+    if (p === 0) {
+      // F = [z]: FᵀWF = Σ (w z)·z, summed in the pass that forms w z
+      let s = 0;
+      for (let r = 0; r < n; r++) {
+        const v = w[r] * z[r];
+        wz[r] = v;
+        s += v * z[r];
+      }
+      a.ff[0] = s;
+    } else for (let r = 0; r < n; r++) wz[r] = w[r] * z[r];
+    for (let c = 0; c < nf && p > 0; c++) {
       const fc = c < p ? xv.subarray(c * n, c * n + n) : z;
       // four dot products per pass over the rows: each is still summed in
       // row order, but their chains of additions overlap
