@@ -168,10 +168,12 @@ export class WeightedSystem {
               fz[l] += wz[r];
             }
           } else {
-            for (let r = 0; r < n; r++) d[idx[r]] += w[r];
-            for (let f = 0; f < nf; f++) {
-              const o = f * n;
-              for (let r = 0; r < n; r++) fz[idx[r] * nf + f] += wf[o + r];
+            // row by row: each entry still sums its rows in row order
+            for (let r = 0; r < n; r++) {
+              const l = idx[r];
+              d[l] += w[r];
+              const o = l * nf;
+              for (let f = 0; f < nf; f++) fz[o + f] += wf[f * n + r];
             }
           }
         } else {
