@@ -183,25 +183,31 @@ export class Glmm {
     if (out) out.set(offset);
     else out = Float64Array.from(offset);
     const xv = x.x;
-    if (p <= 8) {
-      // one pass over the rows: each row still adds x_ij β_j in column order,
-      // skipping the columns with β_j = 0 (as the column-wise loop below)
-      const nz: number[] = [];
-      for (let j = 0; j < p; j++) if (beta[j] !== 0) nz.push(j);
-      const b = Float64Array.from(nz, (j) => beta[j]);
-      const cols = Int32Array.from(nz, (j) => j * n);
-      const k = nz.length;
-      for (let i = 0; i < n; i++) {
-        let s = out[i];
-        for (let t = 0; t < k; t++) s += xv[cols[t] + i] * b[t];
-        out[i] = s;
-      }
+    // the columns with β_j ≠ 0 (the others add nothing, as R's loop skips them)
+    const nz: number[] = [];
+    for (let j = 0; j < p; j++) if (beta[j] !== 0) nz.push(j);
+    const col = (t: number) => xv.subarray(nz[t] * n, nz[t] * n + n);
+    // up to three columns in one pass over the rows, each row adding
+    // x_ij β_j in column order (the sums of the column-wise loop below)
+    if (nz.length === 1) {
+      const x0 = col(0), b0 = beta[nz[0]];
+      for (let i = 0; i < n; i++) out[i] += x0[i] * b0;
       return out;
     }
-    for (let j = 0; j < p; j++) {
-      const bj = beta[j], col = j * n;
-      if (bj === 0) continue;
-      for (let i = 0; i < n; i++) out[i] += xv[col + i] * bj;
+    if (nz.length === 2) {
+      const x0 = col(0), x1 = col(1), b0 = beta[nz[0]], b1 = beta[nz[1]];
+      for (let i = 0; i < n; i++) out[i] = out[i] + x0[i] * b0 + x1[i] * b1;
+      return out;
+    }
+    if (nz.length === 3) {
+      const x0 = col(0), x1 = col(1), x2 = col(2);
+      const b0 = beta[nz[0]], b1 = beta[nz[1]], b2 = beta[nz[2]];
+      for (let i = 0; i < n; i++) out[i] = out[i] + x0[i] * b0 + x1[i] * b1 + x2[i] * b2;
+      return out;
+    }
+    for (const j of nz) {
+      const bj = beta[j], c = j * n;
+      for (let i = 0; i < n; i++) out[i] += xv[c + i] * bj;
     }
     return out;
   }
