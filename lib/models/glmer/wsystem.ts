@@ -237,6 +237,38 @@ export class WeightedSystem {
           fz[cl0] = f0, fz[cl0 + 1] = f1;
         }
         if (fuseFF && k === 0) a.ff[0] = ffs;
+      } else if (q === 2 && p === 2 && this.#runs[k]) {
+        // as below for F = [1 x z]-like designs (two X columns, as in
+        // y ~ x + (x | g)) with rows grouped by level: a level's ten sums
+        // carried in variables through its run of rows
+        const x0 = xv.subarray(0, n), x1 = xv.subarray(n, 2 * n);
+        let r = 0;
+        while (r < n) {
+          const l = idx[r];
+          const b4 = 4 * l, cl0 = 6 * l, cl1 = cl0 + 3;
+          let d0 = d[b4], d1 = d[b4 + 1], d2 = d[b4 + 2], d3 = d[b4 + 3];
+          let a0 = fz[cl0], a1 = fz[cl0 + 1], a2 = fz[cl0 + 2];
+          let c0 = fz[cl1], c1 = fz[cl1 + 1], c2 = fz[cl1 + 2];
+          for (; r < n && idx[r] === l; r++) {
+            const wr = w[r];
+            const z0 = zk[2 * r], z1 = zk[2 * r + 1], zr = z[r];
+            const zc0 = z0 * wr, zc1 = z1 * wr;
+            d0 += z0 * zc0;
+            d1 += z1 * zc0;
+            d2 += z0 * zc1;
+            d3 += z1 * zc1;
+            const u0 = x0[r], u1 = x1[r];
+            a0 += u0 * zc0;
+            c0 += u0 * zc1;
+            a1 += u1 * zc0;
+            c1 += u1 * zc1;
+            a2 += zr * zc0;
+            c2 += zr * zc1;
+          }
+          d[b4] = d0, d[b4 + 1] = d1, d[b4 + 2] = d2, d[b4 + 3] = d3;
+          fz[cl0] = a0, fz[cl0 + 1] = a1, fz[cl0 + 2] = a2;
+          fz[cl1] = c0, fz[cl1 + 1] = c1, fz[cl1 + 2] = c2;
+        }
       } else if (q === 2) {
         // the general loop below unrolled for q = 2 (the random-slope case);
         // products with zc = 0 add +0 there and are skipped, here added
