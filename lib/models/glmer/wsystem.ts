@@ -96,10 +96,7 @@ export class WeightedSystem {
       for (let r = 0; r < n; r++) wf[o + r] = w[r] * xv[o + r];
     }
     const wz = wf.subarray(p * n, nf * n);
-    // β fixed and only q = 2 terms in runs (the random-slope model): w z is
-    // not needed, and FᵀWF = Σ (w z)·z is summed in the first term's pass
-    const fuseFF = p === 0 && terms.every((t, k) => t.q === 2 && this.#runs[k]);
-    if (p === 0 && !fuseFF) {
+    if (p === 0) {
       // F = [z]: FᵀWF = Σ (w z)·z, summed in the pass that forms w z
       let s = 0;
       for (let r = 0; r < n; r++) {
@@ -108,7 +105,7 @@ export class WeightedSystem {
         s += v * z[r];
       }
       a.ff[0] = s;
-    } else if (p > 0) for (let r = 0; r < n; r++) wz[r] = w[r] * z[r];
+    } else for (let r = 0; r < n; r++) wz[r] = w[r] * z[r];
     for (let c = 0; c < nf && p > 0; c++) {
       const fc = c < p ? xv.subarray(c * n, c * n + n) : z;
       // four dot products per pass over the rows: each is still summed in
@@ -196,7 +193,6 @@ export class WeightedSystem {
           else for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r] * zj[r];
         }
       } else if (q === 2 && p === 0 && this.#runs[k]) {
-        let ffs = 0;
         // as below, for β fixed (F = [z]) and rows grouped by level: the six
         // sums of a level are carried in variables through its run of rows
         // (the same additions in the same order, without a store and load
@@ -207,36 +203,20 @@ export class WeightedSystem {
           const b4 = 4 * l, cl0 = 2 * l;
           let d0 = d[b4], d1 = d[b4 + 1], d2 = d[b4 + 2], d3 = d[b4 + 3];
           let f0 = fz[cl0], f1 = fz[cl0 + 1];
-          if (fuseFF && k === 0) {
-            for (; r < n && idx[r] === l; r++) {
-              const wr = w[r];
-              const z0 = zk[2 * r], z1 = zk[2 * r + 1], zr = z[r];
-              const zc0 = z0 * wr, zc1 = z1 * wr;
-              d0 += z0 * zc0;
-              d1 += z1 * zc0;
-              d2 += z0 * zc1;
-              d3 += z1 * zc1;
-              f0 += zr * zc0;
-              f1 += zr * zc1;
-              ffs += wr * zr * zr;
-            }
-          } else {
-            for (; r < n && idx[r] === l; r++) {
-              const wr = w[r];
-              const z0 = zk[2 * r], z1 = zk[2 * r + 1], zr = z[r];
-              const zc0 = z0 * wr, zc1 = z1 * wr;
-              d0 += z0 * zc0;
-              d1 += z1 * zc0;
-              d2 += z0 * zc1;
-              d3 += z1 * zc1;
-              f0 += zr * zc0;
-              f1 += zr * zc1;
-            }
+          for (; r < n && idx[r] === l; r++) {
+            const wr = w[r];
+            const z0 = zk[2 * r], z1 = zk[2 * r + 1], zr = z[r];
+            const zc0 = z0 * wr, zc1 = z1 * wr;
+            d0 += z0 * zc0;
+            d1 += z1 * zc0;
+            d2 += z0 * zc1;
+            d3 += z1 * zc1;
+            f0 += zr * zc0;
+            f1 += zr * zc1;
           }
           d[b4] = d0, d[b4 + 1] = d1, d[b4 + 2] = d2, d[b4 + 3] = d3;
           fz[cl0] = f0, fz[cl0 + 1] = f1;
         }
-        if (fuseFF && k === 0) a.ff[0] = ffs;
       } else if (q === 2 && p === 2 && this.#runs[k]) {
         // as below for F = [1 x z]-like designs (two X columns, as in
         // y ~ x + (x | g)) with rows grouped by level: a level's ten sums
