@@ -105,6 +105,8 @@ export class Glmm {
   /** η from R's `family$initialize` (μ start), with the offset. */
   readonly etaStart: Float64Array;
   private readonly noX: FixedDesign;
+  /** Per term: a scalar term whose z is 1 in every row (a random intercept). */
+  readonly #onesZ: readonly boolean[];
   private readonly sortedTerms: readonly ReTerm[];
 
   /** Sort the terms as lme4 does and compute R's starting μ. */
@@ -120,6 +122,7 @@ export class Glmm {
     this.thetaStart = thetaStart(this.terms);
     this.thetaNames = thetaNames(this.terms);
     this.noX = { x: new Float64Array(0), n: this.n, p: 0, names: [] };
+    this.#onesZ = this.terms.map((t) => t.q === 1 && t.term.z.every((v) => v === 1));
     const { y, weights, family, offset } = data;
     this.etaStart = new Float64Array(this.n);
     for (let i = 0; i < this.n; i++) {
@@ -149,10 +152,15 @@ export class Glmm {
     from?: Float64Array,
   ): Float64Array {
     let src = from ?? out;
-    for (const t of this.terms) {
+    for (let k = 0; k < this.terms.length; k++) {
+      const t = this.terms[k];
       const { index, z } = t.term;
       const q = t.q;
-      if (q === 1) {
+      if (q === 1 && this.#onesZ[k]) {
+        // z ≡ 1: 1·b = b exactly
+        const o = t.zOffset;
+        for (let i = 0; i < this.n; i++) out[i] = src[i] + b[o + index[i]];
+      } else if (q === 1) {
         // 0 + z·b = z·b: the general loop's sum for one column
         const o = t.zOffset;
         for (let i = 0; i < this.n; i++) out[i] = src[i] + z[i] * b[o + index[i]];
@@ -187,27 +195,20 @@ export class Glmm {
     const nz: number[] = [];
     for (let j = 0; j < p; j++) if (beta[j] !== 0) nz.push(j);
     const col = (t: number) => xv.subarray(nz[t] * n, nz[t] * n + n);
-    // up to three columns in one pass over the rows, each row adding
-    // x_ij β_j in column order (the sums of the column-wise loop below)
-    if (nz.length === 1) {
-      const x0 = col(0), b0 = beta[nz[0]];
-      for (let i = 0; i < n; i++) out[i] += x0[i] * b0;
-      return out;
-    }
-    if (nz.length === 2) {
-      const x0 = col(0), x1 = col(1), b0 = beta[nz[0]], b1 = beta[nz[1]];
-      for (let i = 0; i < n; i++) out[i] = out[i] + x0[i] * b0 + x1[i] * b1;
-      return out;
-    }
-    if (nz.length === 3) {
-      const x0 = col(0), x1 = col(1), x2 = col(2);
-      const b0 = beta[nz[0]], b1 = beta[nz[1]], b2 = beta[nz[2]];
+    // up to three columns per pass over the rows: each row still adds
+    // x_ij β_j one column after the other, in column order
+    let t = 0;
+    for (; t + 2 < nz.length; t += 3) {
+      const x0 = col(t), x1 = col(t + 1), x2 = col(t + 2);
+      const b0 = beta[nz[t]], b1 = beta[nz[t + 1]], b2 = beta[nz[t + 2]];
       for (let i = 0; i < n; i++) out[i] = out[i] + x0[i] * b0 + x1[i] * b1 + x2[i] * b2;
-      return out;
     }
-    for (const j of nz) {
-      const bj = beta[j], c = j * n;
-      for (let i = 0; i < n; i++) out[i] += xv[c + i] * bj;
+    if (t + 1 < nz.length) {
+      const x0 = col(t), x1 = col(t + 1), b0 = beta[nz[t]], b1 = beta[nz[t + 1]];
+      for (let i = 0; i < n; i++) out[i] = out[i] + x0[i] * b0 + x1[i] * b1;
+    } else if (t < nz.length) {
+      const x0 = col(t), b0 = beta[nz[t]];
+      for (let i = 0; i < n; i++) out[i] += x0[i] * b0;
     }
     return out;
   }
