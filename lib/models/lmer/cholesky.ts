@@ -86,6 +86,19 @@ const SPARSE_MARGIN = 0.5;
  */
 const NATIVE_DENSE_SPEEDUP = 3;
 
+/**
+ * The indices 0 … n − 1 ordered by key[i] (in 0 … nKeys − 1), ascending
+ * indices within one key (a counting sort).
+ */
+function stableOrder(key: Int32Array, nKeys: number): Int32Array {
+  const start = new Int32Array(nKeys + 1);
+  for (let i = 0; i < key.length; i++) start[key[i] + 1]++;
+  for (let k = 0; k < nKeys; k++) start[k + 1] += start[k];
+  const out = new Int32Array(key.length);
+  for (let i = 0; i < key.length; i++) out[start[key[i]]++] = i;
+  return out;
+}
+
 const ONE_EACH = new WeakMap<Int32Array, boolean>();
 
 /**
@@ -153,6 +166,8 @@ export class BlockedFactor {
   private readonly maps: readonly (readonly (readonly Int32Array[])[])[];
   private readonly coupling: readonly TailCoupling[];
   private readonly scratch: Float64Array;
+  /** {@link eliminateNested}'s visiting orders, grouped by target, built on first use. */
+  readonly #byTarget = new Map<string, Int32Array>();
   private readonly work: Float64Array;
   private readonly kernels: DenseKernels | undefined;
   /** Sparse path: `all` index of each coupling pair and of each entry's F rows. */
@@ -584,6 +599,10 @@ export class BlockedFactor {
     const ycp = y.colPtr, yrl = y.rowLevel, yv = y.values;
     const nc = terms[mm].nLevels;
     const dj = this.headDiag[j];
+    if (oneEach(ycp) && nc > 0) {
+      this.eliminateNested(j, mm);
+      return;
+    }
     // consecutive levels c of a nested factor mostly share their level b:
     // a target's value is carried in a variable through such a run (the
     // same subtractions, without a store and load between them)
@@ -659,6 +678,90 @@ export class BlockedFactor {
       if (g === 0) continue;
       const bo = yrl[py] * nf, co = c * nf;
       for (let r = 0; r < nf; r++) fj[bo + r] -= fm[co + r] * g;
+    }
+  }
+
+  /**
+   * {@link eliminateScalar} when every level c of mm meets one level b of j
+   * (L[j, mm] holds value c of column c: a factor nested in j). Each target
+   * (b's diagonal, a block below, b's F rows) takes its levels c in
+   * ascending order, as before, but the levels are visited grouped by
+   * target (a stable order, built once), so a target's value is carried in
+   * a variable through all its levels: the same subtractions in the same
+   * order, without the scattered loads and stores.
+   */
+  private eliminateNested(j: number, mm: number): void {
+    const { terms } = this;
+    const nf = this.p + 1;
+    const y = this.headOff[j][mm];
+    const yrl = y.rowLevel, yv = y.values;
+    const dj = this.headDiag[j];
+    const fj = this.headF[j], fm = this.headF[mm];
+    const key = `${j},${mm}`;
+    let ord = this.#byTarget.get(key);
+    if (!ord) this.#byTarget.set(key, ord = stableOrder(yrl, terms[j].nLevels));
+    const nc = ord.length;
+    let cur = -1, acc = 0, accF = 0;
+    for (let t = 0; t < nc; t++) {
+      const c = ord[t];
+      const g = yv[c];
+      if (g === 0) continue;
+      const b = yrl[c];
+      if (b !== cur) {
+        if (cur >= 0) {
+          dj[cur] = acc;
+          if (nf === 1) fj[cur] = accF;
+        }
+        cur = b;
+        acc = dj[b];
+        accF = nf === 1 ? fj[b] : 0;
+      }
+      acc -= g * g;
+      if (nf === 1) accF -= fm[c] * g;
+      else {
+        const bo = b * nf, co = c * nf;
+        for (let r = 0; r < nf; r++) fj[bo + r] -= fm[co + r] * g;
+      }
+    }
+    if (cur >= 0) {
+      dj[cur] = acc;
+      if (nf === 1) fj[cur] = accF;
+    }
+    for (let i = j + 1; i < terms.length; i++) {
+      const x = this.headOff[i][mm];
+      const xcp = x.colPtr, xv = x.values;
+      const tgt = this.headOff[i][j].values;
+      const map = this.maps[i][j][mm];
+      const qi = terms[i].q;
+      if (qi === 1 && oneEach(xcp)) {
+        // block c of column c, target map[c]: grouped by target
+        const k2 = `${i},${j},${mm}`;
+        let ot = this.#byTarget.get(k2);
+        if (!ot) this.#byTarget.set(k2, ot = stableOrder(map, tgt.length));
+        cur = -1;
+        for (let t = 0; t < ot.length; t++) {
+          const c = ot[t];
+          const g = yv[c];
+          if (g === 0) continue;
+          const tt = map[c];
+          if (tt !== cur) {
+            if (cur >= 0) tgt[cur] = acc;
+            cur = tt;
+            acc = tgt[tt];
+          }
+          acc -= xv[c] * g;
+        }
+        if (cur >= 0) tgt[cur] = acc;
+        continue;
+      }
+      for (let c = 0; c < nc; c++) {
+        const g = yv[c];
+        if (g === 0) continue;
+        for (let px = xcp[c]; px < xcp[c + 1]; px++) {
+          const o = map[px] * qi, xo = px * qi;
+          for (let r = 0; r < qi; r++) tgt[o + r] -= xv[xo + r] * g;
+        }
+      }
     }
   }
 
