@@ -765,6 +765,95 @@ export class BlockedFactor {
     }
   }
 
+  /**
+   * {@link updateTail}'s Z part when every column of L[T, m] has every tail
+   * row (fully crossed factors; entry r of column k at colPtr[k] + r): two
+   * columns j, j + 1 of M at a time, four columns k at a time, so that each
+   * loaded value of L serves two columns of M. Every entry of M still
+   * subtracts its products one column k after the other in ascending order;
+   * a group is used only when its eight multipliers are non-zero (a zero
+   * one subtracts nothing in the column-at-a-time loop), else the columns k
+   * one at a time. Also M's F rows of those columns.
+   */
+  private updateTailFull(val: Float64Array, fm: Float64Array, colPtr: Int32Array): void {
+    const { m, tail, tailZ } = this;
+    const nf = this.p + 1;
+    const nCols = colPtr.length - 1;
+    // column k alone into column j of M (rows j …), skipped when its multiplier is 0
+    const one = (k: number, j: number) => {
+      const c0 = colPtr[k];
+      const g = val[c0 + j];
+      if (g === 0) return;
+      const cj = j * m;
+      for (let r = j; r < tailZ; r++) tail[cj + r] -= val[c0 + r] * g;
+      const fc = cj + tailZ, fo = k * nf;
+      for (let a = 0; a < nf; a++) tail[fc + a] -= fm[fo + a] * g;
+    };
+    let j = 0;
+    for (; j + 1 < tailZ; j += 2) {
+      const cA = j * m, cB = cA + m;
+      let k = 0;
+      while (k < nCols) {
+        if (k + 3 < nCols) {
+          const n0 = colPtr[k], n1 = colPtr[k + 1], n2 = colPtr[k + 2], n3 = colPtr[k + 3];
+          const a0 = val[n0 + j], a1 = val[n1 + j], a2 = val[n2 + j], a3 = val[n3 + j];
+          const b0 = val[n0 + j + 1], b1 = val[n1 + j + 1], b2 = val[n2 + j + 1];
+          const b3 = val[n3 + j + 1];
+          if (
+            a0 !== 0 && a1 !== 0 && a2 !== 0 && a3 !== 0 &&
+            b0 !== 0 && b1 !== 0 && b2 !== 0 && b3 !== 0
+          ) {
+            // row j of column j (column j + 1 starts at row j + 1)
+            let t = tail[cA + j];
+            t -= a0 * a0;
+            t -= a1 * a1;
+            t -= a2 * a2;
+            t -= a3 * a3;
+            tail[cA + j] = t;
+            for (let r = j + 1; r < tailZ; r++) {
+              const v0 = val[n0 + r], v1 = val[n1 + r], v2 = val[n2 + r], v3 = val[n3 + r];
+              let x = tail[cA + r];
+              x -= v0 * a0;
+              x -= v1 * a1;
+              x -= v2 * a2;
+              x -= v3 * a3;
+              tail[cA + r] = x;
+              let y = tail[cB + r];
+              y -= v0 * b0;
+              y -= v1 * b1;
+              y -= v2 * b2;
+              y -= v3 * b3;
+              tail[cB + r] = y;
+            }
+            const fA = cA + tailZ, fB = cB + tailZ;
+            const f0 = k * nf, f1 = f0 + nf, f2 = f1 + nf, f3 = f2 + nf;
+            for (let a = 0; a < nf; a++) {
+              const u0 = fm[f0 + a], u1 = fm[f1 + a], u2 = fm[f2 + a], u3 = fm[f3 + a];
+              let x = tail[fA + a];
+              x -= u0 * a0;
+              x -= u1 * a1;
+              x -= u2 * a2;
+              x -= u3 * a3;
+              tail[fA + a] = x;
+              let y = tail[fB + a];
+              y -= u0 * b0;
+              y -= u1 * b1;
+              y -= u2 * b2;
+              y -= u3 * b3;
+              tail[fB + a] = y;
+            }
+            k += 4;
+            continue;
+          }
+        }
+        one(k, j);
+        one(k, j + 1);
+        k++;
+      }
+    }
+    for (; j < tailZ; j++) for (let k = 0; k < nCols; k++) one(k, j);
+  }
+
   /** Factor head term j's diagonal blocks in place (one q × q per level). */
   private factorHeadDiag(j: number): void {
     const t = this.terms[j];
@@ -813,6 +902,11 @@ export class BlockedFactor {
       const fm = this.headF[mm];
       const { colPtr, rowIdx, colOf, rowPtr, rowEnt, contiguous, full } = tc;
       const val = this.couplingValues(tc, mm);
+      if (tc.allFull) {
+        this.updateTailFull(val, fm, colPtr);
+        syrkWideSub(tail, tailZ * m + tailZ, m, fm, nf, fm.length / nf);
+        continue;
+      }
       for (let j = 0; j < tailZ; j++) {
         const colM = j * m;
         const fc = colM + tailZ;
@@ -903,6 +997,8 @@ export interface TailCoupling {
   readonly contiguous: Uint8Array;
   /** Per column: 1 when it has every tail row (0 … tailZ − 1). */
   readonly full: Uint8Array;
+  /** Every column has every tail row. */
+  readonly allFull: boolean;
   /**
    * The tail term whose head block L[t, m] holds exactly `val`'s entries in
    * order (srcTerm ≡ t, srcIdx[e] = e), or -1.
@@ -980,6 +1076,7 @@ function tailCoupling(
     val: new Float64Array(nnz),
     contiguous,
     full,
+    allFull: nCols > 0 && full.every((v) => v === 1),
     direct,
   };
 }
