@@ -167,7 +167,7 @@ export class BlockedFactor {
   private readonly coupling: readonly TailCoupling[];
   private readonly scratch: Float64Array;
   /** {@link eliminateNested}'s visiting orders, grouped by target, built on first use. */
-  readonly #byTarget = new Map<string, Int32Array>();
+  readonly #byTarget = new Map<number, Int32Array>();
   private readonly work: Float64Array;
   private readonly kernels: DenseKernels | undefined;
   /** Sparse path: `all` index of each coupling pair and of each entry's F rows. */
@@ -697,7 +697,8 @@ export class BlockedFactor {
     const yrl = y.rowLevel, yv = y.values;
     const dj = this.headDiag[j];
     const fj = this.headF[j], fm = this.headF[mm];
-    const key = `${j},${mm}`;
+    const K = terms.length;
+    const key = j * K + mm;
     let ord = this.#byTarget.get(key);
     if (!ord) this.#byTarget.set(key, ord = stableOrder(yrl, terms[j].nLevels));
     const nc = ord.length;
@@ -735,7 +736,7 @@ export class BlockedFactor {
       const qi = terms[i].q;
       if (qi === 1 && oneEach(xcp)) {
         // block c of column c, target map[c]: grouped by target
-        const k2 = `${i},${j},${mm}`;
+        const k2 = ((i + 1) * K + j) * K + mm;
         let ot = this.#byTarget.get(k2);
         if (!ot) this.#byTarget.set(k2, ot = stableOrder(map, tgt.length));
         cur = -1;
