@@ -106,13 +106,44 @@ export class WeightedSystem {
       }
       a.ff[0] = s;
     } else for (let r = 0; r < n; r++) wz[r] = w[r] * z[r];
+    // X columns that are mostly zero (dummy codes) and, when every weighted
+    // value is finite, the rows where they are not: a zero x makes a zero
+    // product (±0), and adding ±0 to a sum that starts at +0 never changes
+    // it (such a sum is never −0), so those rows can be left out of every
+    // sum below that multiplies by that column
+    const sparse = p > 0 ? this.#sparseRows() : [];
+    let useSparse = sparse.some((l) => l !== undefined);
+    if (useSparse) {
+      for (let r = 0; r < n && useSparse; r++) {
+        if (!Number.isFinite(w[r]) || !Number.isFinite(wz[r])) useSparse = false;
+      }
+    }
+    const rowsOf = (f: number) => (useSparse && f < p ? sparse[f] : undefined);
     for (let c = 0; c < nf && p > 0; c++) {
       const fc = c < p ? xv.subarray(c * n, c * n + n) : z;
-      // four dot products per pass over the rows: each is still summed in
-      // row order, but their chains of additions overlap
-      let rr = c;
-      for (; rr + 3 < nf; rr += 4) {
-        const o0 = rr * n, o1 = o0 + n, o2 = o1 + n, o3 = o2 + n;
+      // pairs with a mostly-zero column: over its non-zero rows only
+      const dense: number[] = [];
+      for (let rr = c; rr < nf; rr++) {
+        const lc = rowsOf(c), lr = rowsOf(rr);
+        const list = lc && lr ? (lc.length <= lr.length ? lc : lr) : lc ?? lr;
+        if (!list) {
+          dense.push(rr);
+          continue;
+        }
+        const o = rr * n;
+        let s = 0;
+        for (let t = 0; t < list.length; t++) {
+          const r = list[t];
+          s += wf[o + r] * fc[r];
+        }
+        a.ff[c * nf + rr] = a.ff[rr * nf + c] = s;
+      }
+      // the others four dot products per pass over the rows: each is still
+      // summed in row order, but their chains of additions overlap
+      let di = 0;
+      for (; di + 3 < dense.length; di += 4) {
+        const r0 = dense[di], r1 = dense[di + 1], r2 = dense[di + 2], r3 = dense[di + 3];
+        const o0 = r0 * n, o1 = r1 * n, o2 = r2 * n, o3 = r3 * n;
         let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         for (let r = 0; r < n; r++) {
           const v = fc[r];
@@ -121,24 +152,13 @@ export class WeightedSystem {
           s2 += wf[o2 + r] * v;
           s3 += wf[o3 + r] * v;
         }
-        a.ff[c * nf + rr] = a.ff[rr * nf + c] = s0;
-        a.ff[c * nf + rr + 1] = a.ff[(rr + 1) * nf + c] = s1;
-        a.ff[c * nf + rr + 2] = a.ff[(rr + 2) * nf + c] = s2;
-        a.ff[c * nf + rr + 3] = a.ff[(rr + 3) * nf + c] = s3;
+        a.ff[c * nf + r0] = a.ff[r0 * nf + c] = s0;
+        a.ff[c * nf + r1] = a.ff[r1 * nf + c] = s1;
+        a.ff[c * nf + r2] = a.ff[r2 * nf + c] = s2;
+        a.ff[c * nf + r3] = a.ff[r3 * nf + c] = s3;
       }
-      for (; rr + 1 < nf; rr += 2) {
-        const o0 = rr * n, o1 = o0 + n;
-        let s0 = 0, s1 = 0;
-        for (let r = 0; r < n; r++) {
-          const v = fc[r];
-          s0 += wf[o0 + r] * v;
-          s1 += wf[o1 + r] * v;
-        }
-        a.ff[c * nf + rr] = a.ff[rr * nf + c] = s0;
-        a.ff[c * nf + rr + 1] = a.ff[(rr + 1) * nf + c] = s1;
-      }
-      for (; rr < nf; rr++) {
-        const o = rr * n;
+      for (; di < dense.length; di++) {
+        const rr = dense[di], o = rr * n;
         let s = 0;
         for (let r = 0; r < n; r++) s += wf[o + r] * fc[r];
         a.ff[c * nf + rr] = a.ff[rr * nf + c] = s;
@@ -158,7 +178,36 @@ export class WeightedSystem {
         if (ones[k] && this.#runs[k]) {
           // as below, with rows in runs of one level
           addRuns(d, idx, 1, 0, w, 0, n);
-          for (let f = 0; f < nf; f++) addRuns(fz, idx, nf, f, wf, f * n, n);
+          for (let f = 0; f < nf; f++) {
+            const list = rowsOf(f);
+            if (list) addRunsList(fz, idx, nf, f, wf, f * n, list);
+            else addRuns(fz, idx, nf, f, wf, f * n, n);
+          }
+        } else if (ones[k] && nf > 1 && useSparse) {
+          // as below, the mostly-zero columns over their non-zero rows
+          const dense: number[] = [];
+          for (let f = 0; f < nf; f++) {
+            const list = rowsOf(f);
+            if (!list) {
+              dense.push(f);
+              continue;
+            }
+            const o = f * n;
+            for (let t = 0; t < list.length; t++) {
+              const r = list[t];
+              fz[idx[r] * nf + f] += wf[o + r];
+            }
+          }
+          const nd = dense.length;
+          for (let r = 0; r < n; r++) {
+            const l = idx[r];
+            d[l] += w[r];
+            const o = l * nf;
+            for (let t = 0; t < nd; t++) {
+              const f = dense[t];
+              fz[o + f] += wf[f * n + r];
+            }
+          }
         } else if (ones[k]) {
           // w·1·1 = w and wf·1 = wf exactly
           if (nf === 1) {
@@ -304,6 +353,28 @@ export class WeightedSystem {
       }
     }
     for (let j = 0; j < p; j++) this.xtxDiag[j] = a.ff[j * nf + j];
+  }
+
+  /** Per X column: its non-zero rows when at most 60% are non-zero, built once. */
+  #sparse: (Int32Array | undefined)[] | undefined;
+  #sparseRows(): (Int32Array | undefined)[] {
+    if (this.#sparse) return this.#sparse;
+    const { n, p } = this.x;
+    const xv = this.x.x;
+    const out: (Int32Array | undefined)[] = [];
+    for (let f = 0; f < p; f++) {
+      let nnz = 0;
+      for (let r = 0; r < n; r++) if (xv[f * n + r] !== 0) nnz++;
+      if (nnz > 0.6 * n) {
+        out.push(undefined);
+        continue;
+      }
+      const l = new Int32Array(nnz);
+      let t = 0;
+      for (let r = 0; r < n; r++) if (xv[f * n + r] !== 0) l[t++] = r;
+      out.push(l);
+    }
+    return this.#sparse = out;
   }
 
   /**
@@ -452,6 +523,33 @@ function backSolveUBeta(
       for (let bl = 0; bl < t.nLevels; bl++) trsvLowerTrans(d, q, bl * q * q, q, u, zo + bl * q);
     }
   }
+}
+
+/**
+ * {@link addRuns} over the rows in `list` (ascending) only: the other rows
+ * add +0 or −0, which leaves the sums unchanged.
+ */
+function addRunsList(
+  dst: Float64Array,
+  idx: Int32Array,
+  stride: number,
+  off: number,
+  src: Float64Array,
+  srcOff: number,
+  list: Int32Array,
+): void {
+  let cur = -1, acc = 0;
+  for (let t = 0; t < list.length; t++) {
+    const r = list[t];
+    const tt = idx[r] * stride + off;
+    if (tt !== cur) {
+      if (cur >= 0) dst[cur] = acc;
+      cur = tt;
+      acc = dst[tt];
+    }
+    acc += src[srcOff + r];
+  }
+  if (cur >= 0) dst[cur] = acc;
 }
 
 /** Whether consecutive entries repeat (runs of 4 on average or longer). */
