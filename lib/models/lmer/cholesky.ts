@@ -166,6 +166,8 @@ export class BlockedFactor {
   private readonly maps: readonly (readonly (readonly Int32Array[])[])[];
   private readonly coupling: readonly TailCoupling[];
   private readonly scratch: Float64Array;
+  /** Per scalar head term: 1/d of each level of the last update. */
+  readonly #inv: Float64Array[] = [];
   /** {@link eliminateNested}'s visiting orders, grouped by target, built on first use. */
   readonly #byTarget = new Map<number, Int32Array>();
   private readonly work: Float64Array;
@@ -560,13 +562,23 @@ export class BlockedFactor {
       }
     }
     this.factorHeadDiag(j);
-    for (let i = j + 1; i < K; i++) solveBlocks(this.headOff[i][j], d);
     if (qj === 1) {
-      for (let b = 0; b < terms[j].nLevels; b++) {
-        const inv = 1 / d[b];
-        for (let r = 0; r < nf; r++) fj[b * nf + r] *= inv;
+      // 1/d once per level: the blocks below and the F rows are scaled by it
+      const inv = this.#inv[j] ??= new Float64Array(terms[j].nLevels);
+      for (let b = 0; b < inv.length; b++) inv[b] = 1 / d[b];
+      for (let i = j + 1; i < K; i++) solveBlocksScalar(this.headOff[i][j], inv);
+      if (nf === 1) {
+        for (let b = 0; b < inv.length; b++) fj[b] *= inv[b];
+      } else {
+        for (let b = 0; b < inv.length; b++) {
+          const v = inv[b];
+          for (let r = 0; r < nf; r++) fj[b * nf + r] *= v;
+        }
       }
-    } else if (qj === 2) {
+      return;
+    }
+    for (let i = j + 1; i < K; i++) solveBlocks(this.headOff[i][j], d);
+    if (qj === 2) {
       for (let b = 0; b < terms[j].nLevels; b++) {
         const l00 = d[4 * b], l10 = d[4 * b + 1], l11 = d[4 * b + 3];
         const o = 2 * b * nf;
@@ -1131,6 +1143,20 @@ function scaleBlocks(blk: BlockSparse, Ti: Float64Array, Tj: Float64Array): void
 }
 
 /** X ← X L_bb⁻ᵀ for every block (a, b) of a head block column. */
+/** {@link solveBlocks} for a scalar column term, with 1/d of each level given. */
+function solveBlocksScalar(blk: BlockSparse, inv: Float64Array): void {
+  const { qi, colPtr, values } = blk;
+  const nCols = colPtr.length - 1;
+  if (qi === 1 && oneEach(colPtr)) {
+    for (let b = 0; b < nCols; b++) values[b] *= inv[b];
+    return;
+  }
+  for (let b = 0; b < nCols; b++) {
+    const v = inv[b];
+    for (let r = colPtr[b] * qi; r < colPtr[b + 1] * qi; r++) values[r] *= v;
+  }
+}
+
 function solveBlocks(blk: BlockSparse, d: Float64Array): void {
   const { qi, qj, colPtr, values } = blk;
   const bs = qi * qj;
