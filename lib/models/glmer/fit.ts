@@ -173,19 +173,38 @@ export function glFormula(formula: string, data: DataLike, options: GlmerOptions
       y[i] = size[i] === 0 ? 0 : s / size[i];
     }
   } else {
-    try {
-      mf = modelFrame(formula, data, dopts);
-      y = Float64Array.from(mf.y);
-    } catch (e) {
-      if (
-        family.family !== "binomial" || !(e instanceof Error) ||
-        !/is not numeric/.test(e.message)
-      ) throw e;
-      // a factor (first level = failure) or logical response
-      mf = modelFrame(`as.numeric(${lhs}) ~ ${rhs}`, data, dopts);
-      const codes = mf.y;
+    // a factor (first level = failure) or logical response: its codes
+    const fromCodes = (m: ModelFrame) => {
+      const codes = m.y;
       const logical = codes.some((v) => v === 0);
-      y = codes.map((v) => (logical ? v : v > 1 ? 1 : 0));
+      return codes.map((v) => (logical ? v : v > 1 ? 1 : 0));
+    };
+    const asNumeric = `as.numeric(${lhs}) ~ ${rhs}`;
+    let direct: ModelFrame | undefined;
+    if (family.family === "binomial" && factorColumn(lhs, data)) {
+      // a factor column would fail the first model frame below as not
+      // numeric: build only the second one (the data converted once)
+      try {
+        direct = modelFrame(asNumeric, data, dopts);
+      } catch {
+        direct = undefined; // the errors of the path below
+      }
+    }
+    if (direct) {
+      mf = direct;
+      y = fromCodes(mf);
+    } else {
+      try {
+        mf = modelFrame(formula, data, dopts);
+        y = Float64Array.from(mf.y);
+      } catch (e) {
+        if (
+          family.family !== "binomial" || !(e instanceof Error) ||
+          !/is not numeric/.test(e.message)
+        ) throw e;
+        mf = modelFrame(asNumeric, data, dopts);
+        y = fromCodes(mf);
+      }
     }
     size = new Float64Array(y.length).fill(1);
     if (family.family === "binomial") {
@@ -271,6 +290,30 @@ export function glFormula(formula: string, data: DataLike, options: GlmerOptions
       ? { offsetLabel: typeof options.offset === "string" ? options.offset : "offset" }
       : {}),
   };
+}
+
+/**
+ * Whether `name` is a column of `data` that the model frame reads as a
+ * non-logical factor (a polars Categorical or String column, or strings),
+ * so that a response `name` is not numeric.
+ */
+function factorColumn(name: string, data: DataLike): boolean {
+  if (!/^[A-Za-z.][A-Za-z0-9._]*$/.test(name)) return false;
+  const d = data as {
+    getColumn?: (n: string) => { dtype: unknown };
+    columns?: unknown;
+  };
+  if (typeof d.getColumn === "function" && Array.isArray(d.columns)) {
+    if (!d.columns.includes(name)) return false;
+    const dt = d.getColumn(name).dtype as { variant?: unknown } | null;
+    const v = dt !== null && typeof dt === "object" ? dt.variant : undefined;
+    return v === "Categorical" || v === "Utf8" || v === "String";
+  }
+  if (Array.isArray(data)) return false;
+  const col = (data as Record<string, unknown>)[name];
+  if (!Array.isArray(col)) return false;
+  const first = col.find((v) => v !== null && v !== undefined);
+  return typeof first === "string" && col.every((v) => v === null || typeof v === "string");
 }
 
 /** The optimizer's record of one glmer fit. */

@@ -105,6 +105,8 @@ export class Glmm {
   /** η from R's `family$initialize` (μ start), with the offset. */
   readonly etaStart: Float64Array;
   private readonly noX: FixedDesign;
+  /** Per term: a scalar term whose z is 1 in every row (a random intercept). */
+  readonly #onesZ: readonly boolean[];
   private readonly sortedTerms: readonly ReTerm[];
 
   /** Sort the terms as lme4 does and compute R's starting μ. */
@@ -120,6 +122,7 @@ export class Glmm {
     this.thetaStart = thetaStart(this.terms);
     this.thetaNames = thetaNames(this.terms);
     this.noX = { x: new Float64Array(0), n: this.n, p: 0, names: [] };
+    this.#onesZ = this.terms.map((t) => t.q === 1 && t.term.z.every((v) => v === 1));
     const { y, weights, family, offset } = data;
     this.etaStart = new Float64Array(this.n);
     for (let i = 0; i < this.n; i++) {
@@ -149,10 +152,15 @@ export class Glmm {
     from?: Float64Array,
   ): Float64Array {
     let src = from ?? out;
-    for (const t of this.terms) {
+    for (let k = 0; k < this.terms.length; k++) {
+      const t = this.terms[k];
       const { index, z } = t.term;
       const q = t.q;
-      if (q === 1) {
+      if (q === 1 && this.#onesZ[k]) {
+        // z ≡ 1: 1·b = b exactly
+        const o = t.zOffset;
+        for (let i = 0; i < this.n; i++) out[i] = src[i] + b[o + index[i]];
+      } else if (q === 1) {
         // 0 + z·b = z·b: the general loop's sum for one column
         const o = t.zOffset;
         for (let i = 0; i < this.n; i++) out[i] = src[i] + z[i] * b[o + index[i]];
@@ -179,12 +187,28 @@ export class Glmm {
   /** Xβ + offset (into `out` when given). */
   xb(beta: ArrayLike<number>, out?: Float64Array): Float64Array {
     const { x, offset } = this.data;
+    const { n, p } = this;
     if (out) out.set(offset);
     else out = Float64Array.from(offset);
-    for (let j = 0; j < this.p; j++) {
-      const bj = beta[j], col = j * this.n;
-      if (bj === 0) continue;
-      for (let i = 0; i < this.n; i++) out[i] += x.x[col + i] * bj;
+    const xv = x.x;
+    // the columns with β_j ≠ 0 (the others add nothing, as R's loop skips them)
+    const nz: number[] = [];
+    for (let j = 0; j < p; j++) if (beta[j] !== 0) nz.push(j);
+    const col = (t: number) => xv.subarray(nz[t] * n, nz[t] * n + n);
+    // up to three columns per pass over the rows: each row still adds
+    // x_ij β_j one column after the other, in column order
+    let t = 0;
+    for (; t + 2 < nz.length; t += 3) {
+      const x0 = col(t), x1 = col(t + 1), x2 = col(t + 2);
+      const b0 = beta[nz[t]], b1 = beta[nz[t + 1]], b2 = beta[nz[t + 2]];
+      for (let i = 0; i < n; i++) out[i] = out[i] + x0[i] * b0 + x1[i] * b1 + x2[i] * b2;
+    }
+    if (t + 1 < nz.length) {
+      const x0 = col(t), x1 = col(t + 1), b0 = beta[nz[t]], b1 = beta[nz[t + 1]];
+      for (let i = 0; i < n; i++) out[i] = out[i] + x0[i] * b0 + x1[i] * b1;
+    } else if (t < nz.length) {
+      const x0 = col(t), b0 = beta[nz[t]];
+      for (let i = 0; i < n; i++) out[i] += x0[i] * b0;
     }
     return out;
   }
@@ -193,8 +217,8 @@ export class Glmm {
   #rows: WorkingRows | undefined;
   /** Buffers of one PIRLS run, reused (results are copied out). */
   #buf: PirlsBuffers | undefined;
-  /** u and b of the accepted iterate and of the candidate (β fixed). */
-  #uPairs: { u: Float64Array; b: Float64Array }[] | undefined;
+  /** u, b and β of the accepted iterate and of the candidate (β: when PIRLS estimates it). */
+  #uPairs: { u: Float64Array; b: Float64Array; beta: Float64Array }[] | undefined;
   /**
    * The first PIRLS step's working weights and (y − μ)/μ′ from a starting
    * linear predictor, kept for the next run from the same one (every
@@ -296,7 +320,11 @@ export class Glmm {
     const pair = this.#uPairs ??= [0, 1].map(() => ({
       u: new Float64Array(this.q),
       b: new Float64Array(this.q),
+      beta: new Float64Array(this.p),
     }));
+    // β by PIRLS: the candidates go to the buffers too, unless the caller
+    // keeps the result (then lmer's solution, with (R_XᵀR_X)⁻¹'s diagonal)
+    const buffered = uOnly || !copy;
     let acc = pair[0], cand = pair[1];
     acc.u.fill(0);
     acc.b.fill(0);
@@ -330,7 +358,7 @@ export class Glmm {
         rows.working(eta, base, w, z);
         wLast = w;
       }
-      const sol = sys.solve(theta, wLast, z, uOnly ? cand : undefined);
+      const sol = sys.solve(theta, wLast, z, buffered ? cand : undefined);
       if (!uOnly) unscDiag = sol.unscDiag;
       const uNew = sol.u, bNew = sol.b, beNew = uOnly ? be : sol.beta;
       let r = next(uNew, bNew, beNew);
@@ -353,7 +381,7 @@ export class Glmm {
       }
       // accept the candidate
       u = uNew, b = bNew, be = beNew;
-      if (uOnly) [acc, cand] = [cand, acc];
+      if (buffered) [acc, cand] = [cand, acc];
       const prev = eta;
       eta = e;
       e = prev === start.eta ? spare : prev;

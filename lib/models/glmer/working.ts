@@ -15,6 +15,7 @@
 import { bd0, dbinomLog, dpoisLog, type GlmFamily, stirlerr } from "./family.ts";
 
 const EPS = 2.220446049250313e-16;
+const LN_2PI = 1.837877066409345483560659472811;
 /** R's logit clamping: μ′ = ε and μ = ε/(1+ε) or 1/(1+ε) beyond ±30. */
 const THRESH = 30, MTHRESH = -30, INVEPS = 1 / EPS;
 
@@ -62,6 +63,13 @@ export class WorkingRows {
    */
   private readonly poisSt: Float64Array | undefined;
   private readonly poisC: Float64Array | undefined;
+  /**
+   * The binomial aic's per-row constants of R's dbinom(x, n, p, log = TRUE)
+   * for 0 < x < n: stirlerr(n) − stirlerr(x) − stirlerr(n − x) and
+   * log(2π) + log(x) + log1p(−x/n).
+   */
+  private readonly aicSt: Float64Array | undefined;
+  private readonly aicLf: Float64Array | undefined;
   /** Analyse the family and precompute the per-row constants. */
   constructor(
     y: Float64Array,
@@ -102,6 +110,17 @@ export class WorkingRows {
         this.aicF[i] = weights[i] / m;
       }
       binaryAic = this.aicN.every((v, i) => v === 1 || !this.aicOn![i]);
+      if (!binaryAic) {
+        // dbinomLog's terms that depend on x and n only, for 0 < x < n
+        this.aicSt = new Float64Array(n);
+        this.aicLf = new Float64Array(n);
+        for (let i = 0; i < n; i++) {
+          const xi = this.aicX[i], ni = this.aicN[i];
+          if (!this.aicOn[i] || !(xi > 0 && xi < ni)) continue;
+          this.aicSt[i] = stirlerr(ni) - stirlerr(xi) - stirlerr(ni - xi);
+          this.aicLf[i] = LN_2PI + Math.log(xi) + Math.log1p(-xi / ni);
+        }
+      }
     } else if (y.every((v) => Number.isInteger(v))) {
       this.poisSt = new Float64Array(n);
       this.poisC = new Float64Array(n);
@@ -123,35 +142,43 @@ export class WorkingRows {
     const { n, y, wt, ex } = this;
     this.#mu = mu;
     let dev = 0;
+    // μ first and the deviance residuals in a second pass: the same
+    // numbers, but a loop with one call of Math.exp or Math.log per row runs
+    // ~1.5× faster than one with both (fewer values live across the calls)
     if (this.kind === LOGIT_BINOMIAL) {
       const binary = this.binaryY;
       for (let i = 0; i < n; i++) {
         const et = eta[i];
         // R's logit linkinv and mu.eta share one exp (μ′ follows in working())
         const t = et < MTHRESH ? EPS : et > THRESH ? INVEPS : Math.exp(et);
-        const m = t / (1 + t);
-        const yi = y[i];
-        mu[i] = m;
+        mu[i] = t / (1 + t);
         ex[i] = t;
-        // binomial dev.resids: 2 wt (y log(y/μ) + (1−y) log((1−y)/(1−μ)))
-        const y1 = 1 - yi;
-        if (binary) {
-          // y ∈ {0, 1}: one of the two terms is 0 and the other 1·log(a);
-          // a = y·(y/μ) + (1−y)·((1−y)/(1−μ)) selects its argument exactly
-          // (x·1 + 0·z = x), without a branch on y
-          dev += 2 * wt[i] * Math.log(yi * (yi / m) + y1 * (y1 / (1 - m)));
-        } else {
-          dev += 2 * wt[i] *
-            ((yi !== 0 ? yi * Math.log(yi / m) : 0) + (y1 !== 0 ? y1 * Math.log(y1 / (1 - m)) : 0));
+      }
+      // binomial dev.resids: 2 wt (y log(y/μ) + (1−y) log((1−y)/(1−μ)))
+      if (binary) {
+        for (let i = 0; i < n; i++) {
+          const m = mu[i], yi = y[i], y1 = 1 - yi;
+          // y ∈ {0, 1}: one of the two terms is 0 and the other 1·log(a),
+          // a = y·(y/μ) + (1−y)·((1−y)/(1−μ)), that is 1/μ or 1/(1−μ)
+          // exactly (x·1 + 0·z = x; 0 < μ < 1); one division of 1 by
+          // y·μ + (1−y)·(1−μ), which is μ or 1−μ exactly, gives the same
+          // number without a branch on y
+          dev += 2 * wt[i] * Math.log(1 / (yi * m + y1 * (1 - m)));
         }
+        return dev;
+      }
+      for (let i = 0; i < n; i++) {
+        const m = mu[i], yi = y[i], y1 = 1 - yi;
+        dev += 2 * wt[i] *
+          ((yi !== 0 ? yi * Math.log(yi / m) : 0) + (y1 !== 0 ? y1 * Math.log(y1 / (1 - m)) : 0));
       }
       return dev;
     }
     if (this.kind === LOG_POISSON) {
+      for (let i = 0; i < n; i++) mu[i] = Math.max(Math.exp(eta[i]), EPS);
       for (let i = 0; i < n; i++) {
-        const m = Math.max(Math.exp(eta[i]), EPS);
+        const m = mu[i];
         const yi = y[i];
-        mu[i] = m;
         // poisson dev.resids
         dev += 2 * (yi > 0 ? wt[i] * (yi * Math.log(yi / m) - (yi - m)) : m * wt[i]);
       }
@@ -242,7 +269,18 @@ export class WorkingRows {
         }
         return -2 * s;
       }
-      for (let i = 0; i < n; i++) if (on[i]) s += f[i] * dbinomLog(x[i], nn[i], mu[i]);
+      const st = this.aicSt!, lf = this.aicLf!;
+      for (let i = 0; i < n; i++) {
+        if (!on[i]) continue;
+        const xi = x[i], ni = nn[i], p = mu[i], q = 1 - p;
+        if (!(xi > 0 && xi < ni && p !== 0 && q !== 0)) {
+          s += f[i] * dbinomLog(xi, ni, p);
+          continue;
+        }
+        // dbinomLog's general case with its constant terms read
+        const lc = st[i] - bd0(xi, ni * p) - bd0(ni - xi, ni * q);
+        s += f[i] * (lc - 0.5 * lf[i]);
+      }
       return -2 * s;
     }
     const st = this.poisSt, c = this.poisC;

@@ -10,9 +10,9 @@
  */
 
 import type { FixedDesign } from "../../design/reterm.ts";
-import { BlockedFactor, findBlock } from "../lmer/cholesky.ts";
+import { BlockedFactor, findBlock, oneEach } from "../lmer/cholesky.ts";
 import { type CrossProducts, crossProducts } from "../lmer/crossprod.ts";
-import { devianceParts, logDetL } from "../lmer/deviance.ts";
+import { checkFixedRank, devianceParts, logDetL } from "../lmer/deviance.ts";
 import { scaleByLambda, solve } from "../lmer/solution.ts";
 import type { TermInfo } from "../lmer/structure.ts";
 import { trsvLowerTrans } from "../../linalg/triangular.ts";
@@ -61,6 +61,8 @@ export class WeightedSystem {
       }
     }
     this.xtxDiag = new Float64Array(x.p);
+    this.#runs = terms.map((t) => inRuns(t.term.index));
+    this.#posRuns = this.pos.map((row) => row.map(inRuns));
   }
 
   /** The dense tail's right-hand side in back substitution (m − 1). */
@@ -69,6 +71,10 @@ export class WeightedSystem {
   #wf: Float64Array | undefined;
   /** Per term: whether its only column is the intercept (z ≡ 1, products with it are exact). */
   #ones: boolean[] | undefined;
+  /** Per term: whether its rows come in runs of one level (on average 4 rows or more). */
+  readonly #runs: boolean[];
+  /** The same for the rows' blocks in A's off-diagonal blocks (i, j), i > j. */
+  readonly #posRuns: boolean[][];
 
   /**
    * Refill A with weights w and response z (F = [X z]): FᵀWF by weighted
@@ -90,15 +96,72 @@ export class WeightedSystem {
       for (let r = 0; r < n; r++) wf[o + r] = w[r] * xv[o + r];
     }
     const wz = wf.subarray(p * n, nf * n);
-    for (let r = 0; r < n; r++) wz[r] = w[r] * z[r];
-    for (let c = 0; c < nf; c++) {
+    if (p === 0) {
+      // F = [z]: FᵀWF = Σ (w z)·z, summed in the pass that forms w z
+      let s = 0;
+      for (let r = 0; r < n; r++) {
+        const v = w[r] * z[r];
+        wz[r] = v;
+        s += v * z[r];
+      }
+      a.ff[0] = s;
+    } else for (let r = 0; r < n; r++) wz[r] = w[r] * z[r];
+    // X columns that are mostly zero (dummy codes) and, when every weighted
+    // value is finite, the rows where they are not: a zero x makes a zero
+    // product (±0), and adding ±0 to a sum that starts at +0 never changes
+    // it (such a sum is never −0), so those rows can be left out of every
+    // sum below that multiplies by that column
+    const sparse = p > 0 ? this.#sparseRows() : [];
+    let useSparse = sparse.some((l) => l !== undefined);
+    if (useSparse) {
+      for (let r = 0; r < n && useSparse; r++) {
+        if (!Number.isFinite(w[r]) || !Number.isFinite(wz[r])) useSparse = false;
+      }
+    }
+    const rowsOf = (f: number) => (useSparse && f < p ? sparse[f] : undefined);
+    for (let c = 0; c < nf && p > 0; c++) {
       const fc = c < p ? xv.subarray(c * n, c * n + n) : z;
+      // pairs with a mostly-zero column: over its non-zero rows only
+      const dense: number[] = [];
       for (let rr = c; rr < nf; rr++) {
+        const lc = rowsOf(c), lr = rowsOf(rr);
+        const list = lc && lr ? (lc.length <= lr.length ? lc : lr) : lc ?? lr;
+        if (!list) {
+          dense.push(rr);
+          continue;
+        }
         const o = rr * n;
         let s = 0;
+        for (let t = 0; t < list.length; t++) {
+          const r = list[t];
+          s += wf[o + r] * fc[r];
+        }
+        a.ff[c * nf + rr] = a.ff[rr * nf + c] = s;
+      }
+      // the others four dot products per pass over the rows: each is still
+      // summed in row order, but their chains of additions overlap
+      let di = 0;
+      for (; di + 3 < dense.length; di += 4) {
+        const r0 = dense[di], r1 = dense[di + 1], r2 = dense[di + 2], r3 = dense[di + 3];
+        const o0 = r0 * n, o1 = r1 * n, o2 = r2 * n, o3 = r3 * n;
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (let r = 0; r < n; r++) {
+          const v = fc[r];
+          s0 += wf[o0 + r] * v;
+          s1 += wf[o1 + r] * v;
+          s2 += wf[o2 + r] * v;
+          s3 += wf[o3 + r] * v;
+        }
+        a.ff[c * nf + r0] = a.ff[r0 * nf + c] = s0;
+        a.ff[c * nf + r1] = a.ff[r1 * nf + c] = s1;
+        a.ff[c * nf + r2] = a.ff[r2 * nf + c] = s2;
+        a.ff[c * nf + r3] = a.ff[r3 * nf + c] = s3;
+      }
+      for (; di < dense.length; di++) {
+        const rr = dense[di], o = rr * n;
+        let s = 0;
         for (let r = 0; r < n; r++) s += wf[o + r] * fc[r];
-        a.ff[c * nf + rr] = s;
-        a.ff[rr * nf + c] = s;
+        a.ff[c * nf + rr] = a.ff[rr * nf + c] = s;
       }
     }
     for (let k = 0; k < terms.length; k++) {
@@ -112,7 +175,40 @@ export class WeightedSystem {
       fz.fill(0);
       for (let j = 0; j < k; j++) a.off[k][j].values.fill(0);
       if (q === 1) {
-        if (ones[k]) {
+        if (ones[k] && this.#runs[k]) {
+          // as below, with rows in runs of one level
+          addRuns(d, idx, 1, 0, w, 0, n);
+          for (let f = 0; f < nf; f++) {
+            const list = rowsOf(f);
+            if (list) addRunsList(fz, idx, nf, f, wf, f * n, list);
+            else addRuns(fz, idx, nf, f, wf, f * n, n);
+          }
+        } else if (ones[k] && nf > 1 && useSparse) {
+          // as below, the mostly-zero columns over their non-zero rows
+          const dense: number[] = [];
+          for (let f = 0; f < nf; f++) {
+            const list = rowsOf(f);
+            if (!list) {
+              dense.push(f);
+              continue;
+            }
+            const o = f * n;
+            for (let t = 0; t < list.length; t++) {
+              const r = list[t];
+              fz[idx[r] * nf + f] += wf[o + r];
+            }
+          }
+          const nd = dense.length;
+          for (let r = 0; r < n; r++) {
+            const l = idx[r];
+            d[l] += w[r];
+            const o = l * nf;
+            for (let t = 0; t < nd; t++) {
+              const f = dense[t];
+              fz[o + f] += wf[f * n + r];
+            }
+          }
+        } else if (ones[k]) {
           // w·1·1 = w and wf·1 = wf exactly
           if (nf === 1) {
             for (let r = 0; r < n; r++) {
@@ -121,10 +217,12 @@ export class WeightedSystem {
               fz[l] += wz[r];
             }
           } else {
-            for (let r = 0; r < n; r++) d[idx[r]] += w[r];
-            for (let f = 0; f < nf; f++) {
-              const o = f * n;
-              for (let r = 0; r < n; r++) fz[idx[r] * nf + f] += wf[o + r];
+            // row by row: each entry still sums its rows in row order
+            for (let r = 0; r < n; r++) {
+              const l = idx[r];
+              d[l] += w[r];
+              const o = l * nf;
+              for (let f = 0; f < nf; f++) fz[o + f] += wf[f * n + r];
             }
           }
         } else {
@@ -137,10 +235,68 @@ export class WeightedSystem {
         for (let j = 0; j < k; j++) {
           if (terms[j].q !== 1) continue;
           const v = a.off[k][j].values, pos = this.pos[k][j], zj = terms[j].term.z;
-          if (ones[k] && ones[j]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r]; }
+          if (ones[k] && ones[j] && this.#posRuns[k][j]) addRuns(v, pos, 1, 0, w, 0, n);
+          else if (ones[k] && ones[j]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r]; }
           else if (ones[k]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zj[r]; }
           else if (ones[j]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r]; }
           else for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r] * zj[r];
+        }
+      } else if (q === 2 && p === 0 && this.#runs[k]) {
+        // as below, for β fixed (F = [z]) and rows grouped by level: the six
+        // sums of a level are carried in variables through its run of rows
+        // (the same additions in the same order, without a store and load
+        // between consecutive ones)
+        let r = 0;
+        while (r < n) {
+          const l = idx[r];
+          const b4 = 4 * l, cl0 = 2 * l;
+          let d0 = d[b4], d1 = d[b4 + 1], d2 = d[b4 + 2], d3 = d[b4 + 3];
+          let f0 = fz[cl0], f1 = fz[cl0 + 1];
+          for (; r < n && idx[r] === l; r++) {
+            const wr = w[r];
+            const z0 = zk[2 * r], z1 = zk[2 * r + 1], zr = z[r];
+            const zc0 = z0 * wr, zc1 = z1 * wr;
+            d0 += z0 * zc0;
+            d1 += z1 * zc0;
+            d2 += z0 * zc1;
+            d3 += z1 * zc1;
+            f0 += zr * zc0;
+            f1 += zr * zc1;
+          }
+          d[b4] = d0, d[b4 + 1] = d1, d[b4 + 2] = d2, d[b4 + 3] = d3;
+          fz[cl0] = f0, fz[cl0 + 1] = f1;
+        }
+      } else if (q === 2 && p === 2 && this.#runs[k]) {
+        // as below for F = [1 x z]-like designs (two X columns, as in
+        // y ~ x + (x | g)) with rows grouped by level: a level's ten sums
+        // carried in variables through its run of rows
+        const x0 = xv.subarray(0, n), x1 = xv.subarray(n, 2 * n);
+        let r = 0;
+        while (r < n) {
+          const l = idx[r];
+          const b4 = 4 * l, cl0 = 6 * l, cl1 = cl0 + 3;
+          let d0 = d[b4], d1 = d[b4 + 1], d2 = d[b4 + 2], d3 = d[b4 + 3];
+          let a0 = fz[cl0], a1 = fz[cl0 + 1], a2 = fz[cl0 + 2];
+          let c0 = fz[cl1], c1 = fz[cl1 + 1], c2 = fz[cl1 + 2];
+          for (; r < n && idx[r] === l; r++) {
+            const wr = w[r];
+            const z0 = zk[2 * r], z1 = zk[2 * r + 1], zr = z[r];
+            const zc0 = z0 * wr, zc1 = z1 * wr;
+            d0 += z0 * zc0;
+            d1 += z1 * zc0;
+            d2 += z0 * zc1;
+            d3 += z1 * zc1;
+            const u0 = x0[r], u1 = x1[r];
+            a0 += u0 * zc0;
+            c0 += u0 * zc1;
+            a1 += u1 * zc0;
+            c1 += u1 * zc1;
+            a2 += zr * zc0;
+            c2 += zr * zc1;
+          }
+          d[b4] = d0, d[b4 + 1] = d1, d[b4 + 2] = d2, d[b4 + 3] = d3;
+          fz[cl0] = a0, fz[cl0 + 1] = a1, fz[cl0 + 2] = a2;
+          fz[cl1] = c0, fz[cl1 + 1] = c1, fz[cl1 + 2] = c2;
         }
       } else if (q === 2) {
         // the general loop below unrolled for q = 2 (the random-slope case);
@@ -199,6 +355,28 @@ export class WeightedSystem {
     for (let j = 0; j < p; j++) this.xtxDiag[j] = a.ff[j * nf + j];
   }
 
+  /** Per X column: its non-zero rows when at most 60% are non-zero, built once. */
+  #sparse: (Int32Array | undefined)[] | undefined;
+  #sparseRows(): (Int32Array | undefined)[] {
+    if (this.#sparse) return this.#sparse;
+    const { n, p } = this.x;
+    const xv = this.x.x;
+    const out: (Int32Array | undefined)[] = [];
+    for (let f = 0; f < p; f++) {
+      let nnz = 0;
+      for (let r = 0; r < n; r++) if (xv[f * n + r] !== 0) nnz++;
+      if (nnz > 0.6 * n) {
+        out.push(undefined);
+        continue;
+      }
+      const l = new Int32Array(nnz);
+      let t = 0;
+      for (let r = 0; r < n; r++) if (xv[f * n + r] !== 0) l[t++] = r;
+      out.push(l);
+    }
+    return this.#sparse = out;
+  }
+
   /**
    * Conditional variances of b at weights w (σ = 1): per term, level l's
    * q × q block at `l*q*q`, from lmer's conditional-variance code.
@@ -220,18 +398,32 @@ export class WeightedSystem {
     theta: ArrayLike<number>,
     w: Float64Array,
     z: Float64Array,
-    out?: { readonly u: Float64Array; readonly b: Float64Array },
+    out?: {
+      readonly u: Float64Array;
+      readonly b: Float64Array;
+      readonly beta?: Float64Array;
+    },
   ): WeightedSolution {
     this.refill(w, z);
     const info = this.factor.update(theta);
     const p = this.x.p;
+    const tailBuf = this.#tailBuf ??= new Float64Array(this.factor.m - 1);
     if (p === 0) {
       // u only (β fixed): back substitution through L and b = Λu, nothing else
       const qTotal = this.terms.reduce((s, t) => s + t.size, 0);
       const u = out?.u ?? new Float64Array(qTotal), b = out?.b ?? new Float64Array(qTotal);
-      backSolveU(this.factor, u, this.#tailBuf ??= new Float64Array(this.factor.m - 1));
+      backSolveU(this.factor, u, tailBuf);
       scaleByLambda(this.factor, u, b);
       return { u, b, beta: EMPTY, unscDiag: EMPTY };
+    }
+    if (out?.beta) {
+      // u and β into the caller's buffers, without (R_XᵀR_X)⁻¹ (unscDiag
+      // left empty) nor the rest of lmer's solution: the numbers of
+      // lmer's back substitution, operation for operation
+      checkFixedRank(this.factor, info, this.xtxDiag);
+      backSolveUBeta(this.factor, out.u, out.beta, tailBuf);
+      scaleByLambda(this.factor, out.u, out.b);
+      return { u: out.u, b: out.b, beta: out.beta, unscDiag: EMPTY };
     }
     const sol = this.solveFactored(theta, info);
     const s2 = sol.sigma * sol.sigma;
@@ -271,6 +463,130 @@ export class WeightedSystem {
 const EMPTY = new Float64Array(0);
 
 /**
+ * [u; β] from Lᵀ [u; β] = c (c: the response's row of L) into `u` and
+ * `beta`, as lmer's back substitution (lib/models/lmer/solution.ts) computes
+ * them: the tail (tail u and β) first, then each head term from the last
+ * back, its right-hand side c_j − L[X, j]ᵀβ, one block of L[i, j]ᵀu_i
+ * subtracted at a time, and its diagonal blocks solved.
+ */
+function backSolveUBeta(
+  f: BlockedFactor,
+  u: Float64Array,
+  beta: Float64Array,
+  xdBuf: Float64Array,
+): void {
+  const { tailZ, terms, p } = f;
+  const nf = p + 1;
+  const headZ = u.length - tailZ;
+  let xd: Float64Array;
+  if (f.sparse) xd = f.solveTail();
+  else {
+    // BlockedFactor.solveTail without its allocation
+    const { m, tail } = f;
+    xd = xdBuf;
+    for (let r = 0; r < m - 1; r++) xd[r] = tail[r * m + m - 1];
+    trsvLowerTrans(tail, m - 1, 0, m, xd, 0);
+  }
+  u.set(xd.subarray(0, tailZ), headZ);
+  for (let r = 0; r < p; r++) beta[r] = xd[tailZ + r];
+  for (let j = f.nHead - 1; j >= 0; j--) {
+    const t = terms[j];
+    const q = t.q;
+    const fj = f.headF[j];
+    const zo = t.zOffset;
+    for (let col = 0; col < t.size; col++) {
+      let s = fj[col * nf + p];
+      for (let r = 0; r < p; r++) s -= fj[col * nf + r] * beta[r];
+      u[zo + col] = s;
+    }
+    for (let i = j + 1; i < terms.length; i++) {
+      const { colPtr, rowLevel, values } = f.headOff[i][j];
+      const qi = terms[i].q;
+      const io = terms[i].zOffset;
+      for (let bl = 0; bl < t.nLevels; bl++) {
+        for (let pos = colPtr[bl]; pos < colPtr[bl + 1]; pos++) {
+          const a = rowLevel[pos];
+          const vo = pos * qi * q;
+          for (let c = 0; c < q; c++) {
+            let s = 0;
+            for (let r = 0; r < qi; r++) s += values[vo + c * qi + r] * u[io + a * qi + r];
+            u[zo + bl * q + c] -= s;
+          }
+        }
+      }
+    }
+    const d = f.headDiag[j];
+    if (q === 1) {
+      // trsvLowerTrans for one column: x / l
+      for (let bl = 0; bl < t.nLevels; bl++) u[zo + bl] /= d[bl];
+    } else {
+      for (let bl = 0; bl < t.nLevels; bl++) trsvLowerTrans(d, q, bl * q * q, q, u, zo + bl * q);
+    }
+  }
+}
+
+/**
+ * {@link addRuns} over the rows in `list` (ascending) only: the other rows
+ * add +0 or −0, which leaves the sums unchanged.
+ */
+function addRunsList(
+  dst: Float64Array,
+  idx: Int32Array,
+  stride: number,
+  off: number,
+  src: Float64Array,
+  srcOff: number,
+  list: Int32Array,
+): void {
+  let cur = -1, acc = 0;
+  for (let t = 0; t < list.length; t++) {
+    const r = list[t];
+    const tt = idx[r] * stride + off;
+    if (tt !== cur) {
+      if (cur >= 0) dst[cur] = acc;
+      cur = tt;
+      acc = dst[tt];
+    }
+    acc += src[srcOff + r];
+  }
+  if (cur >= 0) dst[cur] = acc;
+}
+
+/** Whether consecutive entries repeat (runs of 4 on average or longer). */
+function inRuns(idx: Int32Array): boolean {
+  let changes = 1;
+  for (let r = 1; r < idx.length; r++) if (idx[r] !== idx[r - 1]) changes++;
+  return 4 * changes <= idx.length;
+}
+
+/**
+ * dst[idx[r]·stride + off] += src[srcOff + r] for r = 0 … n − 1, in that
+ * order, with the target carried in a variable through runs of rows that
+ * hit it (no store and load between their additions: the same numbers).
+ */
+function addRuns(
+  dst: Float64Array,
+  idx: Int32Array,
+  stride: number,
+  off: number,
+  src: Float64Array,
+  srcOff: number,
+  n: number,
+): void {
+  let cur = -1, acc = 0;
+  for (let r = 0; r < n; r++) {
+    const t = idx[r] * stride + off;
+    if (t !== cur) {
+      if (cur >= 0) dst[cur] = acc;
+      cur = t;
+      acc = dst[t];
+    }
+    acc += src[srcOff + r];
+  }
+  if (cur >= 0) dst[cur] = acc;
+}
+
+/**
  * u from Lᵀ u = c for a factor without X columns (c: the response's row of
  * L) into `out`: the dense tail first (its right-hand side in `xd`, m − 1),
  * then the head terms from the last back (as lmer's back substitution,
@@ -302,6 +618,13 @@ function backSolveU(f: BlockedFactor, out: Float64Array, xdBuf: Float64Array): v
       const qi = terms[i].q;
       const io = terms[i].zOffset;
       const { colPtr, rowLevel, values } = blk;
+      if (q === 1 && qi === 1 && oneEach(colPtr)) {
+        // the loop below with one value per column (position bl)
+        for (let bl = 0; bl < t.nLevels; bl++) {
+          out[zo + bl] -= 0 + values[bl] * out[io + rowLevel[bl]];
+        }
+        continue;
+      }
       if (q === 1 && qi === 1) {
         for (let bl = 0; bl < t.nLevels; bl++) {
           let s = 0;

@@ -87,6 +87,35 @@ const SPARSE_MARGIN = 0.5;
 const NATIVE_DENSE_SPEEDUP = 3;
 
 /**
+ * The indices 0 … n − 1 ordered by key[i] (in 0 … nKeys − 1), ascending
+ * indices within one key (a counting sort).
+ */
+function stableOrder(key: Int32Array, nKeys: number): Int32Array {
+  const start = new Int32Array(nKeys + 1);
+  for (let i = 0; i < key.length; i++) start[key[i] + 1]++;
+  for (let k = 0; k < nKeys; k++) start[k + 1] += start[k];
+  const out = new Int32Array(key.length);
+  for (let i = 0; i < key.length; i++) out[start[key[i]]++] = i;
+  return out;
+}
+
+const ONE_EACH = new WeakMap<Int32Array, boolean>();
+
+/**
+ * Whether every column of a block-sparse pattern holds exactly one block
+ * (colPtr[c] = c: a nested factor's levels each within one outer level),
+ * remembered per pattern.
+ */
+export function oneEach(colPtr: Int32Array): boolean {
+  let v = ONE_EACH.get(colPtr);
+  if (v === undefined) {
+    v = colPtr.every((x, c) => x === c);
+    ONE_EACH.set(colPtr, v);
+  }
+  return v;
+}
+
+/**
  * The blocked factor. Construct once from the crossproducts; `update(θ)`
  * refactors in place without allocating.
  */
@@ -150,6 +179,10 @@ export class BlockedFactor {
   private readonly maps: readonly (readonly (readonly Int32Array[])[])[];
   private readonly coupling: readonly TailCoupling[];
   private readonly scratch: Float64Array;
+  /** Per scalar head term: 1/d of each level of the last update. */
+  readonly #inv: Float64Array[] = [];
+  /** {@link eliminateNested}'s visiting orders, grouped by target, built on first use. */
+  readonly #byTarget = new Map<number, Int32Array>();
   private readonly work: Float64Array;
   private readonly kernels: DenseKernels | undefined;
   /** Sparse path: `all` index of each coupling pair and of each entry's F rows. */
@@ -505,6 +538,10 @@ export class BlockedFactor {
       const qm = terms[mm].q;
       const y = this.headOff[j][mm];
       const fm = this.headF[mm];
+      if (qj === 1 && qm === 1) {
+        this.eliminateScalar(j, mm);
+        continue;
+      }
       for (let c = 0; c < terms[mm].nLevels; c++) {
         // at most one block per column (that is what makes j a head term);
         // none only for a level of term mm without observations
@@ -512,12 +549,6 @@ export class BlockedFactor {
         if (y.colPtr[c + 1] === py) continue;
         const b = y.rowLevel[py];
         const yo = py * qj * qm;
-        if (qj === 1 && qm === 1) {
-          // scalar terms (nested random intercepts): the same operations as
-          // the general kernels below, without a call per 1 × 1 block
-          this.eliminateScalar(j, mm, c, b, y.values[py]);
-          continue;
-        }
         syrkSmallSub(d, b * qj * qj, qj, y.values, yo, qj, qj, qm);
         for (let i = j + 1; i < K; i++) {
           const x = this.headOff[i][mm];
@@ -545,13 +576,23 @@ export class BlockedFactor {
       }
     }
     this.factorHeadDiag(j);
-    for (let i = j + 1; i < K; i++) solveBlocks(this.headOff[i][j], d);
     if (qj === 1) {
-      for (let b = 0; b < terms[j].nLevels; b++) {
-        const inv = 1 / d[b];
-        for (let r = 0; r < nf; r++) fj[b * nf + r] *= inv;
+      // 1/d once per level: the blocks below and the F rows are scaled by it
+      const inv = this.#inv[j] ??= new Float64Array(terms[j].nLevels);
+      for (let b = 0; b < inv.length; b++) inv[b] = 1 / d[b];
+      for (let i = j + 1; i < K; i++) solveBlocksScalar(this.headOff[i][j], inv);
+      if (nf === 1) {
+        for (let b = 0; b < inv.length; b++) fj[b] *= inv[b];
+      } else {
+        for (let b = 0; b < inv.length; b++) {
+          const v = inv[b];
+          for (let r = 0; r < nf; r++) fj[b * nf + r] *= v;
+        }
       }
-    } else if (qj === 2) {
+      return;
+    }
+    for (let i = j + 1; i < K; i++) solveBlocks(this.headOff[i][j], d);
+    if (qj === 2) {
       for (let b = 0; b < terms[j].nLevels; b++) {
         const l00 = d[4 * b], l10 = d[4 * b + 1], l11 = d[4 * b + 3];
         const o = 2 * b * nf;
@@ -569,29 +610,275 @@ export class BlockedFactor {
   }
 
   /**
-   * One column c of scalar head term mm eliminated from scalar head term j
-   * (level b, L[j, mm] entry g): bitwise what syrkSmallSub / gemmNTSub do
-   * for 1 × 1 blocks (a zero g subtracts nothing, as they skip it).
+   * Scalar head term mm eliminated from scalar head term j (nested random
+   * intercepts): for each level c of mm with its entry g of L[j, mm] (level b
+   * of j), bitwise what syrkSmallSub / gemmNTSub do for 1 × 1 blocks (a zero
+   * g subtracts nothing, as they skip it). Each target is only touched by
+   * the levels c in ascending order, so the three loops (the diagonal, the
+   * blocks below, the F rows) give the numbers of one loop over c, without
+   * a call and the lookups per level.
    */
-  private eliminateScalar(j: number, mm: number, c: number, b: number, g: number): void {
+  private eliminateScalar(j: number, mm: number): void {
     const { terms } = this;
     const nf = this.p + 1;
-    if (g === 0) return;
-    this.headDiag[j][b] -= g * g;
+    const y = this.headOff[j][mm];
+    const ycp = y.colPtr, yrl = y.rowLevel, yv = y.values;
+    const nc = terms[mm].nLevels;
+    const dj = this.headDiag[j];
+    if (oneEach(ycp) && nc > 0) {
+      this.eliminateNested(j, mm);
+      return;
+    }
+    // consecutive levels c of a nested factor mostly share their level b:
+    // a target's value is carried in a variable through such a run (the
+    // same subtractions, without a store and load between them)
+    let cur = -1, acc = 0;
+    for (let c = 0; c < nc; c++) {
+      const py = ycp[c];
+      if (ycp[c + 1] === py) continue;
+      const g = yv[py];
+      if (g === 0) continue;
+      const b = yrl[py];
+      if (b !== cur) {
+        if (cur >= 0) dj[cur] = acc;
+        cur = b;
+        acc = dj[b];
+      }
+      acc -= g * g;
+    }
+    if (cur >= 0) dj[cur] = acc;
     for (let i = j + 1; i < terms.length; i++) {
       const x = this.headOff[i][mm];
+      const xcp = x.colPtr, xv = x.values;
       const tgt = this.headOff[i][j].values;
       const map = this.maps[i][j][mm];
       const qi = terms[i].q;
-      const xv = x.values;
-      for (let px = x.colPtr[c]; px < x.colPtr[c + 1]; px++) {
-        const o = map[px] * qi, xo = px * qi;
-        for (let r = 0; r < qi; r++) tgt[o + r] -= xv[xo + r] * g;
+      cur = -1;
+      for (let c = 0; c < nc; c++) {
+        const py = ycp[c];
+        if (ycp[c + 1] === py) continue;
+        const g = yv[py];
+        if (g === 0) continue;
+        if (qi === 1) {
+          for (let px = xcp[c]; px < xcp[c + 1]; px++) {
+            const t = map[px];
+            if (t !== cur) {
+              if (cur >= 0) tgt[cur] = acc;
+              cur = t;
+              acc = tgt[t];
+            }
+            acc -= xv[px] * g;
+          }
+        } else {
+          for (let px = xcp[c]; px < xcp[c + 1]; px++) {
+            const o = map[px] * qi, xo = px * qi;
+            for (let r = 0; r < qi; r++) tgt[o + r] -= xv[xo + r] * g;
+          }
+        }
       }
+      if (cur >= 0) tgt[cur] = acc;
     }
     const fj = this.headF[j], fm = this.headF[mm];
-    const bo = b * nf, co = c * nf;
-    for (let r = 0; r < nf; r++) fj[bo + r] -= fm[co + r] * g;
+    if (nf === 1) {
+      cur = -1;
+      for (let c = 0; c < nc; c++) {
+        const py = ycp[c];
+        if (ycp[c + 1] === py) continue;
+        const g = yv[py];
+        if (g === 0) continue;
+        const b = yrl[py];
+        if (b !== cur) {
+          if (cur >= 0) fj[cur] = acc;
+          cur = b;
+          acc = fj[b];
+        }
+        acc -= fm[c] * g;
+      }
+      if (cur >= 0) fj[cur] = acc;
+      return;
+    }
+    for (let c = 0; c < nc; c++) {
+      const py = ycp[c];
+      if (ycp[c + 1] === py) continue;
+      const g = yv[py];
+      if (g === 0) continue;
+      const bo = yrl[py] * nf, co = c * nf;
+      for (let r = 0; r < nf; r++) fj[bo + r] -= fm[co + r] * g;
+    }
+  }
+
+  /**
+   * {@link eliminateScalar} when every level c of mm meets one level b of j
+   * (L[j, mm] holds value c of column c: a factor nested in j). Each target
+   * (b's diagonal, a block below, b's F rows) takes its levels c in
+   * ascending order, as before, but the levels are visited grouped by
+   * target (a stable order, built once), so a target's value is carried in
+   * a variable through all its levels: the same subtractions in the same
+   * order, without the scattered loads and stores.
+   */
+  private eliminateNested(j: number, mm: number): void {
+    const { terms } = this;
+    const nf = this.p + 1;
+    const y = this.headOff[j][mm];
+    const yrl = y.rowLevel, yv = y.values;
+    const dj = this.headDiag[j];
+    const fj = this.headF[j], fm = this.headF[mm];
+    const K = terms.length;
+    const key = j * K + mm;
+    let ord = this.#byTarget.get(key);
+    if (!ord) this.#byTarget.set(key, ord = stableOrder(yrl, terms[j].nLevels));
+    const nc = ord.length;
+    let cur = -1, acc = 0, accF = 0;
+    for (let t = 0; t < nc; t++) {
+      const c = ord[t];
+      const g = yv[c];
+      if (g === 0) continue;
+      const b = yrl[c];
+      if (b !== cur) {
+        if (cur >= 0) {
+          dj[cur] = acc;
+          if (nf === 1) fj[cur] = accF;
+        }
+        cur = b;
+        acc = dj[b];
+        accF = nf === 1 ? fj[b] : 0;
+      }
+      acc -= g * g;
+      if (nf === 1) accF -= fm[c] * g;
+      else {
+        const bo = b * nf, co = c * nf;
+        for (let r = 0; r < nf; r++) fj[bo + r] -= fm[co + r] * g;
+      }
+    }
+    if (cur >= 0) {
+      dj[cur] = acc;
+      if (nf === 1) fj[cur] = accF;
+    }
+    for (let i = j + 1; i < terms.length; i++) {
+      const x = this.headOff[i][mm];
+      const xcp = x.colPtr, xv = x.values;
+      const tgt = this.headOff[i][j].values;
+      const map = this.maps[i][j][mm];
+      const qi = terms[i].q;
+      if (qi === 1 && oneEach(xcp)) {
+        // block c of column c, target map[c]: grouped by target
+        const k2 = ((i + 1) * K + j) * K + mm;
+        let ot = this.#byTarget.get(k2);
+        if (!ot) this.#byTarget.set(k2, ot = stableOrder(map, tgt.length));
+        cur = -1;
+        for (let t = 0; t < ot.length; t++) {
+          const c = ot[t];
+          const g = yv[c];
+          if (g === 0) continue;
+          const tt = map[c];
+          if (tt !== cur) {
+            if (cur >= 0) tgt[cur] = acc;
+            cur = tt;
+            acc = tgt[tt];
+          }
+          acc -= xv[c] * g;
+        }
+        if (cur >= 0) tgt[cur] = acc;
+        continue;
+      }
+      for (let c = 0; c < nc; c++) {
+        const g = yv[c];
+        if (g === 0) continue;
+        for (let px = xcp[c]; px < xcp[c + 1]; px++) {
+          const o = map[px] * qi, xo = px * qi;
+          for (let r = 0; r < qi; r++) tgt[o + r] -= xv[xo + r] * g;
+        }
+      }
+    }
+  }
+
+  /**
+   * {@link updateTail}'s Z part when every column of L[T, m] has every tail
+   * row (fully crossed factors; entry r of column k at colPtr[k] + r): two
+   * columns j, j + 1 of M at a time, four columns k at a time, so that each
+   * loaded value of L serves two columns of M. Every entry of M still
+   * subtracts its products one column k after the other in ascending order;
+   * a group is used only when its eight multipliers are non-zero (a zero
+   * one subtracts nothing in the column-at-a-time loop), else the columns k
+   * one at a time. Also M's F rows of those columns.
+   */
+  private updateTailFull(val: Float64Array, fm: Float64Array, colPtr: Int32Array): void {
+    const { m, tail, tailZ } = this;
+    const nf = this.p + 1;
+    const nCols = colPtr.length - 1;
+    // column k alone into column j of M (rows j …), skipped when its multiplier is 0
+    const one = (k: number, j: number) => {
+      const c0 = colPtr[k];
+      const g = val[c0 + j];
+      if (g === 0) return;
+      const cj = j * m;
+      for (let r = j; r < tailZ; r++) tail[cj + r] -= val[c0 + r] * g;
+      const fc = cj + tailZ, fo = k * nf;
+      for (let a = 0; a < nf; a++) tail[fc + a] -= fm[fo + a] * g;
+    };
+    let j = 0;
+    for (; j + 1 < tailZ; j += 2) {
+      const cA = j * m, cB = cA + m;
+      let k = 0;
+      while (k < nCols) {
+        if (k + 3 < nCols) {
+          const n0 = colPtr[k], n1 = colPtr[k + 1], n2 = colPtr[k + 2], n3 = colPtr[k + 3];
+          const a0 = val[n0 + j], a1 = val[n1 + j], a2 = val[n2 + j], a3 = val[n3 + j];
+          const b0 = val[n0 + j + 1], b1 = val[n1 + j + 1], b2 = val[n2 + j + 1];
+          const b3 = val[n3 + j + 1];
+          if (
+            a0 !== 0 && a1 !== 0 && a2 !== 0 && a3 !== 0 &&
+            b0 !== 0 && b1 !== 0 && b2 !== 0 && b3 !== 0
+          ) {
+            // row j of column j (column j + 1 starts at row j + 1)
+            let t = tail[cA + j];
+            t -= a0 * a0;
+            t -= a1 * a1;
+            t -= a2 * a2;
+            t -= a3 * a3;
+            tail[cA + j] = t;
+            for (let r = j + 1; r < tailZ; r++) {
+              const v0 = val[n0 + r], v1 = val[n1 + r], v2 = val[n2 + r], v3 = val[n3 + r];
+              let x = tail[cA + r];
+              x -= v0 * a0;
+              x -= v1 * a1;
+              x -= v2 * a2;
+              x -= v3 * a3;
+              tail[cA + r] = x;
+              let y = tail[cB + r];
+              y -= v0 * b0;
+              y -= v1 * b1;
+              y -= v2 * b2;
+              y -= v3 * b3;
+              tail[cB + r] = y;
+            }
+            const fA = cA + tailZ, fB = cB + tailZ;
+            const f0 = k * nf, f1 = f0 + nf, f2 = f1 + nf, f3 = f2 + nf;
+            for (let a = 0; a < nf; a++) {
+              const u0 = fm[f0 + a], u1 = fm[f1 + a], u2 = fm[f2 + a], u3 = fm[f3 + a];
+              let x = tail[fA + a];
+              x -= u0 * a0;
+              x -= u1 * a1;
+              x -= u2 * a2;
+              x -= u3 * a3;
+              tail[fA + a] = x;
+              let y = tail[fB + a];
+              y -= u0 * b0;
+              y -= u1 * b1;
+              y -= u2 * b2;
+              y -= u3 * b3;
+              tail[fB + a] = y;
+            }
+            k += 4;
+            continue;
+          }
+        }
+        one(k, j);
+        one(k, j + 1);
+        k++;
+      }
+    }
+    for (; j < tailZ; j++) for (let k = 0; k < nCols; k++) one(k, j);
   }
 
   /** Factor head term j's diagonal blocks in place (one q × q per level). */
@@ -615,6 +902,19 @@ export class BlockedFactor {
   }
 
   /**
+   * L[T, m]'s values in the coupling's entry order: the head block's own
+   * values when they are in that order already (one tail term), else
+   * gathered into `tc.val`.
+   */
+  private couplingValues(tc: TailCoupling, mm: number): Float64Array {
+    if (tc.direct >= 0) return this.headOff[tc.direct][mm].values;
+    const { srcTerm, srcIdx, val } = tc;
+    const src = this.headOff.map((row) => row[mm]?.values);
+    for (let e = 0; e < val.length; e++) val[e] = src[srcTerm[e]]![srcIdx[e]];
+    return val;
+  }
+
+  /**
    * M ← M − Σ_{head m} L[D, m] L[D, m]ᵀ (D = tail terms ∪ F). L[T, m] (the
    * tail rows) is gathered into scalar compressed columns, then M is updated
    * one column j at a time from the entries of row j, so the writes of each
@@ -627,9 +927,12 @@ export class BlockedFactor {
     for (let mm = 0; mm < this.nHead; mm++) {
       const tc = this.coupling[mm];
       const fm = this.headF[mm];
-      const { colPtr, rowIdx, colOf, rowPtr, rowEnt, srcTerm, srcIdx, val } = tc;
-      for (let e = 0; e < val.length; e++) {
-        val[e] = this.headOff[srcTerm[e]][mm].values[srcIdx[e]];
+      const { colPtr, rowIdx, colOf, rowPtr, rowEnt, contiguous, full } = tc;
+      const val = this.couplingValues(tc, mm);
+      if (tc.allFull) {
+        this.updateTailFull(val, fm, colPtr);
+        syrkWideSub(tail, tailZ * m + tailZ, m, fm, nf, fm.length / nf);
+        continue;
       }
       for (let j = 0; j < tailZ; j++) {
         const colM = j * m;
@@ -639,9 +942,46 @@ export class BlockedFactor {
           const g = val[e0];
           if (g === 0) continue;
           const k = colOf[e0];
+          if (full[k] && p + 3 < rowPtr[j + 1]) {
+            // four columns with every tail row at once (fully crossed
+            // factors): each entry of M still takes their four products in
+            // column order, loaded and stored once (when all four apply)
+            const e1 = rowEnt[p + 1], e2 = rowEnt[p + 2], e3 = rowEnt[p + 3];
+            const g1 = val[e1], g2 = val[e2], g3 = val[e3];
+            const k1 = colOf[e1], k2 = colOf[e2], k3 = colOf[e3];
+            if (full[k1] && full[k2] && full[k3] && g1 !== 0 && g2 !== 0 && g3 !== 0) {
+              // a full column's entry of row r is at colPtr + r
+              const n0 = colPtr[k], n1 = colPtr[k1], n2 = colPtr[k2], n3 = colPtr[k3];
+              for (let r = j; r < tailZ; r++) {
+                let t = tail[colM + r];
+                t -= val[n0 + r] * g;
+                t -= val[n1 + r] * g1;
+                t -= val[n2 + r] * g2;
+                t -= val[n3 + r] * g3;
+                tail[colM + r] = t;
+              }
+              const f0 = k * nf, f1 = k1 * nf, f2 = k2 * nf, f3 = k3 * nf;
+              for (let a = 0; a < nf; a++) {
+                let t = tail[fc + a];
+                t -= fm[f0 + a] * g;
+                t -= fm[f1 + a] * g1;
+                t -= fm[f2 + a] * g2;
+                t -= fm[f3 + a] * g3;
+                tail[fc + a] = t;
+              }
+              p += 3;
+              continue;
+            }
+          }
           // rows of column k are ascending, so entries from e0 on are ≥ j
           const end = colPtr[k + 1];
-          for (let e = e0; e < end; e++) tail[colM + rowIdx[e]] -= val[e] * g;
+          if (contiguous[k]) {
+            // rows j, j + 1, …: the same subtractions without the row index
+            const o = colM + j - e0;
+            for (let e = e0; e < end; e++) tail[o + e] -= val[e] * g;
+          } else {
+            for (let e = e0; e < end; e++) tail[colM + rowIdx[e]] -= val[e] * g;
+          }
           const fo = k * nf;
           for (let a = 0; a < nf; a++) tail[fc + a] -= fm[fo + a] * g;
         }
@@ -680,6 +1020,17 @@ export interface TailCoupling {
   readonly srcTerm: Int32Array;
   readonly srcIdx: Int32Array;
   readonly val: Float64Array;
+  /** Per column: 1 when its rows are consecutive (no gaps), as for fully crossed factors. */
+  readonly contiguous: Uint8Array;
+  /** Per column: 1 when it has every tail row (0 … tailZ − 1). */
+  readonly full: Uint8Array;
+  /** Every column has every tail row. */
+  readonly allFull: boolean;
+  /**
+   * The tail term whose head block L[t, m] holds exactly `val`'s entries in
+   * order (srcTerm ≡ t, srcIdx[e] = e), or -1.
+   */
+  readonly direct: number;
 }
 
 function tailCoupling(
@@ -730,6 +1081,17 @@ function tailCoupling(
   const next = rowPtr.slice(0, tailZ);
   const rowEnt = new Int32Array(nnz);
   for (let e = 0; e < nnz; e++) rowEnt[next[rowIdx[e]]++] = e;
+  const contiguous = new Uint8Array(nCols), full = new Uint8Array(nCols);
+  for (let k = 0; k < nCols; k++) {
+    const c0 = colPtr[k], c1 = colPtr[k + 1];
+    contiguous[k] = c1 === c0 || rowIdx[c1 - 1] - rowIdx[c0] === c1 - 1 - c0 ? 1 : 0;
+    full[k] = c1 - c0 === tailZ && contiguous[k] && tailZ > 0 ? 1 : 0;
+  }
+  let direct = nnz > 0 ? srcTerm[0] : -1;
+  for (let e = 0; e < nnz && direct >= 0; e++) {
+    if (srcTerm[e] !== direct || srcIdx[e] !== e) direct = -1;
+  }
+  if (direct >= 0 && off[direct][mm].values.length !== nnz) direct = -1;
   return {
     colPtr,
     rowIdx,
@@ -739,6 +1101,10 @@ function tailCoupling(
     srcTerm,
     srcIdx,
     val: new Float64Array(nnz),
+    contiguous,
+    full,
+    allFull: nCols > 0 && full.every((v) => v === 1),
+    direct,
   };
 }
 
@@ -791,10 +1157,29 @@ function scaleBlocks(blk: BlockSparse, Ti: Float64Array, Tj: Float64Array): void
 }
 
 /** X ← X L_bb⁻ᵀ for every block (a, b) of a head block column. */
+/** {@link solveBlocks} for a scalar column term, with 1/d of each level given. */
+function solveBlocksScalar(blk: BlockSparse, inv: Float64Array): void {
+  const { qi, colPtr, values } = blk;
+  const nCols = colPtr.length - 1;
+  if (qi === 1 && oneEach(colPtr)) {
+    for (let b = 0; b < nCols; b++) values[b] *= inv[b];
+    return;
+  }
+  for (let b = 0; b < nCols; b++) {
+    const v = inv[b];
+    for (let r = colPtr[b] * qi; r < colPtr[b + 1] * qi; r++) values[r] *= v;
+  }
+}
+
 function solveBlocks(blk: BlockSparse, d: Float64Array): void {
   const { qi, qj, colPtr, values } = blk;
   const bs = qi * qj;
   const nCols = colPtr.length - 1;
+  if (qj === 1 && qi === 1 && oneEach(colPtr)) {
+    // the loop below with its one value per column
+    for (let b = 0; b < nCols; b++) values[b] *= 1 / d[b];
+    return;
+  }
   if (qj === 1) {
     for (let b = 0; b < nCols; b++) {
       const inv = 1 / d[b];

@@ -78,6 +78,21 @@ export function logDetL(f: BlockedFactor): number {
   return 2 * ld;
 }
 
+/**
+ * The rank checks of {@link devianceParts} alone (the same errors), for a
+ * caller that needs the solution but not the criterion's pieces.
+ */
+export function checkFixedRank(f: BlockedFactor, info: number, xtxDiag: Float64Array): void {
+  const { m, tail, denseZ, p } = f;
+  if (info >= denseZ && info < denseZ + p) {
+    throw rankDeficient(info - denseZ);
+  }
+  for (let r = 0; r < p; r++) {
+    const d = tail[(denseZ + r) * m + denseZ + r];
+    if (d * d < RANK_TOL * xtxDiag[r]) throw rankDeficient(r);
+  }
+}
+
 function rankDeficient(col: number): Error {
   return new Error(
     `fixed-effect model matrix is rank deficient: column ${
