@@ -13,7 +13,7 @@ import type { FixedDesign } from "../../design/reterm.ts";
 import { BlockedFactor, findBlock, oneEach } from "../lmer/cholesky.ts";
 import { type CrossProducts, crossProducts } from "../lmer/crossprod.ts";
 import { checkFixedRank, devianceParts, logDetL } from "../lmer/deviance.ts";
-import { scaleByLambda, solve } from "../lmer/solution.ts";
+import { backSubstitute, scaleByLambda, solve } from "../lmer/solution.ts";
 import type { TermInfo } from "../lmer/structure.ts";
 import { trsvLowerTrans } from "../../linalg/triangular.ts";
 
@@ -421,7 +421,7 @@ export class WeightedSystem {
       // left empty) nor the rest of lmer's solution: the numbers of
       // lmer's back substitution, operation for operation
       checkFixedRank(this.factor, info, this.xtxDiag);
-      backSolveUBeta(this.factor, out.u, out.beta, tailBuf);
+      backSubstitute(this.factor, out.u, out.beta, tailBuf);
       scaleByLambda(this.factor, out.u, out.b);
       return { u: out.u, b: out.b, beta: out.beta, unscDiag: EMPTY };
     }
@@ -461,69 +461,6 @@ export class WeightedSystem {
 }
 
 const EMPTY = new Float64Array(0);
-
-/**
- * [u; β] from Lᵀ [u; β] = c (c: the response's row of L) into `u` and
- * `beta`, as lmer's back substitution (lib/models/lmer/solution.ts) computes
- * them: the tail (tail u and β) first, then each head term from the last
- * back, its right-hand side c_j − L[X, j]ᵀβ, one block of L[i, j]ᵀu_i
- * subtracted at a time, and its diagonal blocks solved.
- */
-function backSolveUBeta(
-  f: BlockedFactor,
-  u: Float64Array,
-  beta: Float64Array,
-  xdBuf: Float64Array,
-): void {
-  const { tailZ, terms, p } = f;
-  const nf = p + 1;
-  const headZ = u.length - tailZ;
-  let xd: Float64Array;
-  if (f.sparse) xd = f.solveTail();
-  else {
-    // BlockedFactor.solveTail without its allocation
-    const { m, tail } = f;
-    xd = xdBuf;
-    for (let r = 0; r < m - 1; r++) xd[r] = tail[r * m + m - 1];
-    trsvLowerTrans(tail, m - 1, 0, m, xd, 0);
-  }
-  u.set(xd.subarray(0, tailZ), headZ);
-  for (let r = 0; r < p; r++) beta[r] = xd[tailZ + r];
-  for (let j = f.nHead - 1; j >= 0; j--) {
-    const t = terms[j];
-    const q = t.q;
-    const fj = f.headF[j];
-    const zo = t.zOffset;
-    for (let col = 0; col < t.size; col++) {
-      let s = fj[col * nf + p];
-      for (let r = 0; r < p; r++) s -= fj[col * nf + r] * beta[r];
-      u[zo + col] = s;
-    }
-    for (let i = j + 1; i < terms.length; i++) {
-      const { colPtr, rowLevel, values } = f.headOff[i][j];
-      const qi = terms[i].q;
-      const io = terms[i].zOffset;
-      for (let bl = 0; bl < t.nLevels; bl++) {
-        for (let pos = colPtr[bl]; pos < colPtr[bl + 1]; pos++) {
-          const a = rowLevel[pos];
-          const vo = pos * qi * q;
-          for (let c = 0; c < q; c++) {
-            let s = 0;
-            for (let r = 0; r < qi; r++) s += values[vo + c * qi + r] * u[io + a * qi + r];
-            u[zo + bl * q + c] -= s;
-          }
-        }
-      }
-    }
-    const d = f.headDiag[j];
-    if (q === 1) {
-      // trsvLowerTrans for one column: x / l
-      for (let bl = 0; bl < t.nLevels; bl++) u[zo + bl] /= d[bl];
-    } else {
-      for (let bl = 0; bl < t.nLevels; bl++) trsvLowerTrans(d, q, bl * q * q, q, u, zo + bl * q);
-    }
-  }
-}
 
 /**
  * {@link addRuns} over the rows in `list` (ascending) only: the other rows
@@ -595,16 +532,7 @@ function addRuns(
 function backSolveU(f: BlockedFactor, out: Float64Array, xdBuf: Float64Array): void {
   const { tailZ, terms } = f;
   const headZ = out.length - tailZ;
-  let xd: Float64Array;
-  if (f.sparse) xd = f.solveTail();
-  else {
-    // BlockedFactor.solveTail without its allocation: the last column of M,
-    // then M's leading block transposed solved
-    const { m, tail } = f;
-    xd = xdBuf;
-    for (let r = 0; r < m - 1; r++) xd[r] = tail[r * m + m - 1];
-    trsvLowerTrans(tail, m - 1, 0, m, xd, 0);
-  }
+  const xd = f.solveTail(xdBuf);
   out.set(xd.subarray(0, tailZ), headZ);
   for (let j = f.nHead - 1; j >= 0; j--) {
     const t = terms[j];

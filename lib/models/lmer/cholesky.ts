@@ -370,11 +370,13 @@ export class BlockedFactor {
   /**
    * Solve L_DDᵀ [u_T; β] = c (D = tail Z columns and X, c = the X and tail
    * part of y's row of L): u_T in natural tail order (tailZ), then β (p).
+   * On the dense path into `buf` (length ≥ m − 1) when given (PIRLS reuses
+   * one), else a new array.
    */
-  solveTail(): Float64Array {
+  solveTail(buf?: Float64Array): Float64Array {
     if (this.sparse) return this.sparse.solveTrans();
     const { m, tail } = this;
-    const xd = new Float64Array(m - 1);
+    const xd = buf ?? new Float64Array(m - 1);
     for (let r = 0; r < m - 1; r++) xd[r] = tail[r * m + m - 1];
     trsvLowerTrans(tail, m - 1, 0, m, xd, 0);
     return xd;

@@ -344,12 +344,15 @@ export class Lmm implements LmmStructure {
     const parts = this.parts(theta);
     const objective = profiledCriterion(parts, this.n, this.p, reml) - this.ldW;
     this.derivativeWork ??= new DerivativeWorkspace();
+    const u = new Float64Array(this.q), beta = new Float64Array(this.p);
+    backSubstitute(this.factor, u, beta);
     const d = this.derivativeWork.derivatives({
       factor: this.factor,
       theta,
       reml,
       pwrss: parts.pwrss,
-      solution: backSubstitute(this.factor, this.q),
+      u,
+      beta,
       x: this.x,
       y: this.y,
       terms: this.fitTerms,

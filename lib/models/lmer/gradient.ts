@@ -87,8 +87,10 @@ export interface DerivativeInput {
   readonly reml: boolean;
   /** The penalized residual sum of squares r² at θ. */
   readonly pwrss: number;
-  /** The solution [u; β] at θ (Z order, then β in the factor's coordinates). */
-  readonly solution: Float64Array;
+  /** The spherical random effects u at θ (Z order). */
+  readonly u: Float64Array;
+  /** β at θ, in the factor's coordinates. */
+  readonly beta: Float64Array;
   /** X as factored (centred, weighted). */
   readonly x: FixedDesign;
   /** y as factored. */
@@ -114,7 +116,7 @@ export class DerivativeWorkspace {
    * notes). Overwrites the factor's dense tail (it is marked stale).
    */
   derivatives(input: DerivativeInput): CriterionDerivatives {
-    const { factor: f, theta, reml, pwrss, solution: u } = input;
+    const { factor: f, theta, reml, pwrss, u } = input;
     const K = f.terms.length;
     const nn = reml ? input.x.n - input.x.p : input.x.n;
     // the information's triangular solves need the factor: before W replaces it
@@ -250,20 +252,20 @@ function sortEntries(rs: Int32Array, vs: Float64Array, from: number, to: number)
 
 /** The profiled average-information matrix (K × K, row-major). */
 function information(input: DerivativeInput, nn: number): Float64Array {
-  const { factor: f, theta, reml, pwrss, solution: sol, x, y, terms } = input;
+  const { factor: f, theta, reml, pwrss, u, beta, x, y, terms } = input;
   const { n, p } = x;
-  const K = terms.length, q = sol.length - p;
+  const K = terms.length;
   const sigma2 = pwrss / nn;
   // w_k = 2 Z_k u_k, w_K = (y − Xβ)/σ²
   const ws: Float64Array[] = [];
   for (const t of terms) {
     const w = new Float64Array(n), { index, z } = t.term;
-    for (let i = 0; i < n; i++) w[i] = 2 * z[i] * sol[t.zOffset + index[i]];
+    for (let i = 0; i < n; i++) w[i] = 2 * z[i] * u[t.zOffset + index[i]];
     ws.push(w);
   }
   const wr = Float64Array.from(y);
   for (let j = 0; j < p; j++) {
-    const bj = sol[q + j], col = j * n;
+    const bj = beta[j], col = j * n;
     for (let i = 0; i < n; i++) wr[i] -= x.x[col + i] * bj;
   }
   for (let i = 0; i < n; i++) wr[i] /= sigma2;

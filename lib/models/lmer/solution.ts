@@ -157,9 +157,8 @@ export function solve(input: SolveInput): LmmSolution {
   const { factor: f, x, y, reml, parts } = input;
   const { n, p } = x;
   const qTotal = f.terms.reduce((s, t) => s + t.size, 0);
-  const sol = backSubstitute(f, qTotal);
-  const beta = sol.subarray(qTotal, qTotal + p).slice();
-  const u = sol.subarray(0, qTotal).slice();
+  const u = new Float64Array(qTotal), beta = new Float64Array(p);
+  backSubstitute(f, u, beta);
   const b = scaleByLambda(f, u);
   const rows = input.rows !== false;
   const fitted = rows ? fittedValues(x, beta, f.terms, b) : new Float64Array(0);
@@ -210,54 +209,61 @@ export function solve(input: SolveInput): LmmSolution {
 }
 
 /**
- * Solve Lᵀ [u; β] = c, where c is y's row of L: first the dense tail (tail
- * terms' u and β together), then the head block columns from the last back.
- * Returns [u (Z order); β].
+ * Solve Lᵀ [u; β] = c, where c is y's row of L, into `u` (Z order) and
+ * `beta`: first the dense tail (tail terms' u and β together), then the
+ * head terms from the last back, each with its right-hand side
+ * c_j − L[X, j]ᵀβ, one block of L[i, j]ᵀu_i subtracted at a time, and its
+ * diagonal blocks solved. `xdBuf` (length ≥ the dense tail's order − 1) is
+ * the tail's work space when given (PIRLS reuses one).
  */
-export function backSubstitute(f: BlockedFactor, qTotal: number): Float64Array {
+export function backSubstitute(
+  f: BlockedFactor,
+  u: Float64Array,
+  beta: Float64Array,
+  xdBuf?: Float64Array,
+): void {
   const { tailZ, p, terms } = f;
   const nf = p + 1;
-  const headZ = qTotal - tailZ;
-  const out = new Float64Array(qTotal + p);
+  const headZ = u.length - tailZ;
   // tail: x_D = L_DD⁻ᵀ c_D, with c_D the tail and X part of y's row of L
-  const xd = f.solveTail();
-  out.set(xd.subarray(0, tailZ), headZ);
-  out.set(xd.subarray(tailZ), qTotal);
-  const beta = xd.subarray(tailZ);
+  const xd = f.solveTail(xdBuf);
+  u.set(xd.subarray(0, tailZ), headZ);
+  for (let r = 0; r < p; r++) beta[r] = xd[tailZ + r];
   for (let j = f.nHead - 1; j >= 0; j--) {
     const t = terms[j];
     const q = t.q;
     const fj = f.headF[j];
     const zo = t.zOffset;
-    // right-hand side: c_j − L[X, j]ᵀ β
     for (let col = 0; col < t.size; col++) {
       let s = fj[col * nf + p];
       for (let r = 0; r < p; r++) s -= fj[col * nf + r] * beta[r];
-      out[zo + col] = s;
+      u[zo + col] = s;
     }
     // − Σ_{i > j} L[i, j]ᵀ u_i
     for (let i = j + 1; i < terms.length; i++) {
-      const blk = f.headOff[i][j];
+      const { colPtr, rowLevel, values } = f.headOff[i][j];
       const qi = terms[i].q;
       const io = terms[i].zOffset;
       for (let bl = 0; bl < t.nLevels; bl++) {
-        for (let pos = blk.colPtr[bl]; pos < blk.colPtr[bl + 1]; pos++) {
-          const a = blk.rowLevel[pos];
+        for (let pos = colPtr[bl]; pos < colPtr[bl + 1]; pos++) {
+          const a = rowLevel[pos];
           const vo = pos * qi * q;
           for (let c = 0; c < q; c++) {
             let s = 0;
-            for (let r = 0; r < qi; r++) s += blk.values[vo + c * qi + r] * out[io + a * qi + r];
-            out[zo + bl * q + c] -= s;
+            for (let r = 0; r < qi; r++) s += values[vo + c * qi + r] * u[io + a * qi + r];
+            u[zo + bl * q + c] -= s;
           }
         }
       }
     }
     const d = f.headDiag[j];
-    for (let bl = 0; bl < t.nLevels; bl++) {
-      trsvLowerTrans(d, q, bl * q * q, q, out, zo + bl * q);
+    if (q === 1) {
+      // trsvLowerTrans of one column: x / l
+      for (let bl = 0; bl < t.nLevels; bl++) u[zo + bl] /= d[bl];
+    } else {
+      for (let bl = 0; bl < t.nLevels; bl++) trsvLowerTrans(d, q, bl * q * q, q, u, zo + bl * q);
     }
   }
-  return out;
 }
 
 /**
