@@ -22,7 +22,6 @@ import { type DevianceParts, devianceParts, profiledCriterion } from "./deviance
 import { backSubstitute, fittedValues, type LmmSolution, solve } from "./solution.ts";
 import {
   type CriterionDerivatives,
-  derivativesSupported,
   derivativesUnsupported,
   DerivativeWorkspace,
 } from "./gradient.ts";
@@ -317,7 +316,7 @@ export class Lmm implements LmmStructure {
    * the rows in memory.
    */
   get derivativesSupported(): boolean {
-    return this.rows && derivativesSupported(this.factor);
+    return this.derivativesUnsupported === undefined;
   }
 
   /** Why {@link Lmm.derivatives} does not apply (undefined when it does). */
@@ -335,12 +334,8 @@ export class Lmm implements LmmStructure {
     theta: ArrayLike<number>,
     reml: boolean,
   ): CriterionDerivatives & { readonly objective: number } {
-    if (!this.derivativesSupported) {
-      throw new Error(
-        "the criterion's derivatives need scalar random-effects terms, crossed factors " +
-          "factored densely, and the rows in memory",
-      );
-    }
+    const why = this.derivativesUnsupported;
+    if (why) throw new Error(`the criterion's derivatives do not apply here: ${why}`);
     const parts = this.parts(theta);
     const objective = profiledCriterion(parts, this.n, this.p, reml) - this.ldW;
     this.derivativeWork ??= new DerivativeWorkspace();

@@ -46,16 +46,9 @@ export interface CriterionDerivatives {
 }
 
 /**
- * Whether {@link criterionDerivatives} applies to this factor: every term
- * scalar, one head term, the tail factored densely.
- */
-export function derivativesSupported(f: BlockedFactor): boolean {
-  return derivativesUnsupported(f) === undefined;
-}
-
-/**
- * Why {@link criterionDerivatives} does not apply to this factor (for the
- * error of a forced Newton path), or undefined when it does.
+ * Why {@link DerivativeWorkspace.derivatives} does not apply to this factor
+ * (every term scalar, one head term, the tail factored densely are needed),
+ * or undefined when it does.
  */
 export function derivativesUnsupported(f: BlockedFactor): string | undefined {
   const { terms } = f;
