@@ -460,83 +460,10 @@ export function optimizeLmer(
         maxeval,
       },
     );
-  let res: Pick<OptimResult, "x" | "fval" | "feval" | "message"> & {
-    status: string;
-    settings: OptSummary["settings"];
-  };
-  let optimizer = "BOBYQA";
-  if (useNewton(devfun, control)) {
-    const budget = control.maxeval ?? 1e5;
-    const nt = newtonMinimize(
-      (th, withDerivatives) => {
-        let d;
-        try {
-          d = withDerivatives ? lmm.derivatives(th, devfun.reml) : {
-            objective: devfun(th),
-            gradient: new Float64Array(0),
-            information: new Float64Array(0),
-          };
-        } catch {
-          // an extreme θ where the factorization fails ("rank deficient" at
-          // θ ≈ 1e7): a step too long, shortened by the line search (at the
-          // start, BOBYQA's evaluation there reports the error)
-          const k = th.length;
-          return {
-            objective: NaN,
-            gradient: new Float64Array(k).fill(NaN),
-            information: new Float64Array(k * k).fill(NaN),
-          };
-        }
-        progress.note(d.objective);
-        return d;
-      },
-      x0,
-      {
-        ftolAbs: control.ftolAbs ?? 1e-8,
-        maxeval: Math.min(budget, NEWTON_MAX_EVAL),
-        nearBound: NEAR_BOUND,
-      },
-    );
-    optimizer = "Newton";
-    // its own cap spent (not the caller's budget): Newton is not converging
-    // (a θ_k heading for 0 but still above NEAR_BOUND crawls there), which
-    // is no reason for lme4's "maximum number of function evaluations" message
-    const capped = nt.status === "maxeval_reached" && nt.feval < budget;
-    const left = budget - nt.feval;
-    // stopped short with nothing left for BOBYQA: the caller's budget is spent
-    const spent = nt.status !== "converged" && left <= 0;
-    res = capped
-      ? {
-        ...nt,
-        status: "no_progress",
-        message: `Newton: no convergence in ${nt.feval} evaluations`,
-      }
-      : spent
-      ? { ...nt, status: "maxeval_reached", message: `Newton: ${nt.message}; maxeval reached` }
-      : { ...nt, status: nt.status, message: `Newton: ${nt.message}` };
-    // Near a boundary (the criterion is flat in θ_k at 0, Newton's steps
-    // stall there) BOBYQA finishes from Newton's point. Stopped short for
-    // any other reason (a start far out, where the criterion is flat in θ
-    // and Newton's point may be anywhere: from θ = 1e4 it stopped at
-    // θ_b ≈ 6,600, 16% above the optimum, and BOBYQA from there did not
-    // recover), BOBYQA runs lme4's path from the start; the lower wins.
-    const nearBound = [...nt.x].some((v) => v < NEAR_BOUND);
-    if ((nt.status !== "converged" || nearBound) && left > 0) {
-      // BOBYQA from a small θ_k scales coordinate k's trust region by θ_k
-      // (NLopt's initial step is 0.75 θ_k), which raises its stopping
-      // radius in the others to xtolAbs / θ_k: from θ_k ≈ 1e-8 it stopped
-      // with a criterion 3e-3 too high, from 1e-3 short of lme4's gradient
-      // check. Hand it such a θ_k on its bound (0, where the step is 1).
-      const from = nt.status === "converged" || nt.status === "near_bound"
-        ? Float64Array.from(nt.x, (v, k) => (v < HANDOVER_SNAP ? lmm.lower[k] : v))
-        : x0;
-      const b = run(from, left);
-      optimizer = "Newton, then BOBYQA";
-      res = b.fval <= nt.fval
-        ? { ...b, feval: nt.feval + b.feval }
-        : { ...res, feval: nt.feval + b.feval };
-    }
-  } else res = run(x0);
+  let res: OptimRecord = useNewton(devfun, control)
+    ? newtonThenBobyqa(devfun, control, x0, progress, run)
+    : { ...run(x0), optimizer: "BOBYQA" };
+  const optimizer = res.optimizer;
   let feval = res.feval;
   // lme4's restart_edge: a θ on its bound with a negative one-sided slope
   // (step 1e-5 inward) means the optimizer stopped too early: run again from there.
@@ -549,7 +476,7 @@ export function optimizeLmer(
       return (devfun(th) - d0) / 1e-5;
     });
     if (slopes.some((g) => g < 0)) {
-      res = run(Float64Array.from(res.x));
+      res = { ...run(Float64Array.from(res.x)), optimizer };
       feval += res.feval;
     }
   }
@@ -596,6 +523,97 @@ const HANDOVER_SNAP = 0.01;
  * 4–6 where it works, each about two of BOBYQA's.
  */
 const NEWTON_MAX_EVAL = 12;
+
+/** No derivatives (an evaluation of the criterion alone). */
+const NONE = new Float64Array(0);
+
+/** An optimizer's result as {@link optimizeLmer} records it. */
+type OptimRecord = Pick<OptimResult, "x" | "fval" | "feval" | "message"> & {
+  readonly optimizer: string;
+  readonly status: string;
+  readonly settings: OptSummary["settings"];
+};
+
+/**
+ * The Newton path of {@link optimizeLmer} (see {@link LmerControl.optimizer}),
+ * handing over to BOBYQA (`run`) near a boundary or when Newton stops short.
+ */
+function newtonThenBobyqa(
+  devfun: LmerDevfun,
+  control: LmerControl,
+  x0: Float64Array,
+  progress: ProgressTracker,
+  run: (from: Float64Array, maxeval?: number) => OptimResult,
+): OptimRecord {
+  const { lmm } = devfun;
+  const budget = control.maxeval ?? 1e5;
+  const nt = newtonMinimize(
+    (th, withDerivatives) => {
+      try {
+        const d = withDerivatives
+          ? lmm.derivatives(th, devfun.reml)
+          : { objective: devfun(th), gradient: NONE, information: NONE };
+        progress.note(d.objective);
+        return d;
+      } catch {
+        // an extreme θ where the factorization fails ("rank deficient" at
+        // θ ≈ 1e7): a step too long, shortened by the line search, which
+        // reads nothing else of a non-finite criterion (at the start,
+        // BOBYQA's evaluation there reports the error)
+        return { objective: NaN, gradient: NONE, information: NONE };
+      }
+    },
+    x0,
+    {
+      ftolAbs: control.ftolAbs ?? 1e-8,
+      maxeval: Math.min(budget, NEWTON_MAX_EVAL),
+      nearBound: NEAR_BOUND,
+    },
+  );
+  // its own cap spent (not the caller's budget): Newton is not converging
+  // (a θ_k heading for 0 but still above NEAR_BOUND crawls there), which
+  // is no reason for lme4's "maximum number of function evaluations" message
+  const capped = nt.status === "maxeval_reached" && nt.feval < budget;
+  const left = budget - nt.feval;
+  // stopped short with nothing left for BOBYQA: the caller's budget is spent
+  const spent = nt.status !== "converged" && left <= 0;
+  const res: OptimRecord = capped
+    ? {
+      ...nt,
+      optimizer: "Newton",
+      status: "no_progress",
+      message: `Newton: no convergence in ${nt.feval} evaluations`,
+    }
+    : spent
+    ? {
+      ...nt,
+      optimizer: "Newton",
+      status: "maxeval_reached",
+      message: `Newton: ${nt.message}; maxeval reached`,
+    }
+    : { ...nt, optimizer: "Newton", message: `Newton: ${nt.message}` };
+  // Near a boundary (the criterion is flat in θ_k at 0, Newton's steps
+  // stall there) BOBYQA finishes from Newton's point. Stopped short for
+  // any other reason (a start far out, where the criterion is flat in θ
+  // and Newton's point may be anywhere: from θ = 1e4 it stopped at
+  // θ_b ≈ 6,600, 16% above the optimum, and BOBYQA from there did not
+  // recover), BOBYQA runs lme4's path from the start; the lower wins.
+  const nearBound = [...nt.x].some((v) => v < NEAR_BOUND);
+  if ((nt.status !== "converged" || nearBound) && left > 0) {
+    // BOBYQA from a small θ_k scales coordinate k's trust region by θ_k
+    // (NLopt's initial step is 0.75 θ_k), which raises its stopping
+    // radius in the others to xtolAbs / θ_k: from θ_k ≈ 1e-8 it stopped
+    // with a criterion 3e-3 too high, from 1e-3 short of lme4's gradient
+    // check. Hand it such a θ_k on its bound (0, where the step is 1).
+    const from = nt.status === "converged" || nt.status === "near_bound"
+      ? Float64Array.from(nt.x, (v, k) => (v < HANDOVER_SNAP ? lmm.lower[k] : v))
+      : x0;
+    const b = run(from, left);
+    const optimizer = "Newton, then BOBYQA", feval = nt.feval + b.feval;
+    return b.fval <= nt.fval ? { ...b, optimizer, feval } : { ...res, optimizer, feval };
+  }
+  return res;
+}
 
 /** Smallest dense block for which `optimizer: "auto"` takes the Newton path. */
 export const NEWTON_MIN_ORDER = 2000;
