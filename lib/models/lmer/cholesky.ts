@@ -87,15 +87,15 @@ const SPARSE_MARGIN = 0.5;
 const NATIVE_DENSE_SPEEDUP = 3;
 
 /**
- * The indices 0 … n − 1 ordered by key[i] (in 0 … nKeys − 1), ascending
- * indices within one key (a counting sort).
+ * The indices i with key[i] ≥ 0 ordered by key[i] (in 0 … nKeys − 1),
+ * ascending indices within one key (a counting sort).
  */
 function stableOrder(key: Int32Array, nKeys: number): Int32Array {
   const start = new Int32Array(nKeys + 1);
-  for (let i = 0; i < key.length; i++) start[key[i] + 1]++;
+  for (let i = 0; i < key.length; i++) if (key[i] >= 0) start[key[i] + 1]++;
   for (let k = 0; k < nKeys; k++) start[k + 1] += start[k];
-  const out = new Int32Array(key.length);
-  for (let i = 0; i < key.length; i++) out[start[key[i]]++] = i;
+  const out = new Int32Array(start[nKeys]);
+  for (let i = 0; i < key.length; i++) if (key[i] >= 0) out[start[key[i]]++] = i;
   return out;
 }
 
@@ -541,7 +541,7 @@ export class BlockedFactor {
       const y = this.headOff[j][mm];
       const fm = this.headF[mm];
       if (qj === 1 && qm === 1) {
-        this.eliminateScalar(j, mm);
+        this.eliminateNested(j, mm);
         continue;
       }
       for (let c = 0; c < terms[mm].nLevels; c++) {
@@ -613,129 +613,40 @@ export class BlockedFactor {
 
   /**
    * Scalar head term mm eliminated from scalar head term j (nested random
-   * intercepts): for each level c of mm with its entry g of L[j, mm] (level b
-   * of j), bitwise what syrkSmallSub / gemmNTSub do for 1 × 1 blocks (a zero
-   * g subtracts nothing, as they skip it). Each target is only touched by
-   * the levels c in ascending order, so the three loops (the diagonal, the
-   * blocks below, the F rows) give the numbers of one loop over c, without
-   * a call and the lookups per level.
-   */
-  private eliminateScalar(j: number, mm: number): void {
-    const { terms } = this;
-    const nf = this.p + 1;
-    const y = this.headOff[j][mm];
-    const ycp = y.colPtr, yrl = y.rowLevel, yv = y.values;
-    const nc = terms[mm].nLevels;
-    const dj = this.headDiag[j];
-    if (oneEach(ycp) && nc > 0) {
-      this.eliminateNested(j, mm);
-      return;
-    }
-    // consecutive levels c of a nested factor mostly share their level b:
-    // a target's value is carried in a variable through such a run (the
-    // same subtractions, without a store and load between them)
-    let cur = -1, acc = 0;
-    for (let c = 0; c < nc; c++) {
-      const py = ycp[c];
-      if (ycp[c + 1] === py) continue;
-      const g = yv[py];
-      if (g === 0) continue;
-      const b = yrl[py];
-      if (b !== cur) {
-        if (cur >= 0) dj[cur] = acc;
-        cur = b;
-        acc = dj[b];
-      }
-      acc -= g * g;
-    }
-    if (cur >= 0) dj[cur] = acc;
-    for (let i = j + 1; i < terms.length; i++) {
-      const x = this.headOff[i][mm];
-      const xcp = x.colPtr, xv = x.values;
-      const tgt = this.headOff[i][j].values;
-      const map = this.maps[i][j][mm];
-      const qi = terms[i].q;
-      cur = -1;
-      for (let c = 0; c < nc; c++) {
-        const py = ycp[c];
-        if (ycp[c + 1] === py) continue;
-        const g = yv[py];
-        if (g === 0) continue;
-        if (qi === 1) {
-          for (let px = xcp[c]; px < xcp[c + 1]; px++) {
-            const t = map[px];
-            if (t !== cur) {
-              if (cur >= 0) tgt[cur] = acc;
-              cur = t;
-              acc = tgt[t];
-            }
-            acc -= xv[px] * g;
-          }
-        } else {
-          for (let px = xcp[c]; px < xcp[c + 1]; px++) {
-            const o = map[px] * qi, xo = px * qi;
-            for (let r = 0; r < qi; r++) tgt[o + r] -= xv[xo + r] * g;
-          }
-        }
-      }
-      if (cur >= 0) tgt[cur] = acc;
-    }
-    const fj = this.headF[j], fm = this.headF[mm];
-    if (nf === 1) {
-      cur = -1;
-      for (let c = 0; c < nc; c++) {
-        const py = ycp[c];
-        if (ycp[c + 1] === py) continue;
-        const g = yv[py];
-        if (g === 0) continue;
-        const b = yrl[py];
-        if (b !== cur) {
-          if (cur >= 0) fj[cur] = acc;
-          cur = b;
-          acc = fj[b];
-        }
-        acc -= fm[c] * g;
-      }
-      if (cur >= 0) fj[cur] = acc;
-      return;
-    }
-    for (let c = 0; c < nc; c++) {
-      const py = ycp[c];
-      if (ycp[c + 1] === py) continue;
-      const g = yv[py];
-      if (g === 0) continue;
-      const bo = yrl[py] * nf, co = c * nf;
-      for (let r = 0; r < nf; r++) fj[bo + r] -= fm[co + r] * g;
-    }
-  }
-
-  /**
-   * {@link eliminateScalar} when every level c of mm meets one level b of j
-   * (L[j, mm] holds value c of column c: a factor nested in j). Each target
-   * (b's diagonal, a block below, b's F rows) takes its levels c in
-   * ascending order, as before, but the levels are visited grouped by
+   * intercepts): each level c of mm has at most one entry g of L[j, mm]
+   * (level b of j; none for a level without observations), and its
+   * products are subtracted from b's diagonal, the blocks below and b's F
+   * rows, bitwise what syrkSmallSub / gemmNTSub do for 1 × 1 blocks (a
+   * zero g subtracts nothing, as they skip it). Each target takes its
+   * levels c in ascending order, but the levels are visited grouped by
    * target (a stable order, built once), so a target's value is carried in
    * a variable through all its levels: the same subtractions in the same
-   * order, without the scattered loads and stores.
+   * order, without a call, lookups and scattered loads and stores per level.
    */
   private eliminateNested(j: number, mm: number): void {
     const { terms } = this;
     const nf = this.p + 1;
     const y = this.headOff[j][mm];
-    const yrl = y.rowLevel, yv = y.values;
+    const ycp = y.colPtr, yrl = y.rowLevel, yv = y.values;
     const dj = this.headDiag[j];
     const fj = this.headF[j], fm = this.headF[mm];
-    const K = terms.length;
+    const K = terms.length, nc = terms[mm].nLevels;
     const key = j * K + mm;
     let ord = this.#byTarget.get(key);
-    if (!ord) this.#byTarget.set(key, ord = stableOrder(yrl, terms[j].nLevels));
-    const nc = ord.length;
+    if (!ord) {
+      // the levels c of mm with an entry, by their level b of j
+      const colKey = Int32Array.from(
+        { length: nc },
+        (_, c) => (ycp[c + 1] > ycp[c] ? yrl[ycp[c]] : -1),
+      );
+      this.#byTarget.set(key, ord = stableOrder(colKey, terms[j].nLevels));
+    }
     let cur = -1, acc = 0, accF = 0;
-    for (let t = 0; t < nc; t++) {
-      const c = ord[t];
-      const g = yv[c];
+    for (let t = 0; t < ord.length; t++) {
+      const c = ord[t], py = ycp[c];
+      const g = yv[py];
       if (g === 0) continue;
-      const b = yrl[c];
+      const b = yrl[py];
       if (b !== cur) {
         if (cur >= 0) {
           dj[cur] = acc;
@@ -769,8 +680,9 @@ export class BlockedFactor {
         if (!ot) this.#byTarget.set(k2, ot = stableOrder(map, tgt.length));
         cur = -1;
         for (let t = 0; t < ot.length; t++) {
-          const c = ot[t];
-          const g = yv[c];
+          const c = ot[t], py = ycp[c];
+          if (ycp[c + 1] === py) continue;
+          const g = yv[py];
           if (g === 0) continue;
           const tt = map[c];
           if (tt !== cur) {
@@ -784,7 +696,9 @@ export class BlockedFactor {
         continue;
       }
       for (let c = 0; c < nc; c++) {
-        const g = yv[c];
+        const py = ycp[c];
+        if (ycp[c + 1] === py) continue;
+        const g = yv[py];
         if (g === 0) continue;
         for (let px = xcp[c]; px < xcp[c + 1]; px++) {
           const o = map[px] * qi, xo = px * qi;
