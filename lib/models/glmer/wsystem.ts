@@ -180,8 +180,7 @@ export class WeightedSystem {
           addRuns(d, idx, 1, 0, w, 0, n);
           for (let f = 0; f < nf; f++) {
             const list = rowsOf(f);
-            if (list) addRunsList(fz, idx, nf, f, wf, f * n, list);
-            else addRuns(fz, idx, nf, f, wf, f * n, n);
+            addRuns(fz, idx, nf, f, wf, f * n, n, list);
           }
         } else if (ones[k] && nf > 1 && useSparse) {
           // as below, the mostly-zero columns over their non-zero rows
@@ -462,33 +461,6 @@ export class WeightedSystem {
 
 const EMPTY = new Float64Array(0);
 
-/**
- * {@link addRuns} over the rows in `list` (ascending) only: the other rows
- * add +0 or −0, which leaves the sums unchanged.
- */
-function addRunsList(
-  dst: Float64Array,
-  idx: Int32Array,
-  stride: number,
-  off: number,
-  src: Float64Array,
-  srcOff: number,
-  list: Int32Array,
-): void {
-  let cur = -1, acc = 0;
-  for (let t = 0; t < list.length; t++) {
-    const r = list[t];
-    const tt = idx[r] * stride + off;
-    if (tt !== cur) {
-      if (cur >= 0) dst[cur] = acc;
-      cur = tt;
-      acc = dst[tt];
-    }
-    acc += src[srcOff + r];
-  }
-  if (cur >= 0) dst[cur] = acc;
-}
-
 /** Whether consecutive entries repeat (runs of 4 on average or longer). */
 function inRuns(idx: Int32Array): boolean {
   let changes = 1;
@@ -497,9 +469,11 @@ function inRuns(idx: Int32Array): boolean {
 }
 
 /**
- * dst[idx[r]·stride + off] += src[srcOff + r] for r = 0 … n − 1, in that
- * order, with the target carried in a variable through runs of rows that
- * hit it (no store and load between their additions: the same numbers).
+ * dst[idx[r]·stride + off] += src[srcOff + r] for r = 0 … n − 1, or for
+ * the rows in `list` (ascending) only when given (the others add +0 or −0,
+ * which leaves the sums unchanged), in that order, with the target carried
+ * in a variable through runs of rows that hit it (no store and load between
+ * their additions: the same numbers).
  */
 function addRuns(
   dst: Float64Array,
@@ -509,9 +483,12 @@ function addRuns(
   src: Float64Array,
   srcOff: number,
   n: number,
+  list?: Int32Array,
 ): void {
   let cur = -1, acc = 0;
-  for (let r = 0; r < n; r++) {
+  const m = list ? list.length : n;
+  for (let k = 0; k < m; k++) {
+    const r = list ? list[k] : k;
     const t = idx[r] * stride + off;
     if (t !== cur) {
       if (cur >= 0) dst[cur] = acc;
