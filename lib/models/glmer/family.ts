@@ -162,6 +162,14 @@ export function stirlerr(n: number): number {
 
 /** R's bd0(x, np) = x log(x/np) + np − x, accurately for x ≈ np. */
 export function bd0(x: number, np: number): number {
+  return bd0Log(x, np, NaN);
+}
+
+/**
+ * {@link bd0} given log(x/np) where the caller has it (NaN: computed here
+ * when needed); the same number.
+ */
+export function bd0Log(x: number, np: number, logRatio: number): number {
   if (Math.abs(x - np) < 0.1 * (x + np)) {
     let v = (x - np) / (x + np);
     let s = (x - np) * v;
@@ -175,7 +183,7 @@ export function bd0(x: number, np: number): number {
       s = s1;
     }
   }
-  return x * Math.log(x / np) + np - x;
+  return x * (Number.isNaN(logRatio) ? Math.log(x / np) : logRatio) + np - x;
 }
 
 /** R's dbinom(x, n, p, log = TRUE) (Loader's saddle point). */

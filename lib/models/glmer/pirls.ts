@@ -397,7 +397,7 @@ export class Glmm {
     const ldL2 = sys.logDet();
     let sqrL = 0;
     for (let k = 0; k < u.length; k++) sqrL += u[k] * u[k];
-    const aic = rows.aic(mu);
+    const aic = rows.aicAtLast();
     const cp = (a: Float64Array) => (copy ? a.slice() : a);
     return {
       deviance: ldL2 + sqrL + aic,

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { bd0, dbinomLog, dpoisLog, type GlmFamily, stirlerr } from "./family.ts";
+import { bd0, bd0Log, dbinomLog, dpoisLog, type GlmFamily, stirlerr } from "./family.ts";
 
 const EPS = 2.220446049250313e-16;
 const LN_2PI = 1.837877066409345483560659472811;
@@ -70,6 +70,15 @@ export class WorkingRows {
    */
   private readonly aicSt: Float64Array | undefined;
   private readonly aicLf: Float64Array | undefined;
+  /**
+   * The logarithms {@link evaluate} took, kept for {@link aicAtLast} where
+   * the aic takes the same ones (logit with 0/1 responses and one trial per
+   * row: log μ or log(1 − μ); Poisson with integer y: log(y/μ) for y > 0);
+   * empty otherwise.
+   */
+  private readonly logs: Float64Array;
+  /** {@link logs} holds the last {@link evaluate}'s values. */
+  #logsValid = false;
   /** Analyse the family and precompute the per-row constants. */
   constructor(
     y: Float64Array,
@@ -131,6 +140,11 @@ export class WorkingRows {
       }
     }
     this.binaryAic = binaryAic;
+    const sameX = (x: Float64Array) => x.every((v, i) => v === y[i] || !this.aicOn![i]);
+    const keep = this.kind === LOGIT_BINOMIAL
+      ? this.binaryY && binaryAic && sameX(this.aicX!)
+      : this.kind === LOG_POISSON && this.poisSt !== undefined;
+    this.logs = new Float64Array(keep ? n : 0);
   }
 
   /**
@@ -141,6 +155,7 @@ export class WorkingRows {
   evaluate(eta: Float64Array, mu: Float64Array): number {
     const { n, y, wt, ex } = this;
     this.#mu = mu;
+    this.#logsValid = false;
     let dev = 0;
     // μ first and the deviance residuals in a second pass: the same
     // numbers, but a loop with one call of Math.exp or Math.log per row runs
@@ -156,15 +171,22 @@ export class WorkingRows {
       }
       // binomial dev.resids: 2 wt (y log(y/μ) + (1−y) log((1−y)/(1−μ)))
       if (binary) {
+        // y ∈ {0, 1}: one of the two terms is 0 and the other log(1/s),
+        // s = y·μ + (1−y)·(1−μ), which is μ or 1−μ exactly (x·1 + 0·z = x;
+        // 0 < μ < 1). R takes log(1/s); −log(s) is the same number to the
+        // last bit or two, and log(s) is what the binomial aic takes at the
+        // end of PIRLS (kept in `logs` for aicAtLast(): one logarithm per
+        // row fewer per PIRLS run). The sum only decides PIRLS's
+        // convergence and step halving (and is lme4's deviance(m)); the
+        // optimizer's Laplace deviance takes the aic
+        const lg = this.logs, keep = lg.length === n;
         for (let i = 0; i < n; i++) {
           const m = mu[i], yi = y[i], y1 = 1 - yi;
-          // y ∈ {0, 1}: one of the two terms is 0 and the other 1·log(a),
-          // a = y·(y/μ) + (1−y)·((1−y)/(1−μ)), that is 1/μ or 1/(1−μ)
-          // exactly (x·1 + 0·z = x; 0 < μ < 1); one division of 1 by
-          // y·μ + (1−y)·(1−μ), which is μ or 1−μ exactly, gives the same
-          // number without a branch on y
-          dev += 2 * wt[i] * Math.log(1 / (yi * m + y1 * (1 - m)));
+          const l = Math.log(yi * m + y1 * (1 - m));
+          if (keep) lg[i] = l;
+          dev -= 2 * wt[i] * l;
         }
+        this.#logsValid = keep;
         return dev;
       }
       for (let i = 0; i < n; i++) {
@@ -176,12 +198,18 @@ export class WorkingRows {
     }
     if (this.kind === LOG_POISSON) {
       for (let i = 0; i < n; i++) mu[i] = Math.max(Math.exp(eta[i]), EPS);
+      const lg = this.logs, keep = lg.length === n;
       for (let i = 0; i < n; i++) {
         const m = mu[i];
         const yi = y[i];
-        // poisson dev.resids
-        dev += 2 * (yi > 0 ? wt[i] * (yi * Math.log(yi / m) - (yi - m)) : m * wt[i]);
+        // poisson dev.resids (log(y/μ) kept for the aic's bd0)
+        if (yi > 0) {
+          const l = Math.log(yi / m);
+          if (keep) lg[i] = l;
+          dev += 2 * (wt[i] * (yi * l - (yi - m)));
+        } else dev += 2 * (m * wt[i]);
       }
+      this.#logsValid = keep;
       return dev;
     }
     for (let i = 0; i < n; i++) dev += this.genericRow(i, eta[i], mu);
@@ -239,6 +267,47 @@ export class WorkingRows {
     for (let i = 0; i < n; i++) w[i] = (wt[i] * me[i] * me[i]) / v[i];
     if (base) { for (let i = 0; i < n; i++) z[i] = eta[i] - base[i] + res[i] / me[i]; }
     else for (let i = 0; i < n; i++) z[i] = res[i] / me[i];
+  }
+
+  /**
+   * {@link aic} at the μ of the last {@link evaluate} (which must be
+   * unchanged since), the same number: where that evaluation kept its
+   * logarithms (`logs`), they replace the aic's own.
+   */
+  aicAtLast(): number {
+    const mu = this.#mu;
+    if (!this.#logsValid) return this.aic(mu);
+    const { n, y, wt } = this, lg = this.logs;
+    let s = 0;
+    if (this.kind === LOGIT_BINOMIAL) {
+      // aic()'s binary sum, its log(s) read (s the same expression in
+      // evaluate(), as the successes x are y here)
+      const f = this.aicF!, on = this.aicOn!;
+      for (let i = 0; i < n; i++) {
+        if (!on[i]) continue;
+        const p = mu[i];
+        if (!(p > 0 && p < 1)) {
+          s += f[i] * dbinomLog(y[i], 1, p);
+          continue;
+        }
+        const q = 1 - p, xi = y[i], x1 = 1 - xi;
+        const sp = xi * p + x1 * q, op = xi * q + x1 * p;
+        s += f[i] * (op < 0.1 ? -bd0(1, sp) - op : lg[i]);
+      }
+      return -2 * s;
+    }
+    // Poisson: aic()'s sum, bd0's log(y/μ) read where it takes one
+    const st = this.poisSt!, c = this.poisC!;
+    for (let i = 0; i < n; i++) {
+      const yi = y[i], m = mu[i];
+      const d = m === 0
+        ? (yi === 0 ? 0 : -Infinity)
+        : yi === 0
+        ? -m
+        : st[i] - bd0Log(yi, m, lg[i]) - c[i];
+      s += d * wt[i];
+    }
+    return -2 * s;
   }
 
   /**
