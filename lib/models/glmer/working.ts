@@ -12,6 +12,7 @@
  * @module
  */
 
+import { logitBinaryRows, logPoissonRows, ROW_THREADS_MIN, SharedRows } from "./row_threads.ts";
 import { bd0, bd0Log, dbinomLog, dpoisLog, type GlmFamily, stirlerr } from "./family.ts";
 
 const EPS = 2.220446049250313e-16;
@@ -77,6 +78,10 @@ export class WorkingRows {
    * empty otherwise.
    */
   private readonly logs: Float64Array;
+  /** Whether {@link evaluate} keeps its logarithms in {@link logs}. */
+  private readonly keepLogs: boolean;
+  /** The row arrays of a large model, shared with the row helper thread. */
+  private readonly shared: SharedRows | undefined;
   /** {@link logs} holds the last {@link evaluate}'s values. */
   #logsValid = false;
   /** Analyse the family and precompute the per-row constants. */
@@ -98,7 +103,6 @@ export class WorkingRows {
       ? LOG_POISSON
       : GENERIC;
     const generic = this.kind === GENERIC;
-    this.ex = new Float64Array(this.kind === LOGIT_BINOMIAL ? n : 0);
     this.me = new Float64Array(generic ? n : 0);
     this.v = new Float64Array(generic ? n : 0);
     this.res = new Float64Array(generic ? n : 0);
@@ -144,7 +148,15 @@ export class WorkingRows {
     const keep = this.kind === LOGIT_BINOMIAL
       ? this.binaryY && binaryAic && sameX(this.aicX!)
       : this.kind === LOG_POISSON && this.poisSt !== undefined;
-    this.logs = new Float64Array(keep ? n : 0);
+    this.keepLogs = keep;
+    // large models of the two fused kinds: the row arrays in a shared
+    // buffer, each pass in chunks on two threads where possible
+    const fused = (this.kind === LOGIT_BINOMIAL && this.binaryY) || this.kind === LOG_POISSON;
+    this.shared = fused && n >= ROW_THREADS_MIN ? new SharedRows(y, weights) : undefined;
+    this.logs = this.shared ? this.shared.v.logs : new Float64Array(keep ? n : 0);
+    this.ex = this.shared
+      ? this.shared.v.ex
+      : new Float64Array(this.kind === LOGIT_BINOMIAL ? n : 0);
   }
 
   /**
@@ -157,11 +169,31 @@ export class WorkingRows {
     this.#mu = mu;
     this.#logsValid = false;
     let dev = 0;
-    // μ first and the deviance residuals in a second pass: the same
-    // numbers, but a loop with one call of Math.exp or Math.log per row runs
-    // ~1.5× faster than one with both (fewer values live across the calls)
+    const keep = this.keepLogs;
+    // logit with 0/1 responses, and Poisson: the row kernels of
+    // row_threads.ts (μ first and the deviance residuals in a second pass:
+    // the same numbers, but a loop with one call of Math.exp or Math.log per
+    // row runs ~1.5× faster than one with both). R's binomial dev.resids
+    // take log(1/s), s = y·μ + (1−y)·(1−μ) (μ or 1−μ exactly); −log(s) is
+    // the same number to the last bit or two, and log(s) is what the
+    // binomial aic takes at the end of PIRLS (kept in `logs` for
+    // aicAtLast(): one logarithm per row fewer per PIRLS run). The sum only
+    // decides PIRLS's convergence and step halving (and is lme4's
+    // deviance(m)); the optimizer's Laplace deviance takes the aic
+    const sh = this.shared;
+    if (sh) {
+      if (eta !== sh.v.eta) sh.v.eta.set(eta);
+      dev = sh.pass(this.kind === LOGIT_BINOMIAL ? "logit" : "poisson", keep);
+      if (mu !== sh.v.mu) mu.set(sh.v.mu);
+      this.#logsValid = keep;
+      return dev;
+    }
+    if (this.kind === LOGIT_BINOMIAL && this.binaryY) {
+      dev = logitBinaryRows(eta, mu, ex, y, wt, this.logs, keep, 0, n);
+      this.#logsValid = keep;
+      return dev;
+    }
     if (this.kind === LOGIT_BINOMIAL) {
-      const binary = this.binaryY;
       for (let i = 0; i < n; i++) {
         const et = eta[i];
         // R's logit linkinv and mu.eta share one exp (μ′ follows in working())
@@ -170,25 +202,6 @@ export class WorkingRows {
         ex[i] = t;
       }
       // binomial dev.resids: 2 wt (y log(y/μ) + (1−y) log((1−y)/(1−μ)))
-      if (binary) {
-        // y ∈ {0, 1}: one of the two terms is 0 and the other log(1/s),
-        // s = y·μ + (1−y)·(1−μ), which is μ or 1−μ exactly (x·1 + 0·z = x;
-        // 0 < μ < 1). R takes log(1/s); −log(s) is the same number to the
-        // last bit or two, and log(s) is what the binomial aic takes at the
-        // end of PIRLS (kept in `logs` for aicAtLast(): one logarithm per
-        // row fewer per PIRLS run). The sum only decides PIRLS's
-        // convergence and step halving (and is lme4's deviance(m)); the
-        // optimizer's Laplace deviance takes the aic
-        const lg = this.logs, keep = lg.length === n;
-        for (let i = 0; i < n; i++) {
-          const m = mu[i], yi = y[i], y1 = 1 - yi;
-          const l = Math.log(yi * m + y1 * (1 - m));
-          if (keep) lg[i] = l;
-          dev -= 2 * wt[i] * l;
-        }
-        this.#logsValid = keep;
-        return dev;
-      }
       for (let i = 0; i < n; i++) {
         const m = mu[i], yi = y[i], y1 = 1 - yi;
         dev += 2 * wt[i] *
@@ -197,18 +210,7 @@ export class WorkingRows {
       return dev;
     }
     if (this.kind === LOG_POISSON) {
-      for (let i = 0; i < n; i++) mu[i] = Math.max(Math.exp(eta[i]), EPS);
-      const lg = this.logs, keep = lg.length === n;
-      for (let i = 0; i < n; i++) {
-        const m = mu[i];
-        const yi = y[i];
-        // poisson dev.resids (log(y/μ) kept for the aic's bd0)
-        if (yi > 0) {
-          const l = Math.log(yi / m);
-          if (keep) lg[i] = l;
-          dev += 2 * (wt[i] * (yi * l - (yi - m)));
-        } else dev += 2 * (m * wt[i]);
-      }
+      dev = logPoissonRows(eta, mu, y, wt, this.logs, keep, 0, n);
       this.#logsValid = keep;
       return dev;
     }

@@ -1,0 +1,461 @@
+/**
+ * PIRLS's row pass (μ and the unit deviances at η: one exponential and one
+ * logarithm per row, most of a large glmer fit's time) on two cores.
+ *
+ * For n ≥ {@link ROW_THREADS_MIN} rows (logit with 0/1 responses, or
+ * Poisson), {@link SharedRows} keeps the row arrays in one
+ * SharedArrayBuffer and cuts each pass into {@link ROW_CHUNKS} chunks of
+ * consecutive rows. A helper thread (a `node:worker_threads` Worker started
+ * on first use, unref'd so that it never keeps a process or a Jupyter kernel
+ * alive) and the main thread claim chunks with compare-and-swap until none
+ * is left, so a helper that is slow to wake just takes fewer. Every row is
+ * computed by one thread with the same operations, and the deviance is the
+ * sum of the chunks' sums in chunk order whoever computed them: the results
+ * are bitwise the same on one thread or two. `setDenseThreads(1)` (or
+ * `LMER_THREADS=1`) keeps the pass on one thread; anything missing (Workers,
+ * shared memory, `Atomics.wait` on the main thread) does so silently.
+ *
+ * The worker does not import this file: the source text of the kernels
+ * ({@link logitBinaryRows}, {@link logPoissonRows}) and of
+ * {@link rowWorkerMain} is embedded in a `data:` module, so those functions
+ * must stay self-contained (no references outside their bodies except
+ * their parameters and globals).
+ * @module
+ */
+
+import { parallelEnabled } from "../../linalg/parallel.ts";
+
+/** Rows from which a pass is cut into chunks (and shared with the helper). */
+export const ROW_THREADS_MIN = 4096;
+/** Chunks per pass. */
+export const ROW_CHUNKS = 16;
+
+/** Control slots (Int32) and commands. */
+const S = {
+  state: 0, // 1 once the worker listens, -1 if it failed to start
+  seq: 1, // last command number posted
+  cmd: 2, // the command of seq
+  claim: 3, // (tag << 8) | next chunk; -1 when closed
+  finished: 4, // chunks finished in the current job
+  bound: 5, // id of the rows the worker is linked to
+  done: 6, // last rebind the worker acknowledged
+  failed: 7, // 1 if a chunk failed in the worker
+  keep: 8, // the job's `keep` flag
+  workerChunks: 9, // chunks the worker ran (statistics, wrapping)
+  length: 10,
+  rebind: 1,
+  logit: 2,
+  poisson: 3,
+  tagMod: 1 << 23,
+  spinMs: 1,
+} as const;
+
+/**
+ * Logit link, 0/1 responses, rows [from, to): μ = e^η/(1 + e^η) with R's
+ * clamping beyond ±30 (e^η kept in `ex` for μ′), and −2 Σ wt log(s),
+ * s = μ or 1 − μ (kept in `logs` when `keep`). Two loops, each with one
+ * transcendental call per row (faster than one loop with both).
+ */
+export function logitBinaryRows(
+  eta: Float64Array,
+  mu: Float64Array,
+  ex: Float64Array,
+  y: Float64Array,
+  wt: Float64Array,
+  logs: Float64Array,
+  keep: boolean,
+  from: number,
+  to: number,
+): number {
+  const EPS = 2.220446049250313e-16, INVEPS = 1 / EPS;
+  for (let i = from; i < to; i++) {
+    const et = eta[i];
+    const t = et < -30 ? EPS : et > 30 ? INVEPS : Math.exp(et);
+    mu[i] = t / (1 + t);
+    ex[i] = t;
+  }
+  let dev = 0;
+  for (let i = from; i < to; i++) {
+    const m = mu[i], yi = y[i], y1 = 1 - yi;
+    const l = Math.log(yi * m + y1 * (1 - m));
+    if (keep) logs[i] = l;
+    dev -= 2 * wt[i] * l;
+  }
+  return dev;
+}
+
+/**
+ * Log link, Poisson, rows [from, to): μ = max(e^η, ε) and R's unit
+ * deviances summed (log(y/μ) kept in `logs` when `keep`).
+ */
+export function logPoissonRows(
+  eta: Float64Array,
+  mu: Float64Array,
+  y: Float64Array,
+  wt: Float64Array,
+  logs: Float64Array,
+  keep: boolean,
+  from: number,
+  to: number,
+): number {
+  const EPS = 2.220446049250313e-16;
+  for (let i = from; i < to; i++) mu[i] = Math.max(Math.exp(eta[i]), EPS);
+  let dev = 0;
+  for (let i = from; i < to; i++) {
+    const m = mu[i];
+    const yi = y[i];
+    if (yi > 0) {
+      const l = Math.log(yi / m);
+      if (keep) logs[i] = l;
+      dev += 2 * (wt[i] * (yi * l - (yi - m)));
+    } else dev += 2 * (m * wt[i]);
+  }
+  return dev;
+}
+
+/** The arrays of one model's rows, as views of one shared buffer. */
+interface RowViews {
+  part: Float64Array;
+  eta: Float64Array;
+  mu: Float64Array;
+  ex: Float64Array;
+  logs: Float64Array;
+  y: Float64Array;
+  wt: Float64Array;
+}
+
+/** Views of `buffer` laid out for n rows (see {@link SharedRows}). */
+function rowViews(buffer: ArrayBufferLike, n: number, chunks: number): RowViews {
+  const at = (k: number) => new Float64Array(buffer, (chunks + k * n) * 8, n);
+  return {
+    part: new Float64Array(buffer, 0, chunks),
+    eta: at(0),
+    mu: at(1),
+    ex: at(2),
+    logs: at(3),
+    y: at(4),
+    wt: at(5),
+  };
+}
+
+/** First row of chunk c of n rows. */
+function chunkStart(c: number, n: number): number {
+  return Math.floor((c * n) / ROW_CHUNKS);
+}
+
+/** What the worker receives as `workerData`. */
+interface RowWorkerData {
+  readonly ctl: Int32Array;
+  readonly slots: typeof S;
+  readonly chunks: number;
+}
+
+/** The kernels, passed to the worker's program. */
+interface RowKernels {
+  logitBinaryRows: typeof logitBinaryRows;
+  logPoissonRows: typeof logPoissonRows;
+}
+
+/** The worker's program (see the module documentation). */
+export function rowWorkerMain(
+  data: RowWorkerData,
+  port: {
+    on(
+      event: "message",
+      listener: (msg: { buffer: SharedArrayBuffer; n: number; id: number; seq: number }) => void,
+    ): unknown;
+  },
+  k: RowKernels,
+): void {
+  const { ctl, slots: T, chunks } = data;
+  let v: {
+    part: Float64Array;
+    eta: Float64Array;
+    mu: Float64Array;
+    ex: Float64Array;
+    logs: Float64Array;
+    y: Float64Array;
+    wt: Float64Array;
+  } | null = null;
+  let n = 0;
+  let seen = 0;
+  const serve = (): void => {
+    for (;;) {
+      // spin briefly (the next PIRLS step usually follows within a
+      // millisecond), then sleep
+      let seq = Atomics.load(ctl, T.seq);
+      const t0 = performance.now();
+      for (let i = 1; seq === seen; i++) {
+        seq = Atomics.load(ctl, T.seq);
+        if ((i & 255) === 0 && performance.now() - t0 > T.spinMs) break;
+      }
+      if (seq === seen) Atomics.wait(ctl, T.seq, seen);
+      seq = Atomics.load(ctl, T.seq);
+      if (seq === seen) continue;
+      seen = seq;
+      const cmd = ctl[T.cmd];
+      if (cmd === T.rebind) return; // the message follows
+      const tag = seq % T.tagMod, keep = ctl[T.keep] === 1;
+      for (;;) {
+        const w = Atomics.load(ctl, T.claim);
+        if (w < 0 || w >>> 8 !== tag || (w & 255) >= chunks) break;
+        if (Atomics.compareExchange(ctl, T.claim, w, w + 1) !== w) continue;
+        const c = w & 255;
+        try {
+          if (!v) throw new Error("no rows");
+          const from = Math.floor((c * n) / chunks), to = Math.floor(((c + 1) * n) / chunks);
+          v.part[c] = cmd === T.logit
+            ? k.logitBinaryRows(v.eta, v.mu, v.ex, v.y, v.wt, v.logs, keep, from, to)
+            : k.logPoissonRows(v.eta, v.mu, v.y, v.wt, v.logs, keep, from, to);
+        } catch {
+          Atomics.store(ctl, T.failed, 1);
+        }
+        Atomics.add(ctl, T.workerChunks, 1);
+        Atomics.add(ctl, T.finished, 1);
+        Atomics.notify(ctl, T.finished);
+      }
+    }
+  };
+  port.on("message", (msg) => {
+    n = msg.n;
+    const at = (j: number) => new Float64Array(msg.buffer, (chunks + j * n) * 8, n);
+    v = {
+      part: new Float64Array(msg.buffer, 0, chunks),
+      eta: at(0),
+      mu: at(1),
+      ex: at(2),
+      logs: at(3),
+      y: at(4),
+      wt: at(5),
+    };
+    Atomics.store(ctl, T.bound, msg.id);
+    seen = msg.seq;
+    Atomics.store(ctl, T.done, msg.seq);
+    Atomics.notify(ctl, T.done);
+    serve();
+  });
+  Atomics.store(ctl, T.state, 1);
+  Atomics.notify(ctl, T.state);
+}
+
+/** The worker's module text. */
+function rowWorkerSource(): string {
+  return `import { parentPort, workerData } from "node:worker_threads";\n` +
+    `const k = { logitBinaryRows: ${logitBinaryRows.toString()},\n` +
+    `  logPoissonRows: ${logPoissonRows.toString()} };\n` +
+    `try {\n  (${rowWorkerMain.toString()})(workerData, parentPort, k);\n} catch {\n` +
+    `  Atomics.store(workerData.ctl, ${S.state}, -1);\n` +
+    `  Atomics.notify(workerData.ctl, ${S.state});\n}\n`;
+}
+
+interface NodeWorkerLike {
+  unref(): void;
+  terminate(): unknown;
+  postMessage(msg: unknown): void;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+type Status = "idle" | "starting" | "ready" | "dead";
+let status: Status = "idle";
+let worker: NodeWorkerLike | undefined;
+let ctl: Int32Array | undefined;
+let seq = 0;
+let boundId = 0;
+let nextId = 1;
+let force = false;
+
+/** Start the worker (asynchronously); on any failure, mark it dead. */
+function start(): void {
+  status = "dead";
+  try {
+    const proc = (globalThis as {
+      process?: { getBuiltinModule?(id: string): unknown };
+    }).process;
+    const wt = proc?.getBuiltinModule?.("node:worker_threads") as
+      | { Worker?: new (url: URL, opts: unknown) => NodeWorkerLike }
+      | undefined;
+    if (!wt?.Worker || typeof SharedArrayBuffer !== "function") return;
+    const c = new Int32Array(new SharedArrayBuffer(S.length * 4));
+    // Atomics.wait must be allowed on this thread (it is not in browsers)
+    if (Atomics.wait(c, 0, 1, 0) !== "not-equal") return;
+    const data: RowWorkerData = { ctl: c, slots: S, chunks: ROW_CHUNKS };
+    const url = new URL(`data:text/javascript,${encodeURIComponent(rowWorkerSource())}`);
+    const w = new wt.Worker(url, { workerData: data, name: "lmer-rows" });
+    worker = w;
+    w.unref();
+    w.on("error", () => {
+      if (worker === w) stop();
+    });
+    w.on("exit", () => {
+      if (worker === w) stop();
+    });
+    ctl = c;
+    seq = 0;
+    boundId = 0;
+    status = "starting";
+  } catch {
+    stop();
+  }
+}
+
+function stop(): void {
+  const w = worker;
+  worker = undefined;
+  ctl = undefined;
+  status = "dead";
+  if (w) {
+    try {
+      w.terminate();
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Wait until test(ctl[slot]): spin for a millisecond, then sleep; false after `timeout` ms. */
+function waitFor(
+  c: Int32Array,
+  slot: number,
+  test: (v: number) => boolean,
+  timeout: number,
+): boolean {
+  const t0 = performance.now();
+  for (let i = 1;; i++) {
+    const v = Atomics.load(c, slot);
+    if (test(v)) return true;
+    if ((i & 255) !== 0) continue;
+    const dt = performance.now() - t0;
+    if (dt > timeout) return false;
+    if (dt > S.spinMs) Atomics.wait(c, slot, v, 100);
+  }
+}
+
+/**
+ * For tests: when on, the main thread leaves every chunk of a shared pass
+ * to the helper (waiting up to 30 s for it to start), so that the helper's
+ * code path is taken whatever the machine's load. Results are the same.
+ */
+export function forceRowHelper(on: boolean): void {
+  force = on;
+}
+
+/** Chunks the helper ran since the process started (statistics for tests). */
+export function rowHelperChunks(): number {
+  return ctl ? Atomics.load(ctl, S.workerChunks) : 0;
+}
+
+/**
+ * The row arrays of one model (n ≥ {@link ROW_THREADS_MIN}) in one shared
+ * buffer, and its chunked passes.
+ */
+export class SharedRows {
+  /** Rows. */
+  readonly n: number;
+  /** Views: chunk sums, η, μ, e^η, the kept logarithms, y, prior weights. */
+  readonly v: RowViews;
+  readonly #buffer: ArrayBuffer | SharedArrayBuffer;
+  readonly #id = nextId++;
+
+  /** Copy y and the prior weights into a new buffer for n = y.length rows. */
+  constructor(y: Float64Array, wt: Float64Array) {
+    const n = y.length;
+    this.n = n;
+    const bytes = (ROW_CHUNKS + 6 * n) * 8;
+    this.#buffer = typeof SharedArrayBuffer === "function"
+      ? new SharedArrayBuffer(bytes)
+      : new ArrayBuffer(bytes);
+    this.v = rowViews(this.#buffer, n, ROW_CHUNKS);
+    this.v.y.set(y);
+    this.v.wt.set(wt);
+  }
+
+  /**
+   * One pass at η = v.eta (μ into v.mu, and v.ex / v.logs): the kernel of
+   * `kind` on every chunk, on two threads where the helper is available;
+   * the deviance is the chunk sums added in chunk order.
+   */
+  pass(kind: "logit" | "poisson", keep: boolean): number {
+    const { v, n } = this;
+    const c = this.#helper();
+    const cmd = kind === "logit" ? S.logit : S.poisson;
+    let tag = -1;
+    if (c) {
+      c[S.cmd] = cmd;
+      c[S.keep] = keep ? 1 : 0;
+      Atomics.store(c, S.finished, 0);
+      Atomics.store(c, S.failed, 0);
+      seq++;
+      tag = seq % S.tagMod;
+      Atomics.store(c, S.claim, tag << 8);
+      Atomics.store(c, S.seq, seq);
+      Atomics.notify(c, S.seq);
+    }
+    const run = (k: number) => {
+      const from = chunkStart(k, n), to = chunkStart(k + 1, n);
+      v.part[k] = kind === "logit"
+        ? logitBinaryRows(v.eta, v.mu, v.ex, v.y, v.wt, v.logs, keep, from, to)
+        : logPoissonRows(v.eta, v.mu, v.y, v.wt, v.logs, keep, from, to);
+    };
+    if (!c) {
+      for (let k = 0; k < ROW_CHUNKS; k++) run(k);
+    } else {
+      let mine = 0;
+      if (!force) {
+        for (;;) {
+          const w = Atomics.load(c, S.claim);
+          if ((w & 255) >= ROW_CHUNKS) break;
+          if (Atomics.compareExchange(c, S.claim, w, w + 1) !== w) continue;
+          run(w & 255);
+          mine++;
+        }
+      }
+      const ok = waitFor(c, S.finished, (f) => f + mine >= ROW_CHUNKS, 60_000);
+      Atomics.store(c, S.claim, -1);
+      if (!ok || Atomics.load(c, S.failed) !== 0) {
+        // the helper is gone or failed: every chunk again on this thread
+        // (a chunk it may still be writing gets the same numbers)
+        stop();
+        for (let k = 0; k < ROW_CHUNKS; k++) run(k);
+      }
+    }
+    let dev = 0;
+    for (let k = 0; k < ROW_CHUNKS; k++) dev += v.part[k];
+    return dev;
+  }
+
+  /** The helper's control array when it is ready and linked to these rows. */
+  #helper(): Int32Array | undefined {
+    if (status === "dead" || !parallelEnabled()) return undefined;
+    if (status === "idle") start();
+    if (status === "starting") {
+      const c0 = ctl!;
+      if (force) waitFor(c0, S.state, (s) => s !== 0, 30_000);
+      const st = Atomics.load(c0, S.state);
+      if (st === 0) return undefined;
+      if (st !== 1) {
+        stop();
+        return undefined;
+      }
+      status = "ready";
+    }
+    const c = ctl!;
+    if (boundId !== this.#id) {
+      try {
+        worker!.postMessage({ buffer: this.#buffer, n: this.n, id: this.#id, seq: seq + 1 });
+        c[S.cmd] = S.rebind;
+        Atomics.store(c, S.seq, ++seq);
+        Atomics.notify(c, S.seq);
+      } catch {
+        stop();
+        return undefined;
+      }
+      const s = seq;
+      if (!waitFor(c, S.done, (d) => d === s, 5_000) || Atomics.load(c, S.bound) !== this.#id) {
+        stop();
+        return undefined;
+      }
+      boundId = this.#id;
+    }
+    return c;
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * PIRLS's row pass on two threads (lib/models/glmer/row_threads.ts): for
+ * n ≥ ROW_THREADS_MIN the pass is cut into chunks, and whether the helper
+ * thread or the main thread computes a chunk must not change a bit — μ,
+ * e^η, the kept logarithms, the chunked deviance sum, and so whole fits.
+ * The helper's path is forced (forceRowHelper: the main thread leaves every
+ * chunk to it), so these tests do not depend on the machine's load.
+ */
+import assert from "node:assert/strict";
+import { glmFamily } from "../lib/models/glmer/family.ts";
+import { WorkingRows } from "../lib/models/glmer/working.ts";
+import {
+  forceRowHelper,
+  logitBinaryRows,
+  logPoissonRows,
+  ROW_CHUNKS,
+  ROW_THREADS_MIN,
+  rowHelperChunks,
+} from "../lib/models/glmer/row_threads.ts";
+import { setDenseThreads } from "../lib/linalg/parallel.ts";
+import { glmer, rng } from "../mod.ts";
+
+const same = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+};
+
+/** η over (−35, 35) (R's logit clamping at ±30 included) or (−4, 4) for Poisson. */
+function etas(n: number, scale: number, seed: number): Float64Array {
+  const u = rng(seed).runif(n);
+  return Float64Array.from(u, (v) => (v - 0.5) * 2 * scale);
+}
+
+interface Pass {
+  mu: Float64Array;
+  dev: number;
+  aic: number;
+  w: Float64Array;
+  z: Float64Array;
+}
+
+function pass(rows: WorkingRows, eta: Float64Array): Pass {
+  const n = eta.length;
+  const mu = new Float64Array(n);
+  const dev = rows.evaluate(eta, mu);
+  const w = new Float64Array(n), z = new Float64Array(n);
+  rows.working(eta, undefined, w, z);
+  return { mu, dev, aic: rows.aicAtLast(), w, z };
+}
+
+/** Run `f` with the helper forced (every chunk on it) and put things back. */
+function withHelper<T>(f: () => T): { value: T; chunks: number } {
+  setDenseThreads(2);
+  forceRowHelper(true);
+  const before = rowHelperChunks();
+  try {
+    const value = f();
+    return { value, chunks: rowHelperChunks() - before };
+  } finally {
+    forceRowHelper(false);
+    setDenseThreads("auto");
+  }
+}
+
+function oneThread<T>(f: () => T): T {
+  setDenseThreads(1);
+  try {
+    return f();
+  } finally {
+    setDenseThreads("auto");
+  }
+}
+
+// sizes at the threshold, just above it with an uneven last chunk, and larger
+const sizes = [ROW_THREADS_MIN, ROW_THREADS_MIN + 37, 3 * ROW_THREADS_MIN + 5];
+
+for (const n of sizes) {
+  Deno.test(`row helper, logit 0/1, n = ${n}: helper and main thread give the same bits`, () => {
+    const r = rng(n);
+    const y = Float64Array.from(r.runif(n), (v) => (v < 0.35 ? 1 : 0));
+    const wt = new Float64Array(n).fill(1);
+    const f = glmFamily({ family: "binomial", link: "logit" });
+    const eta = etas(n, 35, n + 1);
+    const one = oneThread(() => pass(new WorkingRows(y, wt, wt, f), eta));
+    const two = withHelper(() => pass(new WorkingRows(y, wt, wt, f), eta));
+    assert.equal(two.chunks, ROW_CHUNKS, "the helper ran every chunk");
+    assert.ok(same(one.mu, two.value.mu), "μ");
+    assert.ok(same(one.w, two.value.w) && same(one.z, two.value.z), "working weights and response");
+    assert.ok(Object.is(one.dev, two.value.dev), `deviance ${one.dev} vs ${two.value.dev}`);
+    assert.ok(Object.is(one.aic, two.value.aic), `aic ${one.aic} vs ${two.value.aic}`);
+    // the chunked sum is the kernel's chunk sums in order, and μ the family's
+    let want = 0;
+    const mu = new Float64Array(n), ex = new Float64Array(n), lg = new Float64Array(n);
+    for (let c = 0; c < ROW_CHUNKS; c++) {
+      const from = Math.floor((c * n) / ROW_CHUNKS), to = Math.floor(((c + 1) * n) / ROW_CHUNKS);
+      want += logitBinaryRows(eta, mu, ex, y, wt, lg, true, from, to);
+    }
+    assert.ok(Object.is(one.dev, want));
+    assert.ok(same(one.mu, mu));
+    let dr = 0;
+    for (let i = 0; i < n; i++) {
+      assert.ok(Object.is(mu[i], f.linkinv(eta[i])), `μ[${i}]`);
+      dr += f.devResid(y[i], mu[i], 1);
+    }
+    assert.ok(Math.abs(one.dev - dr) <= 1e-13 * dr, `${one.dev} vs R's ${dr}`);
+    assert.ok(Object.is(one.aic, f.aic(y, wt, mu, wt)), "aic");
+  });
+}
+
+Deno.test("row helper, Poisson with zeros and prior weights: the same bits", () => {
+  const n = ROW_THREADS_MIN + 1001;
+  const r = rng(3);
+  const y = Float64Array.from(r.runif(n), (v) => Math.floor(-Math.log(1 - v) * 2));
+  const wt = Float64Array.from(r.runif(n), (v) => (v < 0.05 ? 0 : 1 + Math.floor(v * 3)));
+  const ones = new Float64Array(n).fill(1);
+  const f = glmFamily({ family: "poisson", link: "log" });
+  const eta = etas(n, 4, 9);
+  const one = oneThread(() => pass(new WorkingRows(y, ones, wt, f), eta));
+  const two = withHelper(() => pass(new WorkingRows(y, ones, wt, f), eta));
+  assert.equal(two.chunks, ROW_CHUNKS);
+  assert.ok(same(one.mu, two.value.mu) && same(one.w, two.value.w) && same(one.z, two.value.z));
+  assert.ok(Object.is(one.dev, two.value.dev) && Object.is(one.aic, two.value.aic));
+  const mu = new Float64Array(n), lg = new Float64Array(n);
+  let want = 0;
+  for (let c = 0; c < ROW_CHUNKS; c++) {
+    const from = Math.floor((c * n) / ROW_CHUNKS), to = Math.floor(((c + 1) * n) / ROW_CHUNKS);
+    want += logPoissonRows(eta, mu, y, wt, lg, true, from, to);
+  }
+  assert.ok(Object.is(one.dev, want));
+  assert.ok(Object.is(one.aic, f.aic(y, ones, mu, wt)), "aic");
+});
+
+/** A binary model of n rows in `g` clusters with a random slope. */
+function binaryData(n: number, g: number, seed: number) {
+  const r = rng(seed);
+  const re = r.rnorm(2 * g), x = r.rnorm(n), u = r.runif(n);
+  const y = new Float64Array(n);
+  const cluster: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const j = i % g;
+    cluster.push(`c${j}`);
+    const eta = -0.3 + 0.7 * re[j] + (0.4 + 0.3 * re[g + j]) * x[i];
+    y[i] = u[i] < 1 / (1 + Math.exp(-eta)) ? 1 : 0;
+  }
+  return { y, x, cluster };
+}
+
+Deno.test("glmer with the row helper: the one-thread fit, bit for bit", () => {
+  const d = binaryData(ROW_THREADS_MIN + 3000, 150, 21);
+  const fit = () => {
+    const m = glmer("y ~ x + (x | cluster)", d, { family: "binomial" });
+    return [m.deviance(), m.devianceResid(), ...m.theta, ...Object.values(m.fixef())];
+  };
+  const one = oneThread(fit);
+  const two = withHelper(fit);
+  assert.ok(two.chunks > 0);
+  assert.ok(same(one, two.value), `${one} vs ${two.value}`);
+});
+
+Deno.test("glmer Poisson with the row helper: the one-thread fit, bit for bit", () => {
+  const n = ROW_THREADS_MIN + 500, g = 120;
+  const r = rng(8);
+  const re = r.rnorm(g), x = r.rnorm(n);
+  const grp = Array.from({ length: n }, (_, i) => `g${i % g}`);
+  const y = Float64Array.from(
+    x,
+    (v, i) => r.rpois(1, Math.exp(0.2 + 0.3 * v + 0.5 * re[i % g]))[0],
+  );
+  const fit = () => {
+    const m = glmer("y ~ x + (1 | grp)", { y, x, grp }, { family: "poisson" });
+    return [m.deviance(), m.devianceResid(), ...m.theta, ...Object.values(m.fixef())];
+  };
+  const one = oneThread(fit);
+  const two = withHelper(fit);
+  assert.ok(two.chunks > 0);
+  assert.ok(same(one, two.value), `${one} vs ${two.value}`);
+});
+
+Deno.test("a process whose glmer used the row helper exits by itself", async () => {
+  const mod = new URL("../mod.ts", import.meta.url).href;
+  const rt = new URL("../lib/models/glmer/row_threads.ts", import.meta.url).href;
+  const code = `
+import { glmer, rng } from "${mod}";
+import { forceRowHelper, rowHelperChunks, ROW_THREADS_MIN } from "${rt}";
+forceRowHelper(true);
+const n = ROW_THREADS_MIN + 10, r = rng(1), x = r.rnorm(n), u = r.runif(n);
+const g = Array.from({ length: n }, (_, i) => "g" + (i % 50));
+const y = Float64Array.from(u, (v, i) => (v < 1 / (1 + Math.exp(-x[i])) ? 1 : 0));
+glmer("y ~ x + (1 | g)", { y, x, g }, { family: "binomial" });
+console.log(rowHelperChunks());
+`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", code],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(120_000),
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  assert.ok(Number(new TextDecoder().decode(out.stdout).trim()) > 0, "the helper ran chunks");
+});
