@@ -95,7 +95,10 @@ let nextMemoryId = 1;
  * thread is used until the next comparison. The environment variable
  * `LMER_THREADS` (1, 2 or auto; read when environment access is granted)
  * sets the initial value. Switching to 1 stops the worker; switching back
- * may start a new one. All settings give bitwise the same results.
+ * may start a new one. All settings give bitwise the same results. The
+ * setting also governs glmer's row pass (fits of 4,096 rows or more, see
+ * `lib/models/glmer/row_threads.ts`): 1 keeps it on one thread, otherwise
+ * it shares the rows with its own helper whenever that is available.
  *
  * @example
  * ```ts
