@@ -303,13 +303,16 @@ export class Glmm {
     const { offset } = this.data;
     const rows = this.rows();
     const uOnly = beta !== undefined;
+    // a large model's η iterates and μ are the row helper's shared arrays
+    // (evaluate() then copies nothing)
+    const shared = rows.rowBuffers();
     const bf = this.#buf ??= {
       base: new Float64Array(n),
-      eta: new Float64Array(n),
-      mu: new Float64Array(n),
+      eta: shared?.eta[0] ?? new Float64Array(n),
+      mu: shared?.mu ?? new Float64Array(n),
       w: new Float64Array(n),
       z: new Float64Array(n),
-      e: new Float64Array(n),
+      e: shared?.eta[1] ?? new Float64Array(n),
     };
     const base = uOnly ? this.xb(beta, bf.base) : offset;
     const { mu, w, z } = bf;

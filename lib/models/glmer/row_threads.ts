@@ -42,7 +42,8 @@ const S = {
   failed: 7, // 1 if a chunk failed in the worker
   keep: 8, // the job's `keep` flag
   workerChunks: 9, // chunks the worker ran (statistics, wrapping)
-  length: 10,
+  eta: 10, // which η array the job reads (0, 1 or 2)
+  length: 11,
   rebind: 1,
   logit: 2,
   poisson: 3,
@@ -116,7 +117,8 @@ export function logPoissonRows(
 /** The arrays of one model's rows, as views of one shared buffer. */
 interface RowViews {
   part: Float64Array;
-  eta: Float64Array;
+  /** Three η arrays: two for PIRLS's alternating iterates, one for other input. */
+  eta: [Float64Array, Float64Array, Float64Array];
   mu: Float64Array;
   ex: Float64Array;
   logs: Float64Array;
@@ -129,14 +131,17 @@ function rowViews(buffer: ArrayBufferLike, n: number, chunks: number): RowViews 
   const at = (k: number) => new Float64Array(buffer, (chunks + k * n) * 8, n);
   return {
     part: new Float64Array(buffer, 0, chunks),
-    eta: at(0),
-    mu: at(1),
-    ex: at(2),
-    logs: at(3),
-    y: at(4),
-    wt: at(5),
+    eta: [at(0), at(1), at(2)],
+    mu: at(3),
+    ex: at(4),
+    logs: at(5),
+    y: at(6),
+    wt: at(7),
   };
 }
+
+/** Arrays per row in a {@link SharedRows} buffer. */
+const ROW_ARRAYS = 8;
 
 /** First row of chunk c of n rows. */
 function chunkStart(c: number, n: number): number {
@@ -170,7 +175,7 @@ export function rowWorkerMain(
   const { ctl, slots: T, chunks } = data;
   let v: {
     part: Float64Array;
-    eta: Float64Array;
+    eta: Float64Array[];
     mu: Float64Array;
     ex: Float64Array;
     logs: Float64Array;
@@ -195,7 +200,7 @@ export function rowWorkerMain(
       seen = seq;
       const cmd = ctl[T.cmd];
       if (cmd === T.rebind) return; // the message follows
-      const tag = seq % T.tagMod, keep = ctl[T.keep] === 1;
+      const tag = seq % T.tagMod, keep = ctl[T.keep] === 1, which = ctl[T.eta];
       for (;;) {
         const w = Atomics.load(ctl, T.claim);
         if (w < 0 || w >>> 8 !== tag || (w & 255) >= chunks) break;
@@ -204,9 +209,10 @@ export function rowWorkerMain(
         try {
           if (!v) throw new Error("no rows");
           const from = Math.floor((c * n) / chunks), to = Math.floor(((c + 1) * n) / chunks);
+          const eta = v.eta[which];
           v.part[c] = cmd === T.logit
-            ? k.logitBinaryRows(v.eta, v.mu, v.ex, v.y, v.wt, v.logs, keep, from, to)
-            : k.logPoissonRows(v.eta, v.mu, v.y, v.wt, v.logs, keep, from, to);
+            ? k.logitBinaryRows(eta, v.mu, v.ex, v.y, v.wt, v.logs, keep, from, to)
+            : k.logPoissonRows(eta, v.mu, v.y, v.wt, v.logs, keep, from, to);
         } catch {
           Atomics.store(ctl, T.failed, 1);
         }
@@ -221,12 +227,12 @@ export function rowWorkerMain(
     const at = (j: number) => new Float64Array(msg.buffer, (chunks + j * n) * 8, n);
     v = {
       part: new Float64Array(msg.buffer, 0, chunks),
-      eta: at(0),
-      mu: at(1),
-      ex: at(2),
-      logs: at(3),
-      y: at(4),
-      wt: at(5),
+      eta: [at(0), at(1), at(2)],
+      mu: at(3),
+      ex: at(4),
+      logs: at(5),
+      y: at(6),
+      wt: at(7),
     };
     Atomics.store(ctl, T.bound, msg.id);
     seen = msg.seq;
@@ -351,7 +357,7 @@ export function rowHelperChunks(): number {
 export class SharedRows {
   /** Rows. */
   readonly n: number;
-  /** Views: chunk sums, η, μ, e^η, the kept logarithms, y, prior weights. */
+  /** Views: chunk sums, three η arrays, μ, e^η, the kept logarithms, y, prior weights. */
   readonly v: RowViews;
   readonly #buffer: ArrayBuffer | SharedArrayBuffer;
   readonly #id = nextId++;
@@ -360,7 +366,7 @@ export class SharedRows {
   constructor(y: Float64Array, wt: Float64Array) {
     const n = y.length;
     this.n = n;
-    const bytes = (ROW_CHUNKS + 6 * n) * 8;
+    const bytes = (ROW_CHUNKS + ROW_ARRAYS * n) * 8;
     this.#buffer = typeof SharedArrayBuffer === "function"
       ? new SharedArrayBuffer(bytes)
       : new ArrayBuffer(bytes);
@@ -370,18 +376,20 @@ export class SharedRows {
   }
 
   /**
-   * One pass at η = v.eta (μ into v.mu, and v.ex / v.logs): the kernel of
-   * `kind` on every chunk, on two threads where the helper is available;
-   * the deviance is the chunk sums added in chunk order.
+   * One pass at η = v.eta[which] (μ into v.mu, and v.ex / v.logs): the
+   * kernel of `kind` on every chunk, on two threads where the helper is
+   * available; the deviance is the chunk sums added in chunk order.
    */
-  pass(kind: "logit" | "poisson", keep: boolean): number {
+  pass(kind: "logit" | "poisson", keep: boolean, which: number): number {
     const { v, n } = this;
+    const eta = v.eta[which];
     const c = this.#helper();
     const cmd = kind === "logit" ? S.logit : S.poisson;
     let tag = -1;
     if (c) {
       c[S.cmd] = cmd;
       c[S.keep] = keep ? 1 : 0;
+      c[S.eta] = which;
       Atomics.store(c, S.finished, 0);
       Atomics.store(c, S.failed, 0);
       seq++;
@@ -393,8 +401,8 @@ export class SharedRows {
     const run = (k: number) => {
       const from = chunkStart(k, n), to = chunkStart(k + 1, n);
       v.part[k] = kind === "logit"
-        ? logitBinaryRows(v.eta, v.mu, v.ex, v.y, v.wt, v.logs, keep, from, to)
-        : logPoissonRows(v.eta, v.mu, v.y, v.wt, v.logs, keep, from, to);
+        ? logitBinaryRows(eta, v.mu, v.ex, v.y, v.wt, v.logs, keep, from, to)
+        : logPoissonRows(eta, v.mu, v.y, v.wt, v.logs, keep, from, to);
     };
     if (!c) {
       for (let k = 0; k < ROW_CHUNKS; k++) run(k);

@@ -160,6 +160,16 @@ export class WorkingRows {
   }
 
   /**
+   * Buffers for PIRLS's two alternating η iterates and μ that
+   * {@link evaluate} reads and writes in place (no copies) in a large
+   * model whose rows are shared with the row helper; undefined otherwise.
+   */
+  rowBuffers(): { eta: [Float64Array, Float64Array]; mu: Float64Array } | undefined {
+    const sh = this.shared;
+    return sh ? { eta: [sh.v.eta[0], sh.v.eta[1]], mu: sh.v.mu } : undefined;
+  }
+
+  /**
    * μ at η (into `mu`) and Σ of the unit deviances; remembers what
    * {@link working} needs (`mu` itself, logit's e^η, or the family's μ′,
    * V(μ) and y − μ).
@@ -182,8 +192,10 @@ export class WorkingRows {
     // deviance(m)); the optimizer's Laplace deviance takes the aic
     const sh = this.shared;
     if (sh) {
-      if (eta !== sh.v.eta) sh.v.eta.set(eta);
-      dev = sh.pass(this.kind === LOGIT_BINOMIAL ? "logit" : "poisson", keep);
+      // η in place when it is one of rowBuffers()'s, else copied in
+      let which = sh.v.eta.indexOf(eta);
+      if (which < 0 || which > 1) sh.v.eta[which = 2].set(eta);
+      dev = sh.pass(this.kind === LOGIT_BINOMIAL ? "logit" : "poisson", keep, which);
       if (mu !== sh.v.mu) mu.set(sh.v.mu);
       this.#logsValid = keep;
       return dev;
