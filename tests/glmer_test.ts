@@ -6,7 +6,7 @@
  * modes, residuals, the summary text; and the errors for bad input.
  */
 import assert from "node:assert/strict";
-import { dataset, type GeneralizedLinearMixedModel, glmer } from "../mod.ts";
+import { dataset, type GeneralizedLinearMixedModel, glmer, rng } from "../mod.ts";
 import type { GlmerOptions } from "../mod.ts";
 import { pl } from "../lib/deps.ts";
 import { nelderMead } from "../advanced.ts";
@@ -262,4 +262,36 @@ Deno.test("nelderMead: lme4's simplex finds a bounded minimum", () => {
   });
   assert.ok(Math.abs(res.x[0]) < 1e-8 && Math.abs(res.x[1] - 2) < 1e-6, String(res.x));
   assert.deepEqual(res.code, 7);
+});
+
+Deno.test("glmer: R's warnings about non-integer data become messages (once each)", () => {
+  const r = rng(4);
+  const n = 200;
+  const x = r.rnorm(n);
+  const g = Array.from({ length: n }, (_, i) => `g${i % 20}`);
+  const counts = r.rpois(n, 3);
+  // Poisson: dpois's "non-integer x = %f" for the first such value (R warns per value)
+  const y = Float64Array.from(counts, (v, i) => (i === 7 ? v + 0.5 : v));
+  const mp = glmer("y ~ x + (1 | g)", { y, x, g }, { family: "poisson" });
+  assert.deepEqual(
+    mp.frame.messages.filter((s) => s.startsWith("non-integer")),
+    [`non-integer x = ${(counts[7] + 0.5).toFixed(6)}`],
+  );
+  assert.ok(String(mp.summary()).includes(`non-integer x = ${(counts[7] + 0.5).toFixed(6)}`));
+  // binomial proportions whose weights × y are not whole: binomial()$initialize's warning
+  const trials = Float64Array.from(counts, (v) => v + 2);
+  const p = Float64Array.from(trials, (t, i) => (i % 3) / t + (i === 11 ? 0.01 : 0));
+  const mb = glmer("p ~ x + (1 | g)", { p, x, g, trials }, {
+    family: "binomial",
+    weights: "trials",
+  });
+  assert.deepEqual(mb.frame.messages, ["non-integer #successes in a binomial glm!"]);
+  // cbind() with a fractional count
+  const s = Float64Array.from(counts, (v, i) => (i === 3 ? v + 0.25 : v));
+  const f = Float64Array.from(counts, (v) => v + 1);
+  const mc = glmer("cbind(s, f) ~ x + (1 | g)", { s, f, x, g }, { family: "binomial" });
+  assert.deepEqual(mc.frame.messages, ["non-integer counts in a binomial glm!"]);
+  // whole numbers: no message
+  const ok = glmer("cbind(s, f) ~ x + (1 | g)", { s: counts, f, x, g }, { family: "binomial" });
+  assert.deepEqual(ok.frame.messages, []);
 });

@@ -138,6 +138,7 @@ export function glFormula(formula: string, data: DataLike, options: GlmerOptions
   const cb = /^cbind\s*\(([\s\S]*)\)$/.exec(lhs);
   let mf: ModelFrame;
   let y: Float64Array, size: Float64Array;
+  let nonInteger = false; // cbind() counts that are not whole numbers
   const n0 = () => mf.y.length;
   if (cb) {
     if (family.family !== "binomial") {
@@ -171,6 +172,9 @@ export function glFormula(formula: string, data: DataLike, options: GlmerOptions
       }
       size[i] = s + f;
       y[i] = size[i] === 0 ? 0 : s / size[i];
+      if (Math.abs(s - Math.round(s)) > 1e-3 || Math.abs(f - Math.round(f)) > 1e-3) {
+        nonInteger = true;
+      }
     }
   } else {
     // a factor (first level = failure) or logical response: its codes
@@ -265,6 +269,22 @@ export function glFormula(formula: string, data: DataLike, options: GlmerOptions
   }
   if (new Set(y).size < 2) throw new RangeError("glmer: the response is constant");
   const messages: string[] = [...mf.plan.warnings];
+  // R's warnings about non-integer data (binomial()$initialize; dpois in the
+  // Poisson aic), once each. R's fits go on (the binomial aic rounds the
+  // counts, as here); for Poisson R's dpois then gives a log-likelihood of
+  // −Inf, where this library keeps the continuous extension (finite)
+  if (family.family === "binomial") {
+    if (
+      cb
+        ? nonInteger
+        : y.some((v, i) => Math.abs(weights[i] * v - Math.round(weights[i] * v)) > 1e-3)
+    ) {
+      messages.push(`non-integer ${cb ? "counts" : "#successes"} in a binomial glm!`);
+    }
+  } else if (family.family === "poisson") {
+    const bad = y.find((v) => !Number.isInteger(v));
+    if (bad !== undefined) messages.push(`non-integer x = ${bad.toFixed(6)}`);
+  }
   if (mf.nDropped) {
     messages.push(
       `${mf.nDropped} observation${mf.nDropped > 1 ? "s" : ""} deleted due to missingness`,
