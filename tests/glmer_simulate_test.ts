@@ -104,6 +104,20 @@ function check(sims: GlmerSimulations, c: Case, what: string, allowed = 0): void
     Object.values(c.failures ?? {}).forEach((v, k) =>
       assertSame(sims.failures!.column(k), v, `${what} failures sim ${k + 1}`, budget)
     );
+    // as.data.frame(simulate(m)): two columns per simulation, R's V<j> for an unnamed one
+    const df = sims.toDataFrame();
+    const [a, b] = c.colnames!.map((nm, j) => nm || `V${j + 1}`);
+    assert.deepEqual(
+      df.columns,
+      Array.from({ length: c.nsim }, (_, k) => [`sim_${k + 1}.${a}`, `sim_${k + 1}.${b}`]).flat(),
+    );
+    for (let k = 0; k < c.nsim; k++) {
+      assert.deepEqual(df.getColumn(`sim_${k + 1}.${a}`).toArray(), Array.from(sims.column(k)));
+      assert.deepEqual(
+        df.getColumn(`sim_${k + 1}.${b}`).toArray(),
+        Array.from(sims.failures!.column(k)),
+      );
+    }
   } else {
     assert.deepEqual(sims.levels, c.levels);
     Object.values(c.codes ?? {}).forEach((v, k) => {
@@ -111,6 +125,11 @@ function check(sims: GlmerSimulations, c: Case, what: string, allowed = 0): void
       const labels = sims.labels(k);
       Array.from(sims.column(k)).forEach((code, i) => assert.equal(labels[i], c.levels![code]));
     });
+    // as.data.frame(simulate(m)): factor columns of level names
+    const df = sims.toDataFrame();
+    for (let k = 0; k < c.nsim; k++) {
+      assert.deepEqual(df.getColumn(`sim_${k + 1}`).toArray(), sims.labels(k));
+    }
   }
 }
 

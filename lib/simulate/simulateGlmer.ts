@@ -27,6 +27,8 @@ import { splitArgs } from "../models/glmer/fit.ts";
 import type { Rng } from "../rng/mod.ts";
 import { checkNsim, paramVector, randomEffectsInto, streamFor, termLoadings } from "./common.ts";
 import { checkSimulationSize, Simulations } from "./simulations.ts";
+import { dataFrame } from "../data/frame.ts";
+import type { DataFrame } from "../data/table.ts";
 
 /** Options of `simulate` for a glmer fit. */
 export interface GlmerSimulateOptions {
@@ -114,6 +116,29 @@ export class GlmerSimulations extends Simulations {
     this.failures = coding.failures ? new Simulations(coding.failures, nrow, nsim) : undefined;
     this.responseNames = coding.responseNames;
     this.levels = coding.levels;
+  }
+
+  /**
+   * A nodejs-polars DataFrame as R's `as.data.frame(simulate(m))`: one
+   * column per simulation, except that a `cbind` response gives two,
+   * `sim_1.<successes>` and `sim_1.<failures>` (R's `V1`/`V2` for an
+   * unnamed one, e.g. `sim_1.incidence`, `sim_1.V2`), and a factor
+   * response gives its level names.
+   */
+  override toDataFrame(): DataFrame {
+    if (this.kind === "factor") {
+      const cols: Record<string, string[]> = {};
+      for (let s = 0; s < this.nsim; s++) cols[`sim_${s + 1}`] = this.labels(s);
+      return dataFrame(cols);
+    }
+    if (this.kind !== "cbind") return super.toDataFrame();
+    const [a, b] = this.responseNames ?? ["", ""];
+    const cols: Record<string, Float64Array> = {};
+    for (let s = 0; s < this.nsim; s++) {
+      cols[`sim_${s + 1}.${a || "V1"}`] = this.column(s);
+      cols[`sim_${s + 1}.${b || "V2"}`] = (this.failures as Simulations).column(s);
+    }
+    return dataFrame(cols);
   }
 
   /**
