@@ -11,6 +11,7 @@ import { glmFamily } from "../lib/models/glmer/family.ts";
 import { WorkingRows } from "../lib/models/glmer/working.ts";
 import {
   forceRowHelper,
+  interruptNextRowPass,
   logitBinaryRows,
   logPoissonRows,
   ROW_CHUNKS,
@@ -200,4 +201,26 @@ console.log(rowHelperChunks());
   const stderr = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 0, stderr);
   assert.ok(Number(new TextDecoder().decode(out.stdout).trim()) > 0, "the helper ran chunks");
+});
+
+Deno.test("row helper: a pass cut off after handing out its job does not spoil the next one", () => {
+  const n = 4 * ROW_THREADS_MIN + 3;
+  const r = rng(17);
+  const y = Float64Array.from(r.runif(n), (v) => (v < 0.5 ? 1 : 0));
+  const wt = new Float64Array(n).fill(1);
+  const f = glmFamily({ family: "binomial", link: "logit" });
+  const eta1 = etas(n, 35, 5), eta2 = etas(n, 3, 6);
+  const want = oneThread(() => pass(new WorkingRows(y, wt, wt, f), eta2));
+  for (let rep = 0; rep < 5; rep++) {
+    const got = withHelper(() => {
+      const rows = new WorkingRows(y, wt, wt, f);
+      interruptNextRowPass();
+      assert.throws(() => rows.evaluate(eta1, new Float64Array(n)), /interrupted/);
+      // the helper may still be running the cut-off job's chunks
+      return pass(rows, eta2);
+    });
+    assert.ok(same(want.mu, got.value.mu), `μ (repetition ${rep})`);
+    assert.ok(Object.is(want.dev, got.value.dev), `deviance ${want.dev} vs ${got.value.dev}`);
+    assert.ok(same(want.w, got.value.w) && Object.is(want.aic, got.value.aic));
+  }
 });

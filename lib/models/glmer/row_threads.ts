@@ -43,7 +43,8 @@ const S = {
   keep: 8, // the job's `keep` flag
   workerChunks: 9, // chunks the worker ran (statistics, wrapping)
   eta: 10, // which η array the job reads (0, 1 or 2)
-  length: 11,
+  inflight: 11, // 1 while the worker is claiming or running a chunk
+  length: 12,
   rebind: 1,
   logit: 2,
   poisson: 3,
@@ -202,6 +203,10 @@ export function rowWorkerMain(
       if (cmd === T.rebind) return; // the message follows
       const tag = seq % T.tagMod, keep = ctl[T.keep] === 1, which = ctl[T.eta];
       for (;;) {
+        // announced before the claim, withdrawn after the chunk is counted:
+        // a main thread that closes the claim and sees 0 here knows that no
+        // chunk of an older job can still be counted in a new one
+        Atomics.store(ctl, T.inflight, 1);
         const w = Atomics.load(ctl, T.claim);
         if (w < 0 || w >>> 8 !== tag || (w & 255) >= chunks) break;
         if (Atomics.compareExchange(ctl, T.claim, w, w + 1) !== w) continue;
@@ -220,6 +225,8 @@ export function rowWorkerMain(
         Atomics.add(ctl, T.finished, 1);
         Atomics.notify(ctl, T.finished);
       }
+      Atomics.store(ctl, T.inflight, 0);
+      Atomics.notify(ctl, T.inflight);
     }
   };
   port.on("message", (msg) => {
@@ -345,6 +352,30 @@ export function forceRowHelper(on: boolean): void {
   force = on;
 }
 
+let interruptNext = false;
+
+/**
+ * For tests: the next shared pass throws right after handing its job to the
+ * helper, as a pass cut off by an exception or a notebook interrupt would
+ * leave it (the helper still running the job's chunks).
+ */
+export function interruptNextRowPass(): void {
+  interruptNext = true;
+}
+
+/**
+ * Close any job still open (one whose pass was cut off before it ended)
+ * and wait until the worker has left it, so that none of its chunks is
+ * counted in the next job; false (and the helper stopped) if the worker
+ * does not come back within a minute.
+ */
+function settled(c: Int32Array): boolean {
+  Atomics.store(c, S.claim, -1);
+  if (waitFor(c, S.inflight, (v) => v === 0, 60_000)) return true;
+  stop();
+  return false;
+}
+
 /** Chunks the helper ran since the process started (statistics for tests). */
 export function rowHelperChunks(): number {
   return ctl ? Atomics.load(ctl, S.workerChunks) : 0;
@@ -383,9 +414,10 @@ export class SharedRows {
   pass(kind: "logit" | "poisson", keep: boolean, which: number): number {
     const { v, n } = this;
     const eta = v.eta[which];
-    const c = this.#helper();
+    let c = this.#helper();
     const cmd = kind === "logit" ? S.logit : S.poisson;
     let tag = -1;
+    if (c && !settled(c)) c = undefined;
     if (c) {
       c[S.cmd] = cmd;
       c[S.keep] = keep ? 1 : 0;
@@ -397,6 +429,10 @@ export class SharedRows {
       Atomics.store(c, S.claim, tag << 8);
       Atomics.store(c, S.seq, seq);
       Atomics.notify(c, S.seq);
+      if (interruptNext) {
+        interruptNext = false;
+        throw new Error("row pass interrupted (test)");
+      }
     }
     const run = (k: number) => {
       const from = chunkStart(k, n), to = chunkStart(k + 1, n);
