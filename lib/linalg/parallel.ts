@@ -62,10 +62,15 @@ const FORCE_WAIT_MS = 30_000;
 /** State of the helper thread. */
 export type HelperStatus = "idle" | "starting" | "ready" | "dead";
 
-interface NodeWorkerLike {
+/** The parts of a `node:worker_threads` Worker the helpers use. */
+export interface HelperWorker {
+  /** Let the process exit while the worker runs. */
   unref(): void;
+  /** Stop the worker. */
   terminate(): unknown;
+  /** Send a message (delivered by the worker's event loop). */
   postMessage(msg: unknown): void;
+  /** Subscribe to "error" and "exit". */
   on(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
@@ -74,7 +79,7 @@ export type DenseThreads = 1 | 2 | "auto";
 
 let threads: DenseThreads | undefined; // undefined: not decided yet
 let status: HelperStatus = "idle";
-let worker: NodeWorkerLike | undefined;
+let worker: HelperWorker | undefined;
 let ctl: Int32Array | undefined;
 let bound: WeakRef<WebAssembly.Memory> | undefined; // not keeping an arena alive
 let seq = 0;
@@ -340,9 +345,9 @@ export function forceHelperShare(on: boolean): void {
 
 /**
  * Wait until `test(ctl[slot])` holds: spin for {@link CTL.spinMs}, then sleep
- * on the slot. False after `timeout` ms.
+ * on the slot. False after `timeout` ms. (Also glmer's row helper's wait.)
  */
-function waitFor(
+export function waitFor(
   c: Int32Array,
   slot: number,
   test: (v: number) => boolean,
@@ -401,27 +406,13 @@ function isShared(memory: WebAssembly.Memory): boolean {
 function start(module: WebAssembly.Module): void {
   status = "dead";
   try {
-    const proc = (globalThis as {
-      process?: { getBuiltinModule?(id: string): unknown };
-    }).process;
-    const wt = proc?.getBuiltinModule?.("node:worker_threads") as
-      | { Worker?: new (url: URL, opts: unknown) => NodeWorkerLike }
-      | undefined;
-    if (!wt?.Worker) return;
     const c = new Int32Array(new SharedArrayBuffer(CTL.length * 4));
-    // Atomics.wait must be allowed on this thread (it is not in browsers)
-    if (Atomics.wait(c, 0, 1, 0) !== "not-equal") return;
     const data: CholeskyWorkerData = { ctl: c, module, slots: CTL };
-    const url = new URL(`data:text/javascript,${encodeURIComponent(choleskyWorkerSource())}`);
-    const w = new wt.Worker(url, { workerData: data, name: "lmer-cholesky" });
+    const w = spawnHelper(choleskyWorkerSource(), data, "lmer-cholesky", (gone) => {
+      if (worker === gone) stop("dead");
+    });
+    if (!w) return;
     worker = w; // from here on, stop() terminates it
-    w.unref();
-    w.on("error", () => {
-      if (worker === w) stop("dead");
-    });
-    w.on("exit", () => {
-      if (worker === w) stop("dead");
-    });
     ctl = c;
     busyBase = 0;
     seq = 0;
@@ -430,6 +421,37 @@ function start(module: WebAssembly.Module): void {
   } catch {
     stop("dead");
   }
+}
+
+/**
+ * A `node:worker_threads` Worker running the module text `source` with
+ * `workerData`, unref'd (it never keeps the process alive), with `onGone`
+ * called when it errors or exits; undefined where Workers, shared memory or
+ * `Atomics.wait` on this thread are missing. Shared by the dense helper and
+ * glmer's row helper (`lib/models/glmer/row_threads.ts`).
+ */
+export function spawnHelper(
+  source: string,
+  workerData: unknown,
+  name: string,
+  onGone: (w: HelperWorker) => void,
+): HelperWorker | undefined {
+  const proc = (globalThis as {
+    process?: { getBuiltinModule?(id: string): unknown };
+  }).process;
+  const wt = proc?.getBuiltinModule?.("node:worker_threads") as
+    | { Worker?: new (url: URL, opts: unknown) => HelperWorker }
+    | undefined;
+  if (!wt?.Worker || typeof SharedArrayBuffer !== "function") return undefined;
+  // Atomics.wait must be allowed on this thread (it is not in browsers)
+  const probe = new Int32Array(new SharedArrayBuffer(4));
+  if (Atomics.wait(probe, 0, 1, 0) !== "not-equal") return undefined;
+  const url = new URL(`data:text/javascript,${encodeURIComponent(source)}`);
+  const w = new wt.Worker(url, { workerData, name });
+  w.unref();
+  w.on("error", () => onGone(w));
+  w.on("exit", () => onGone(w));
+  return w;
 }
 
 /** Link the worker to `memory`; false (and the worker stopped) on failure. */

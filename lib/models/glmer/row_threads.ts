@@ -23,7 +23,7 @@
  * @module
  */
 
-import { parallelEnabled } from "../../linalg/parallel.ts";
+import { type HelperWorker, parallelEnabled, spawnHelper, waitFor } from "../../linalg/parallel.ts";
 
 /** Rows from which a pass is cut into chunks (and shared with the helper). */
 export const ROW_THREADS_MIN = 4096;
@@ -261,16 +261,9 @@ function rowWorkerSource(): string {
     `  Atomics.notify(workerData.ctl, ${S.state});\n}\n`;
 }
 
-interface NodeWorkerLike {
-  unref(): void;
-  terminate(): unknown;
-  postMessage(msg: unknown): void;
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-}
-
 type Status = "idle" | "starting" | "ready" | "dead";
 let status: Status = "idle";
-let worker: NodeWorkerLike | undefined;
+let worker: HelperWorker | undefined;
 let ctl: Int32Array | undefined;
 let seq = 0;
 let boundId = 0;
@@ -281,27 +274,13 @@ let force = false;
 function start(): void {
   status = "dead";
   try {
-    const proc = (globalThis as {
-      process?: { getBuiltinModule?(id: string): unknown };
-    }).process;
-    const wt = proc?.getBuiltinModule?.("node:worker_threads") as
-      | { Worker?: new (url: URL, opts: unknown) => NodeWorkerLike }
-      | undefined;
-    if (!wt?.Worker || typeof SharedArrayBuffer !== "function") return;
     const c = new Int32Array(new SharedArrayBuffer(S.length * 4));
-    // Atomics.wait must be allowed on this thread (it is not in browsers)
-    if (Atomics.wait(c, 0, 1, 0) !== "not-equal") return;
     const data: RowWorkerData = { ctl: c, slots: S, chunks: ROW_CHUNKS };
-    const url = new URL(`data:text/javascript,${encodeURIComponent(rowWorkerSource())}`);
-    const w = new wt.Worker(url, { workerData: data, name: "lmer-rows" });
+    const w = spawnHelper(rowWorkerSource(), data, "lmer-rows", (gone) => {
+      if (worker === gone) stop();
+    });
+    if (!w) return;
     worker = w;
-    w.unref();
-    w.on("error", () => {
-      if (worker === w) stop();
-    });
-    w.on("exit", () => {
-      if (worker === w) stop();
-    });
     ctl = c;
     seq = 0;
     boundId = 0;
@@ -322,24 +301,6 @@ function stop(): void {
     } catch {
       // already gone
     }
-  }
-}
-
-/** Wait until test(ctl[slot]): spin for a millisecond, then sleep; false after `timeout` ms. */
-function waitFor(
-  c: Int32Array,
-  slot: number,
-  test: (v: number) => boolean,
-  timeout: number,
-): boolean {
-  const t0 = performance.now();
-  for (let i = 1;; i++) {
-    const v = Atomics.load(c, slot);
-    if (test(v)) return true;
-    if ((i & 255) !== 0) continue;
-    const dt = performance.now() - t0;
-    if (dt > timeout) return false;
-    if (dt > S.spinMs) Atomics.wait(c, slot, v, 100);
   }
 }
 

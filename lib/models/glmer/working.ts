@@ -289,39 +289,7 @@ export class WorkingRows {
    * logarithms (`logs`), they replace the aic's own.
    */
   aicAtLast(): number {
-    const mu = this.#mu;
-    if (!this.#logsValid) return this.aic(mu);
-    const { n, y, wt } = this, lg = this.logs;
-    let s = 0;
-    if (this.kind === LOGIT_BINOMIAL) {
-      // aic()'s binary sum, its log(s) read (s the same expression in
-      // evaluate(), as the successes x are y here)
-      const f = this.aicF!, on = this.aicOn!;
-      for (let i = 0; i < n; i++) {
-        if (!on[i]) continue;
-        const p = mu[i];
-        if (!(p > 0 && p < 1)) {
-          s += f[i] * dbinomLog(y[i], 1, p);
-          continue;
-        }
-        const q = 1 - p, xi = y[i], x1 = 1 - xi;
-        const sp = xi * p + x1 * q, op = xi * q + x1 * p;
-        s += f[i] * (op < 0.1 ? -bd0(1, sp) - op : lg[i]);
-      }
-      return -2 * s;
-    }
-    // Poisson: aic()'s sum, bd0's log(y/μ) read where it takes one
-    const st = this.poisSt!, c = this.poisC!;
-    for (let i = 0; i < n; i++) {
-      const yi = y[i], m = mu[i];
-      const d = m === 0
-        ? (yi === 0 ? 0 : -Infinity)
-        : yi === 0
-        ? -m
-        : st[i] - bd0Log(yi, m, lg[i]) - c[i];
-      s += d * wt[i];
-    }
-    return -2 * s;
+    return this.aic(this.#mu, this.#logsValid ? this.logs : undefined);
   }
 
   /**
@@ -329,8 +297,10 @@ export class WorkingRows {
    * terms summed in the same order as {@link GlmFamily.aic}, with the
    * per-row constants computed once.
    */
-  aic(mu: Float64Array): number {
+  aic(mu: Float64Array, logs?: Float64Array): number {
     const { n, y, wt } = this;
+    // logs: the logarithms evaluate() kept at this μ (aicAtLast), read
+    // where the sum would take the same ones
     let s = 0;
     if (this.aicF) {
       const x = this.aicX!, nn = this.aicN!, f = this.aicF, on = this.aicOn!;
@@ -348,7 +318,7 @@ export class WorkingRows {
           }
           const q = 1 - p, xi = x[i], x1 = 1 - xi;
           const sp = xi * p + x1 * q, op = xi * q + x1 * p;
-          s += f[i] * (op < 0.1 ? -bd0(1, sp) - op : Math.log(sp));
+          s += f[i] * (op < 0.1 ? -bd0(1, sp) - op : logs ? logs[i] : Math.log(sp));
         }
         return -2 * s;
       }
@@ -371,7 +341,11 @@ export class WorkingRows {
       // dpoisLog's terms with its constants read, not recomputed
       for (let i = 0; i < n; i++) {
         const yi = y[i], m = mu[i];
-        const d = m === 0 ? (yi === 0 ? 0 : -Infinity) : yi === 0 ? -m : st[i] - bd0(yi, m) - c[i];
+        const d = m === 0
+          ? (yi === 0 ? 0 : -Infinity)
+          : yi === 0
+          ? -m
+          : st[i] - bd0Log(yi, m, logs ? logs[i] : NaN) - c[i];
         s += d * wt[i];
       }
       return -2 * s;
