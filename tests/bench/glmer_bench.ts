@@ -4,6 +4,7 @@
  *   deno run -A tests/bench/glmer_bench.ts           # cbpp, grouseticks, VerbAgg, Contraception, simulated 1e5 rows
  *   deno run -A tests/bench/glmer_bench.ts --quick   # cbpp and grouseticks
  *   deno run -A tests/bench/glmer_bench.ts --sim     # only the simulated 1e5-row model
+ *   deno run -A tests/bench/glmer_bench.ts --big     # a simulated 1e6-row model (lme4: minutes)
  *
  * (also `deno run -A tests/bench/compare.ts --glmer`). Each model is fitted
  * warm (in-process, data loaded): one fit of each side first (not for the
@@ -315,6 +316,42 @@ export async function runGlmerBench(cases: readonly GlmerCase[]): Promise<GlmerT
   return out;
 }
 
+/**
+ * A million-row binary model for `--big`: 10,000 clusters of 100 rows, a
+ * random intercept (sd 0.7), y ~ Bernoulli(logit⁻¹(−0.4 + 0.5 x + b)) from
+ * the library's generators (seed 3). One fit on each side, no warm-up
+ * (lme4 takes minutes).
+ */
+export function bigBinomialCase(): GlmerCase {
+  return {
+    name: "simulated binomial, 1e6 rows, (1 | g) x 10,000",
+    formula: "y ~ x + (1 | g)",
+    data: () => {
+      const n = 1_000_000, nG = 10_000;
+      const r = rng(3);
+      const re = r.rnorm(nG), x = r.rnorm(n), u = r.runif(n);
+      const y = new Float64Array(n), g: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const j = i % nG;
+        g.push(`g${j}`);
+        const eta = -0.4 + 0.5 * x[i] + 0.7 * re[j];
+        y[i] = u[i] < 1 / (1 + Math.exp(-eta)) ? 1 : 0;
+      }
+      return { y, x, g };
+    },
+    options: { family: "binomial" },
+    rArgs: "family = binomial",
+    r: "d <- read.csv(csv, colClasses = c('numeric', 'numeric', 'factor'))",
+    reps: 1,
+    csv: true,
+    warm: false,
+  };
+}
+
 if (import.meta.main) {
-  await runGlmerBench(glmerCases(Deno.args.includes("--quick"), Deno.args.includes("--sim")));
+  await runGlmerBench(
+    Deno.args.includes("--big")
+      ? [bigBinomialCase()]
+      : glmerCases(Deno.args.includes("--quick"), Deno.args.includes("--sim")),
+  );
 }
