@@ -160,16 +160,11 @@ export function stirlerr(n: number): number {
   return (S0 - (S1 - (S2 - (S3 - S4 / nn) / nn) / nn) / nn) / n;
 }
 
-/** R's bd0(x, np) = x log(x/np) + np − x, accurately for x ≈ np. */
-export function bd0(x: number, np: number): number {
-  return bd0Log(x, np, NaN);
-}
-
 /**
- * {@link bd0} given log(x/np) where the caller has it (NaN: computed here
- * when needed); the same number.
+ * R's bd0(x, np) = x log(x/np) + np − x, accurately for x ≈ np;
+ * `logRatio`, when the caller has it, is log(x/np) (the same number).
  */
-export function bd0Log(x: number, np: number, logRatio: number): number {
+export function bd0(x: number, np: number, logRatio?: number): number {
   if (Math.abs(x - np) < 0.1 * (x + np)) {
     let v = (x - np) / (x + np);
     let s = (x - np) * v;
@@ -183,7 +178,7 @@ export function bd0Log(x: number, np: number, logRatio: number): number {
       s = s1;
     }
   }
-  return x * (Number.isNaN(logRatio) ? Math.log(x / np) : logRatio) + np - x;
+  return x * (logRatio ?? Math.log(x / np)) + np - x;
 }
 
 /** R's dbinom(x, n, p, log = TRUE) (Loader's saddle point). */

@@ -305,15 +305,14 @@ export class Glmm {
     const uOnly = beta !== undefined;
     // a large model's η iterates and μ are the row helper's shared arrays
     // (evaluate() then copies nothing)
-    const shared = rows.rowBuffers();
-    const bf = this.#buf ??= {
+    const bf = this.#buf ??= ((shared) => ({
       base: new Float64Array(n),
       eta: shared?.eta[0] ?? new Float64Array(n),
       mu: shared?.mu ?? new Float64Array(n),
       w: new Float64Array(n),
       z: new Float64Array(n),
       e: shared?.eta[1] ?? new Float64Array(n),
-    };
+    }))(rows.rowBuffers());
     const base = uOnly ? this.xb(beta, bf.base) : offset;
     const { mu, w, z } = bf;
     const start = this.startAt(lp0);

@@ -144,9 +144,26 @@ function rowViews(buffer: ArrayBufferLike, n: number, chunks: number): RowViews 
 /** Arrays per row in a {@link SharedRows} buffer. */
 const ROW_ARRAYS = 8;
 
-/** First row of chunk c of n rows. */
-function chunkStart(c: number, n: number): number {
-  return Math.floor((c * n) / ROW_CHUNKS);
+/**
+ * Chunk c of `chunks` over the rows in `v` (n rows): the logit kernel or
+ * (not `logit`) the Poisson one at η = v.eta[which], its sum into
+ * v.part[c]. What either thread runs for a chunk.
+ */
+function runRowChunk(
+  k: RowKernels,
+  v: RowViews,
+  n: number,
+  chunks: number,
+  c: number,
+  logit: boolean,
+  keep: boolean,
+  which: number,
+): void {
+  const from = Math.floor((c * n) / chunks), to = Math.floor(((c + 1) * n) / chunks);
+  const eta = v.eta[which];
+  v.part[c] = logit
+    ? k.logitBinaryRows(eta, v.mu, v.ex, v.y, v.wt, v.logs, keep, from, to)
+    : k.logPoissonRows(eta, v.mu, v.y, v.wt, v.logs, keep, from, to);
 }
 
 /** What the worker receives as `workerData`. */
@@ -156,11 +173,16 @@ interface RowWorkerData {
   readonly chunks: number;
 }
 
-/** The kernels, passed to the worker's program. */
+/** The kernels and helpers both threads run (the worker gets their source). */
 interface RowKernels {
   logitBinaryRows: typeof logitBinaryRows;
   logPoissonRows: typeof logPoissonRows;
+  rowViews: typeof rowViews;
+  runRowChunk: typeof runRowChunk;
 }
+
+/** This thread's {@link RowKernels}. */
+const KERNELS: RowKernels = { logitBinaryRows, logPoissonRows, rowViews, runRowChunk };
 
 /** The worker's program (see the module documentation). */
 export function rowWorkerMain(
@@ -174,15 +196,7 @@ export function rowWorkerMain(
   k: RowKernels,
 ): void {
   const { ctl, slots: T, chunks } = data;
-  let v: {
-    part: Float64Array;
-    eta: Float64Array[];
-    mu: Float64Array;
-    ex: Float64Array;
-    logs: Float64Array;
-    y: Float64Array;
-    wt: Float64Array;
-  } | null = null;
+  let v: RowViews | null = null;
   let n = 0;
   let seen = 0;
   const serve = (): void => {
@@ -213,11 +227,7 @@ export function rowWorkerMain(
         const c = w & 255;
         try {
           if (!v) throw new Error("no rows");
-          const from = Math.floor((c * n) / chunks), to = Math.floor(((c + 1) * n) / chunks);
-          const eta = v.eta[which];
-          v.part[c] = cmd === T.logit
-            ? k.logitBinaryRows(eta, v.mu, v.ex, v.y, v.wt, v.logs, keep, from, to)
-            : k.logPoissonRows(eta, v.mu, v.y, v.wt, v.logs, keep, from, to);
+          k.runRowChunk(k, v, n, chunks, c, cmd === T.logit, keep, which);
         } catch {
           Atomics.store(ctl, T.failed, 1);
         }
@@ -231,16 +241,7 @@ export function rowWorkerMain(
   };
   port.on("message", (msg) => {
     n = msg.n;
-    const at = (j: number) => new Float64Array(msg.buffer, (chunks + j * n) * 8, n);
-    v = {
-      part: new Float64Array(msg.buffer, 0, chunks),
-      eta: [at(0), at(1), at(2)],
-      mu: at(3),
-      ex: at(4),
-      logs: at(5),
-      y: at(6),
-      wt: at(7),
-    };
+    v = k.rowViews(msg.buffer, n, chunks);
     Atomics.store(ctl, T.bound, msg.id);
     seen = msg.seq;
     Atomics.store(ctl, T.done, msg.seq);
@@ -255,7 +256,9 @@ export function rowWorkerMain(
 function rowWorkerSource(): string {
   return `import { parentPort, workerData } from "node:worker_threads";\n` +
     `const k = { logitBinaryRows: ${logitBinaryRows.toString()},\n` +
-    `  logPoissonRows: ${logPoissonRows.toString()} };\n` +
+    `  logPoissonRows: ${logPoissonRows.toString()},\n` +
+    `  rowViews: ${rowViews.toString()},\n` +
+    `  runRowChunk: ${runRowChunk.toString()} };\n` +
     `try {\n  (${rowWorkerMain.toString()})(workerData, parentPort, k);\n} catch {\n` +
     `  Atomics.store(workerData.ctl, ${S.state}, -1);\n` +
     `  Atomics.notify(workerData.ctl, ${S.state});\n}\n`;
@@ -374,20 +377,16 @@ export class SharedRows {
    */
   pass(kind: "logit" | "poisson", keep: boolean, which: number): number {
     const { v, n } = this;
-    const eta = v.eta[which];
     let c = this.#helper();
-    const cmd = kind === "logit" ? S.logit : S.poisson;
-    let tag = -1;
     if (c && !settled(c)) c = undefined;
     if (c) {
-      c[S.cmd] = cmd;
+      c[S.cmd] = kind === "logit" ? S.logit : S.poisson;
       c[S.keep] = keep ? 1 : 0;
       c[S.eta] = which;
       Atomics.store(c, S.finished, 0);
       Atomics.store(c, S.failed, 0);
       seq++;
-      tag = seq % S.tagMod;
-      Atomics.store(c, S.claim, tag << 8);
+      Atomics.store(c, S.claim, (seq % S.tagMod) << 8);
       Atomics.store(c, S.seq, seq);
       Atomics.notify(c, S.seq);
       if (interruptNext) {
@@ -395,12 +394,8 @@ export class SharedRows {
         throw new Error("row pass interrupted (test)");
       }
     }
-    const run = (k: number) => {
-      const from = chunkStart(k, n), to = chunkStart(k + 1, n);
-      v.part[k] = kind === "logit"
-        ? logitBinaryRows(eta, v.mu, v.ex, v.y, v.wt, v.logs, keep, from, to)
-        : logPoissonRows(eta, v.mu, v.y, v.wt, v.logs, keep, from, to);
-    };
+    const run = (k: number) =>
+      runRowChunk(KERNELS, v, n, ROW_CHUNKS, k, kind === "logit", keep, which);
     if (!c) {
       for (let k = 0; k < ROW_CHUNKS; k++) run(k);
     } else {

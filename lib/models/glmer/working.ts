@@ -13,7 +13,7 @@
  */
 
 import { logitBinaryRows, logPoissonRows, ROW_THREADS_MIN, SharedRows } from "./row_threads.ts";
-import { bd0, bd0Log, dbinomLog, dpoisLog, type GlmFamily, stirlerr } from "./family.ts";
+import { bd0, dbinomLog, dpoisLog, type GlmFamily, stirlerr } from "./family.ts";
 
 const EPS = 2.220446049250313e-16;
 const LN_2PI = 1.837877066409345483560659472811;
@@ -80,6 +80,8 @@ export class WorkingRows {
   private readonly logs: Float64Array;
   /** Whether {@link evaluate} keeps its logarithms in {@link logs}. */
   private readonly keepLogs: boolean;
+  /** The row kernel of row_threads.ts this model's rows take, if any. */
+  private readonly fused: "logit" | "poisson" | undefined;
   /** The row arrays of a large model, shared with the row helper thread. */
   private readonly shared: SharedRows | undefined;
   /** {@link logs} holds the last {@link evaluate}'s values. */
@@ -151,8 +153,12 @@ export class WorkingRows {
     this.keepLogs = keep;
     // large models of the two fused kinds: the row arrays in a shared
     // buffer, each pass in chunks on two threads where possible
-    const fused = (this.kind === LOGIT_BINOMIAL && this.binaryY) || this.kind === LOG_POISSON;
-    this.shared = fused && n >= ROW_THREADS_MIN ? new SharedRows(y, weights) : undefined;
+    this.fused = this.kind === LOGIT_BINOMIAL && this.binaryY
+      ? "logit"
+      : this.kind === LOG_POISSON
+      ? "poisson"
+      : undefined;
+    this.shared = this.fused && n >= ROW_THREADS_MIN ? new SharedRows(y, weights) : undefined;
     this.logs = this.shared ? this.shared.v.logs : new Float64Array(keep ? n : 0);
     this.ex = this.shared
       ? this.shared.v.ex
@@ -190,18 +196,19 @@ export class WorkingRows {
     // aicAtLast(): one logarithm per row fewer per PIRLS run). The sum only
     // decides PIRLS's convergence and step halving (and is lme4's
     // deviance(m)); the optimizer's Laplace deviance takes the aic
-    const sh = this.shared;
-    if (sh) {
+    const fused = this.fused, sh = this.shared;
+    if (sh && fused) {
       // η in place when it is one of rowBuffers()'s, else copied in
       let which = sh.v.eta.indexOf(eta);
       if (which < 0 || which > 1) sh.v.eta[which = 2].set(eta);
-      dev = sh.pass(this.kind === LOGIT_BINOMIAL ? "logit" : "poisson", keep, which);
+      dev = sh.pass(fused, keep, which);
       if (mu !== sh.v.mu) mu.set(sh.v.mu);
-      this.#logsValid = keep;
-      return dev;
-    }
-    if (this.kind === LOGIT_BINOMIAL && this.binaryY) {
+    } else if (fused === "logit") {
       dev = logitBinaryRows(eta, mu, ex, y, wt, this.logs, keep, 0, n);
+    } else if (fused === "poisson") {
+      dev = logPoissonRows(eta, mu, y, wt, this.logs, keep, 0, n);
+    }
+    if (fused) {
       this.#logsValid = keep;
       return dev;
     }
@@ -219,11 +226,6 @@ export class WorkingRows {
         dev += 2 * wt[i] *
           ((yi !== 0 ? yi * Math.log(yi / m) : 0) + (y1 !== 0 ? y1 * Math.log(y1 / (1 - m)) : 0));
       }
-      return dev;
-    }
-    if (this.kind === LOG_POISSON) {
-      dev = logPoissonRows(eta, mu, y, wt, this.logs, keep, 0, n);
-      this.#logsValid = keep;
       return dev;
     }
     for (let i = 0; i < n; i++) dev += this.genericRow(i, eta[i], mu);
@@ -345,7 +347,7 @@ export class WorkingRows {
           ? (yi === 0 ? 0 : -Infinity)
           : yi === 0
           ? -m
-          : st[i] - bd0Log(yi, m, logs ? logs[i] : NaN) - c[i];
+          : st[i] - bd0(yi, m, logs?.[i]) - c[i];
         s += d * wt[i];
       }
       return -2 * s;
