@@ -89,23 +89,20 @@ export class WeightedSystem {
     const { n, p } = x;
     const nf = p + 1;
     const xv = x.x;
-    const wf = this.#wf ??= new Float64Array(nf * n);
     const ones = this.#ones ??= terms.map((t) => t.q === 1 && t.term.z.every((v) => v === 1));
-    for (let f = 0; f < p; f++) {
-      const o = f * n;
-      for (let r = 0; r < n; r++) wf[o + r] = w[r] * xv[o + r];
+    // the weighted columns w ∘ F, stored only for scalar terms (which add
+    // them up per level); every other sum forms its products (w F_f)·v in
+    // place, the same numbers
+    const wf = this.#wf ??= new Float64Array(terms.some((t) => t.q === 1) ? nf * n : 0);
+    if (wf.length > 0) {
+      for (let f = 0; f < p; f++) {
+        const o = f * n;
+        for (let r = 0; r < n; r++) wf[o + r] = w[r] * xv[o + r];
+      }
+      const o = p * n;
+      for (let r = 0; r < n; r++) wf[o + r] = w[r] * z[r];
     }
     const wz = wf.subarray(p * n, nf * n);
-    if (p === 0) {
-      // F = [z]: FᵀWF = Σ (w z)·z, summed in the pass that forms w z
-      let s = 0;
-      for (let r = 0; r < n; r++) {
-        const v = w[r] * z[r];
-        wz[r] = v;
-        s += v * z[r];
-      }
-      a.ff[0] = s;
-    } else for (let r = 0; r < n; r++) wz[r] = w[r] * z[r];
     // X columns that are mostly zero (dummy codes) and, when every weighted
     // value is finite, the rows where they are not: a zero x makes a zero
     // product (±0), and adding ±0 to a sum that starts at +0 never changes
@@ -115,55 +112,11 @@ export class WeightedSystem {
     let useSparse = sparse.some((l) => l !== undefined);
     if (useSparse) {
       for (let r = 0; r < n && useSparse; r++) {
-        if (!Number.isFinite(w[r]) || !Number.isFinite(wz[r])) useSparse = false;
+        if (!Number.isFinite(w[r]) || !Number.isFinite(w[r] * z[r])) useSparse = false;
       }
     }
     const rowsOf = (f: number) => (useSparse && f < p ? sparse[f] : undefined);
-    for (let c = 0; c < nf && p > 0; c++) {
-      const fc = c < p ? xv.subarray(c * n, c * n + n) : z;
-      // pairs with a mostly-zero column: over its non-zero rows only
-      const dense: number[] = [];
-      for (let rr = c; rr < nf; rr++) {
-        const lc = rowsOf(c), lr = rowsOf(rr);
-        const list = lc && lr ? (lc.length <= lr.length ? lc : lr) : lc ?? lr;
-        if (!list) {
-          dense.push(rr);
-          continue;
-        }
-        const o = rr * n;
-        let s = 0;
-        for (let t = 0; t < list.length; t++) {
-          const r = list[t];
-          s += wf[o + r] * fc[r];
-        }
-        a.ff[c * nf + rr] = a.ff[rr * nf + c] = s;
-      }
-      // the others four dot products per pass over the rows: each is still
-      // summed in row order, but their chains of additions overlap
-      let di = 0;
-      for (; di + 3 < dense.length; di += 4) {
-        const r0 = dense[di], r1 = dense[di + 1], r2 = dense[di + 2], r3 = dense[di + 3];
-        const o0 = r0 * n, o1 = r1 * n, o2 = r2 * n, o3 = r3 * n;
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (let r = 0; r < n; r++) {
-          const v = fc[r];
-          s0 += wf[o0 + r] * v;
-          s1 += wf[o1 + r] * v;
-          s2 += wf[o2 + r] * v;
-          s3 += wf[o3 + r] * v;
-        }
-        a.ff[c * nf + r0] = a.ff[r0 * nf + c] = s0;
-        a.ff[c * nf + r1] = a.ff[r1 * nf + c] = s1;
-        a.ff[c * nf + r2] = a.ff[r2 * nf + c] = s2;
-        a.ff[c * nf + r3] = a.ff[r3 * nf + c] = s3;
-      }
-      for (; di < dense.length; di++) {
-        const rr = dense[di], o = rr * n;
-        let s = 0;
-        for (let r = 0; r < n; r++) s += wf[o + r] * fc[r];
-        a.ff[c * nf + rr] = a.ff[rr * nf + c] = s;
-      }
-    }
+    this.#crossF(w, z, rowsOf, useSparse);
     for (let k = 0; k < terms.length; k++) {
       const t = terms[k];
       const q = t.q;
@@ -268,15 +221,16 @@ export class WeightedSystem {
       } else if (q === 2 && p === 2 && this.#runs[k]) {
         // as below for F = [1 x z]-like designs (two X columns, as in
         // y ~ x + (x | g)) with rows grouped by level: a level's ten sums
-        // carried in variables through its run of rows
+        // carried in variables through its run of rows, in two passes over
+        // the run (six, then the four with X: ten at once run slower)
         const x0 = xv.subarray(0, n), x1 = xv.subarray(n, 2 * n);
         let r = 0;
         while (r < n) {
           const l = idx[r];
           const b4 = 4 * l, cl0 = 6 * l, cl1 = cl0 + 3;
           let d0 = d[b4], d1 = d[b4 + 1], d2 = d[b4 + 2], d3 = d[b4 + 3];
-          let a0 = fz[cl0], a1 = fz[cl0 + 1], a2 = fz[cl0 + 2];
-          let c0 = fz[cl1], c1 = fz[cl1 + 1], c2 = fz[cl1 + 2];
+          let a2 = fz[cl0 + 2], c2 = fz[cl1 + 2];
+          const r0 = r;
           for (; r < n && idx[r] === l; r++) {
             const wr = w[r];
             const z0 = zk[2 * r], z1 = zk[2 * r + 1], zr = z[r];
@@ -285,13 +239,19 @@ export class WeightedSystem {
             d1 += z1 * zc0;
             d2 += z0 * zc1;
             d3 += z1 * zc1;
-            const u0 = x0[r], u1 = x1[r];
+            a2 += zr * zc0;
+            c2 += zr * zc1;
+          }
+          let a0 = fz[cl0], a1 = fz[cl0 + 1];
+          let c0 = fz[cl1], c1 = fz[cl1 + 1];
+          for (let i = r0; i < r; i++) {
+            const wr = w[i];
+            const zc0 = zk[2 * i] * wr, zc1 = zk[2 * i + 1] * wr;
+            const u0 = x0[i], u1 = x1[i];
             a0 += u0 * zc0;
             c0 += u0 * zc1;
             a1 += u1 * zc0;
             c1 += u1 * zc1;
-            a2 += zr * zc0;
-            c2 += zr * zc1;
           }
           d[b4] = d0, d[b4 + 1] = d1, d[b4 + 2] = d2, d[b4 + 3] = d3;
           fz[cl0] = a0, fz[cl0 + 1] = a1, fz[cl0 + 2] = a2;
@@ -353,6 +313,122 @@ export class WeightedSystem {
     }
     for (let j = 0; j < p; j++) this.xtxDiag[j] = a.ff[j * nf + j];
   }
+
+  /**
+   * FᵀWF (F = [X z]) into A: entry (c, rr), c ≤ rr, is Σ (w F_rr)·F_c in
+   * row order, as {@link crossProducts} sums it. Pairs with a mostly-zero
+   * column (`rowsOf`) are summed over its non-zero rows only; the others
+   * several per pass over the rows (each still summed in row order, their
+   * chains of additions overlapping): all of them in one pass for up to
+   * three columns, else four at a time.
+   */
+  #crossF(
+    w: Float64Array,
+    z: Float64Array,
+    rowsOf: (f: number) => Int32Array | undefined,
+    sparse: boolean,
+  ): void {
+    const { n, p } = this.x;
+    const nf = p + 1;
+    const xv = this.x.x;
+    const ff = this.a.ff;
+    const col = (c: number) => (c < p ? xv.subarray(c * n, c * n + n) : z);
+    const pairs = this.#pairs[sparse ? 1 : 0] ??= [];
+    const fresh = pairs.length === 0;
+    for (let c = 0; c < nf; c++) {
+      for (let rr = c; rr < nf; rr++) {
+        const lc = rowsOf(c), lr = rowsOf(rr);
+        const list = lc && lr ? (lc.length <= lr.length ? lc : lr) : lc ?? lr;
+        if (!list) {
+          if (fresh) pairs.push(c, rr);
+          continue;
+        }
+        const fc = col(c), fr = col(rr);
+        let s = 0;
+        for (let t = 0; t < list.length; t++) {
+          const r = list[t];
+          s += (w[r] * fr[r]) * fc[r];
+        }
+        ff[c * nf + rr] = ff[rr * nf + c] = s;
+      }
+    }
+    const m = pairs.length / 2;
+    if (nf === 1) {
+      let s = 0;
+      for (let r = 0; r < n; r++) s += (w[r] * z[r]) * z[r];
+      ff[0] = s;
+      return;
+    }
+    if (nf === 2 && m === 3) {
+      const f0 = col(0);
+      let s00 = 0, s01 = 0, s11 = 0;
+      for (let r = 0; r < n; r++) {
+        const wr = w[r], v0 = f0[r], v1 = z[r];
+        const w0 = wr * v0, w1 = wr * v1;
+        s00 += w0 * v0;
+        s01 += w1 * v0;
+        s11 += w1 * v1;
+      }
+      ff[0] = s00, ff[1] = ff[2] = s01, ff[3] = s11;
+      return;
+    }
+    if (nf === 3 && m === 6) {
+      const f0 = col(0), f1 = col(1);
+      let s00 = 0, s01 = 0, s02 = 0, s11 = 0, s12 = 0, s22 = 0;
+      for (let r = 0; r < n; r++) {
+        const wr = w[r], v0 = f0[r], v1 = f1[r], v2 = z[r];
+        const w0 = wr * v0, w1 = wr * v1, w2 = wr * v2;
+        s00 += w0 * v0;
+        s01 += w1 * v0;
+        s02 += w2 * v0;
+        s11 += w1 * v1;
+        s12 += w2 * v1;
+        s22 += w2 * v2;
+      }
+      ff[0] = s00, ff[1] = ff[3] = s01, ff[2] = ff[6] = s02;
+      ff[4] = s11, ff[5] = ff[7] = s12, ff[8] = s22;
+      return;
+    }
+    const put = (i: number, s: number) => {
+      const c = pairs[2 * i], rr = pairs[2 * i + 1];
+      ff[c * nf + rr] = ff[rr * nf + c] = s;
+    };
+    let g = 0;
+    for (; g + 3 < m; g += 4) {
+      const g0 = col(pairs[2 * g + 1]), f0 = col(pairs[2 * g]);
+      const g1 = col(pairs[2 * g + 3]), f1 = col(pairs[2 * g + 2]);
+      const g2 = col(pairs[2 * g + 5]), f2 = col(pairs[2 * g + 4]);
+      const g3 = col(pairs[2 * g + 7]), f3 = col(pairs[2 * g + 6]);
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let r = 0; r < n; r++) {
+        const wr = w[r];
+        s0 += (wr * g0[r]) * f0[r];
+        s1 += (wr * g1[r]) * f1[r];
+        s2 += (wr * g2[r]) * f2[r];
+        s3 += (wr * g3[r]) * f3[r];
+      }
+      put(g, s0), put(g + 1, s1), put(g + 2, s2), put(g + 3, s3);
+    }
+    for (; g < m; g++) {
+      const g0 = col(pairs[2 * g + 1]), f0 = col(pairs[2 * g]);
+      let s0 = 0;
+      for (let r = 0; r < n; r++) s0 += (w[r] * g0[r]) * f0[r];
+      put(g, s0);
+    }
+  }
+
+  /**
+   * A(w) at weights w and response z (F = [X z]) as a PIRLS step refills
+   * it: the system's own cross-products, overwritten by the next step (for
+   * tests: each entry is the weighted sum over the rows in row order).
+   */
+  crossProductsAt(w: Float64Array, z: Float64Array): CrossProducts {
+    this.refill(w, z);
+    return this.a;
+  }
+
+  /** FᵀWF's pairs (c, rr) summed over all rows, without and with the mostly-zero columns' lists. */
+  readonly #pairs: [number[] | undefined, number[] | undefined] = [undefined, undefined];
 
   /** Per X column: its non-zero rows when at most 60% are non-zero, built once. */
   #sparse: (Int32Array | undefined)[] | undefined;
