@@ -39,15 +39,24 @@ interface Pass {
   aic: number;
   w: Float64Array;
   z: Float64Array;
+  /** The working response less a base (PIRLS's Xβ + offset). */
+  zBase: Float64Array;
 }
 
+/** A row pass and its working quantities: three jobs (ROW_CHUNKS chunks each). */
 function pass(rows: WorkingRows, eta: Float64Array): Pass {
   const n = eta.length;
   const mu = new Float64Array(n);
   const dev = rows.evaluate(eta, mu);
-  const w = new Float64Array(n), z = new Float64Array(n);
+  const w = new Float64Array(n), z = new Float64Array(n), zBase = new Float64Array(n);
   rows.working(eta, undefined, w, z);
-  return { mu, dev, aic: rows.aicAtLast(), w, z };
+  const base = Float64Array.from(eta, (v, i) => v / 2 + (i % 7));
+  rows.working(eta, base, new Float64Array(n), zBase);
+  // R's working response: η − base + (y − μ)/μ′
+  for (let i = 0; i < n; i += 97) {
+    assert.ok(Object.is(zBase[i], eta[i] - base[i] + z[i]), `z[${i}]`);
+  }
+  return { mu, dev, aic: rows.aicAtLast(), w, z, zBase };
 }
 
 /** Run `f` with the helper forced (every chunk on it) and put things back. */
@@ -85,9 +94,10 @@ for (const n of sizes) {
     const eta = etas(n, 35, n + 1);
     const one = oneThread(() => pass(new WorkingRows(y, wt, wt, f), eta));
     const two = withHelper(() => pass(new WorkingRows(y, wt, wt, f), eta));
-    assert.equal(two.chunks, ROW_CHUNKS, "the helper ran every chunk");
+    assert.equal(two.chunks, 3 * ROW_CHUNKS, "the helper ran every chunk of the three jobs");
     assert.ok(same(one.mu, two.value.mu), "μ");
     assert.ok(same(one.w, two.value.w) && same(one.z, two.value.z), "working weights and response");
+    assert.ok(same(one.zBase, two.value.zBase), "working response less a base");
     assert.ok(Object.is(one.dev, two.value.dev), `deviance ${one.dev} vs ${two.value.dev}`);
     assert.ok(Object.is(one.aic, two.value.aic), `aic ${one.aic} vs ${two.value.aic}`);
     // the chunked sum is the kernel's chunk sums in order, and μ the family's
@@ -119,8 +129,9 @@ Deno.test("row helper, Poisson with zeros and prior weights: the same bits", () 
   const eta = etas(n, 4, 9);
   const one = oneThread(() => pass(new WorkingRows(y, ones, wt, f), eta));
   const two = withHelper(() => pass(new WorkingRows(y, ones, wt, f), eta));
-  assert.equal(two.chunks, ROW_CHUNKS);
+  assert.equal(two.chunks, 3 * ROW_CHUNKS);
   assert.ok(same(one.mu, two.value.mu) && same(one.w, two.value.w) && same(one.z, two.value.z));
+  assert.ok(same(one.zBase, two.value.zBase));
   assert.ok(Object.is(one.dev, two.value.dev) && Object.is(one.aic, two.value.aic));
   const mu = new Float64Array(n), lg = new Float64Array(n);
   let want = 0;

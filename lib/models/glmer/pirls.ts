@@ -306,14 +306,16 @@ export class Glmm {
     // a large model's η iterates and μ are the row helper's shared arrays
     // (evaluate() then copies nothing)
     const bf = this.#buf ??= ((shared) => ({
-      base: new Float64Array(n),
+      base: shared?.base ?? new Float64Array(n),
       eta: shared?.eta[0] ?? new Float64Array(n),
       mu: shared?.mu ?? new Float64Array(n),
-      w: new Float64Array(n),
-      z: new Float64Array(n),
+      w: shared?.w ?? new Float64Array(n),
+      z: shared?.z ?? new Float64Array(n),
       e: shared?.eta[1] ?? new Float64Array(n),
     }))(rows.rowBuffers());
-    const base = uOnly ? this.xb(beta, bf.base) : offset;
+    // the working response's base, Xβ + offset or (β by PIRLS) the offset,
+    // in the buffer the row helper reads
+    const base = uOnly ? this.xb(beta, bf.base) : (bf.base.set(offset), bf.base);
     const { mu, w, z } = bf;
     const start = this.startAt(lp0);
     const sys = this.system(uOnly);

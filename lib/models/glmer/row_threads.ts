@@ -1,6 +1,7 @@
 /**
  * PIRLS's row pass (μ and the unit deviances at η: one exponential and one
- * logarithm per row, most of a large glmer fit's time) on two cores.
+ * logarithm per row, most of a large glmer fit's time) and its working
+ * weights and response (two divisions per row) on two cores.
  *
  * For n ≥ {@link ROW_THREADS_MIN} rows (logit with 0/1 responses, or
  * Poisson), {@link SharedRows} keeps the row arrays in one
@@ -16,7 +17,8 @@
  * shared memory, `Atomics.wait` on the main thread) does so silently.
  *
  * The worker does not import this file: the source text of the kernels
- * ({@link logitBinaryRows}, {@link logPoissonRows}) and of
+ * ({@link logitBinaryRows}, {@link logPoissonRows}, {@link logitWorkingRows},
+ * {@link poissonWorkingRows}) and of
  * {@link rowWorkerMain} is embedded in a `data:` module, so those functions
  * must stay self-contained (no references outside their bodies except
  * their parameters and globals).
@@ -44,10 +46,13 @@ const S = {
   workerChunks: 9, // chunks the worker ran (statistics, wrapping)
   eta: 10, // which η array the job reads (0, 1 or 2)
   inflight: 11, // 1 while the worker is claiming or running a chunk
-  length: 12,
+  base: 12, // working jobs: 1 if the working response subtracts v.base
+  length: 13,
   rebind: 1,
   logit: 2,
   poisson: 3,
+  logitWorking: 4,
+  poissonWorking: 5,
   tagMod: 1 << 23,
   spinMs: 1,
 } as const;
@@ -115,6 +120,58 @@ export function logPoissonRows(
   return dev;
 }
 
+/**
+ * Logit link, rows [from, to): the working weights w = wt μ′²/(μ(1 − μ))
+ * and working response z = η − base + (y − μ)/μ′ (without `base`:
+ * (y − μ)/μ′) at the μ and e^η of the last row pass, with R's μ′ (ε beyond
+ * ±30): R's arithmetic, operation for operation.
+ */
+export function logitWorkingRows(
+  eta: Float64Array,
+  base: Float64Array | null,
+  mu: Float64Array,
+  ex: Float64Array,
+  y: Float64Array,
+  wt: Float64Array,
+  w: Float64Array,
+  z: Float64Array,
+  from: number,
+  to: number,
+): void {
+  const EPS = 2.220446049250313e-16;
+  for (let i = from; i < to; i++) {
+    const et = eta[i], t = ex[i], m = mu[i];
+    const o = 1 + t;
+    const mp = et > 30 || et < -30 ? EPS : t / (o * o);
+    w[i] = (wt[i] * mp * mp) / (m * (1 - m));
+    const r = y[i] - m;
+    z[i] = base ? et - base[i] + r / mp : r / mp;
+  }
+}
+
+/**
+ * Log link, Poisson, rows [from, to): w = wt μ²/μ and z = η − base +
+ * (y − μ)/μ (μ′ = V(μ) = μ), as R computes them.
+ */
+export function poissonWorkingRows(
+  eta: Float64Array,
+  base: Float64Array | null,
+  mu: Float64Array,
+  y: Float64Array,
+  wt: Float64Array,
+  w: Float64Array,
+  z: Float64Array,
+  from: number,
+  to: number,
+): void {
+  for (let i = from; i < to; i++) {
+    const m = mu[i];
+    w[i] = (wt[i] * m * m) / m;
+    const r = y[i] - m;
+    z[i] = base ? eta[i] - base[i] + r / m : r / m;
+  }
+}
+
 /** The arrays of one model's rows, as views of one shared buffer. */
 interface RowViews {
   part: Float64Array;
@@ -125,6 +182,11 @@ interface RowViews {
   logs: Float64Array;
   y: Float64Array;
   wt: Float64Array;
+  /** PIRLS's base of the working response (Xβ + offset, or the offset). */
+  base: Float64Array;
+  /** Working weights and response. */
+  w: Float64Array;
+  z: Float64Array;
 }
 
 /** Views of `buffer` laid out for n rows (see {@link SharedRows}). */
@@ -138,32 +200,45 @@ function rowViews(buffer: ArrayBufferLike, n: number, chunks: number): RowViews 
     logs: at(5),
     y: at(6),
     wt: at(7),
+    base: at(8),
+    w: at(9),
+    z: at(10),
   };
 }
 
 /** Arrays per row in a {@link SharedRows} buffer. */
-const ROW_ARRAYS = 8;
+const ROW_ARRAYS = 11;
 
 /**
- * Chunk c of `chunks` over the rows in `v` (n rows): the logit kernel or
- * (not `logit`) the Poisson one at η = v.eta[which], its sum into
- * v.part[c]. What either thread runs for a chunk.
+ * Chunk c of `chunks` over the rows in `v` (n rows) for command `cmd` (a
+ * slot value of `T`): the logit or Poisson row pass at η = v.eta[which],
+ * its sum into v.part[c], or the working weights and response at the last
+ * pass (`base`: whether z subtracts v.base). What either thread runs for a
+ * chunk.
  */
 function runRowChunk(
   k: RowKernels,
+  T: typeof S,
   v: RowViews,
   n: number,
   chunks: number,
   c: number,
-  logit: boolean,
+  cmd: number,
   keep: boolean,
   which: number,
+  base: boolean,
 ): void {
   const from = Math.floor((c * n) / chunks), to = Math.floor(((c + 1) * n) / chunks);
   const eta = v.eta[which];
-  v.part[c] = logit
-    ? k.logitBinaryRows(eta, v.mu, v.ex, v.y, v.wt, v.logs, keep, from, to)
-    : k.logPoissonRows(eta, v.mu, v.y, v.wt, v.logs, keep, from, to);
+  if (cmd === T.logit) {
+    v.part[c] = k.logitBinaryRows(eta, v.mu, v.ex, v.y, v.wt, v.logs, keep, from, to);
+  } else if (cmd === T.poisson) {
+    v.part[c] = k.logPoissonRows(eta, v.mu, v.y, v.wt, v.logs, keep, from, to);
+  } else if (cmd === T.logitWorking) {
+    k.logitWorkingRows(eta, base ? v.base : null, v.mu, v.ex, v.y, v.wt, v.w, v.z, from, to);
+  } else if (cmd === T.poissonWorking) {
+    k.poissonWorkingRows(eta, base ? v.base : null, v.mu, v.y, v.wt, v.w, v.z, from, to);
+  } else throw new Error(`unknown row command ${cmd}`);
 }
 
 /** What the worker receives as `workerData`. */
@@ -177,12 +252,21 @@ interface RowWorkerData {
 interface RowKernels {
   logitBinaryRows: typeof logitBinaryRows;
   logPoissonRows: typeof logPoissonRows;
+  logitWorkingRows: typeof logitWorkingRows;
+  poissonWorkingRows: typeof poissonWorkingRows;
   rowViews: typeof rowViews;
   runRowChunk: typeof runRowChunk;
 }
 
 /** This thread's {@link RowKernels}. */
-const KERNELS: RowKernels = { logitBinaryRows, logPoissonRows, rowViews, runRowChunk };
+const KERNELS: RowKernels = {
+  logitBinaryRows,
+  logPoissonRows,
+  logitWorkingRows,
+  poissonWorkingRows,
+  rowViews,
+  runRowChunk,
+};
 
 /** The worker's program (see the module documentation). */
 export function rowWorkerMain(
@@ -216,6 +300,7 @@ export function rowWorkerMain(
       const cmd = ctl[T.cmd];
       if (cmd === T.rebind) return; // the message follows
       const tag = seq % T.tagMod, keep = ctl[T.keep] === 1, which = ctl[T.eta];
+      const base = ctl[T.base] === 1;
       for (;;) {
         // announced before the claim, withdrawn after the chunk is counted:
         // a main thread that closes the claim and sees 0 here knows that no
@@ -227,7 +312,7 @@ export function rowWorkerMain(
         const c = w & 255;
         try {
           if (!v) throw new Error("no rows");
-          k.runRowChunk(k, v, n, chunks, c, cmd === T.logit, keep, which);
+          k.runRowChunk(k, T, v, n, chunks, c, cmd, keep, which, base);
         } catch {
           Atomics.store(ctl, T.failed, 1);
         }
@@ -257,6 +342,8 @@ function rowWorkerSource(): string {
   return `import { parentPort, workerData } from "node:worker_threads";\n` +
     `const k = { logitBinaryRows: ${logitBinaryRows.toString()},\n` +
     `  logPoissonRows: ${logPoissonRows.toString()},\n` +
+    `  logitWorkingRows: ${logitWorkingRows.toString()},\n` +
+    `  poissonWorkingRows: ${poissonWorkingRows.toString()},\n` +
     `  rowViews: ${rowViews.toString()},\n` +
     `  runRowChunk: ${runRowChunk.toString()} };\n` +
     `try {\n  (${rowWorkerMain.toString()})(workerData, parentPort, k);\n} catch {\n` +
@@ -376,13 +463,32 @@ export class SharedRows {
    * available; the deviance is the chunk sums added in chunk order.
    */
   pass(kind: "logit" | "poisson", keep: boolean, which: number): number {
+    this.#job(kind === "logit" ? S.logit : S.poisson, keep, which, false);
+    const part = this.v.part;
+    let dev = 0;
+    for (let k = 0; k < ROW_CHUNKS; k++) dev += part[k];
+    return dev;
+  }
+
+  /**
+   * The working weights and response (into v.w, v.z) at the last
+   * {@link pass} (η = v.eta[which], its μ and e^η), z less v.base when
+   * `base`: every chunk on two threads where the helper is available.
+   */
+  working(kind: "logit" | "poisson", which: number, base: boolean): void {
+    this.#job(kind === "logit" ? S.logitWorking : S.poissonWorking, false, which, base);
+  }
+
+  /** Command `cmd` on every chunk, shared with the helper where it is available. */
+  #job(cmd: number, keep: boolean, which: number, base: boolean): void {
     const { v, n } = this;
     let c = this.#helper();
     if (c && !settled(c)) c = undefined;
     if (c) {
-      c[S.cmd] = kind === "logit" ? S.logit : S.poisson;
+      c[S.cmd] = cmd;
       c[S.keep] = keep ? 1 : 0;
       c[S.eta] = which;
+      c[S.base] = base ? 1 : 0;
       Atomics.store(c, S.finished, 0);
       Atomics.store(c, S.failed, 0);
       seq++;
@@ -394,33 +500,29 @@ export class SharedRows {
         throw new Error("row pass interrupted (test)");
       }
     }
-    const run = (k: number) =>
-      runRowChunk(KERNELS, v, n, ROW_CHUNKS, k, kind === "logit", keep, which);
+    const run = (k: number) => runRowChunk(KERNELS, S, v, n, ROW_CHUNKS, k, cmd, keep, which, base);
     if (!c) {
       for (let k = 0; k < ROW_CHUNKS; k++) run(k);
-    } else {
-      let mine = 0;
-      if (!force) {
-        for (;;) {
-          const w = Atomics.load(c, S.claim);
-          if ((w & 255) >= ROW_CHUNKS) break;
-          if (Atomics.compareExchange(c, S.claim, w, w + 1) !== w) continue;
-          run(w & 255);
-          mine++;
-        }
-      }
-      const ok = waitFor(c, S.finished, (f) => f + mine >= ROW_CHUNKS, 60_000);
-      Atomics.store(c, S.claim, -1);
-      if (!ok || Atomics.load(c, S.failed) !== 0) {
-        // the helper is gone or failed: every chunk again on this thread
-        // (a chunk it may still be writing gets the same numbers)
-        stop();
-        for (let k = 0; k < ROW_CHUNKS; k++) run(k);
+      return;
+    }
+    let mine = 0;
+    if (!force) {
+      for (;;) {
+        const w = Atomics.load(c, S.claim);
+        if ((w & 255) >= ROW_CHUNKS) break;
+        if (Atomics.compareExchange(c, S.claim, w, w + 1) !== w) continue;
+        run(w & 255);
+        mine++;
       }
     }
-    let dev = 0;
-    for (let k = 0; k < ROW_CHUNKS; k++) dev += v.part[k];
-    return dev;
+    const ok = waitFor(c, S.finished, (f) => f + mine >= ROW_CHUNKS, 60_000);
+    Atomics.store(c, S.claim, -1);
+    if (!ok || Atomics.load(c, S.failed) !== 0) {
+      // the helper is gone or failed: every chunk again on this thread
+      // (a chunk it may still be writing gets the same numbers)
+      stop();
+      for (let k = 0; k < ROW_CHUNKS; k++) run(k);
+    }
   }
 
   /** The helper's control array when it is ready and linked to these rows. */

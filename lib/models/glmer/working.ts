@@ -12,7 +12,14 @@
  * @module
  */
 
-import { logitBinaryRows, logPoissonRows, ROW_THREADS_MIN, SharedRows } from "./row_threads.ts";
+import {
+  logitBinaryRows,
+  logitWorkingRows,
+  logPoissonRows,
+  poissonWorkingRows,
+  ROW_THREADS_MIN,
+  SharedRows,
+} from "./row_threads.ts";
 import { bd0, dbinomLog, dpoisLog, type GlmFamily, stirlerr } from "./family.ts";
 
 const EPS = 2.220446049250313e-16;
@@ -167,12 +174,24 @@ export class WorkingRows {
 
   /**
    * Buffers for PIRLS's two alternating η iterates and μ that
-   * {@link evaluate} reads and writes in place (no copies) in a large
-   * model whose rows are shared with the row helper; undefined otherwise.
+   * {@link evaluate} reads and writes in place, and for the base, working
+   * weights and working response that {@link working} reads and writes in
+   * place (no copies), in a large model whose rows are shared with the row
+   * helper; undefined otherwise.
    */
-  rowBuffers(): { eta: [Float64Array, Float64Array]; mu: Float64Array } | undefined {
+  rowBuffers():
+    | {
+      eta: [Float64Array, Float64Array];
+      mu: Float64Array;
+      base: Float64Array;
+      w: Float64Array;
+      z: Float64Array;
+    }
+    | undefined {
     const sh = this.shared;
-    return sh ? { eta: [sh.v.eta[0], sh.v.eta[1]], mu: sh.v.mu } : undefined;
+    if (!sh) return undefined;
+    const v = sh.v;
+    return { eta: [v.eta[0], v.eta[1]], mu: v.mu, base: v.base, w: v.w, z: v.z };
   }
 
   /**
@@ -258,26 +277,27 @@ export class WorkingRows {
   ): void {
     const { n, wt, y, ex, me, v, res } = this;
     const mu = this.#mu;
+    const sh = this.shared, fused = this.fused;
+    if (sh && fused) {
+      // a large model: the rows in chunks on two threads, reading η and
+      // the base in place when they are rowBuffers()'s
+      const sv = sh.v;
+      let which = sv.eta.indexOf(eta);
+      if (which < 0 || which > 1) sv.eta[which = 2].set(eta);
+      if (base && base !== sv.base) sv.base.set(base);
+      sh.working(fused, which, base !== undefined);
+      if (w !== sv.w) w.set(sv.w);
+      if (z !== sv.z) z.set(sv.z);
+      return;
+    }
     if (this.kind === LOGIT_BINOMIAL) {
       // R's mu.eta (from the exp evaluate() kept), variance and weights
-      for (let i = 0; i < n; i++) {
-        const et = eta[i], t = ex[i], m = mu[i];
-        const o = 1 + t;
-        const mp = et > THRESH || et < MTHRESH ? EPS : t / (o * o);
-        w[i] = (wt[i] * mp * mp) / (m * (1 - m));
-        const r = y[i] - m;
-        z[i] = base ? et - base[i] + r / mp : r / mp;
-      }
+      logitWorkingRows(eta, base ?? null, mu, ex, y, wt, w, z, 0, n);
       return;
     }
     if (this.kind === LOG_POISSON) {
       // μ′ = V(μ) = μ
-      for (let i = 0; i < n; i++) {
-        const m = mu[i];
-        w[i] = (wt[i] * m * m) / m;
-        const r = y[i] - m;
-        z[i] = base ? eta[i] - base[i] + r / m : r / m;
-      }
+      poissonWorkingRows(eta, base ?? null, mu, y, wt, w, z, 0, n);
       return;
     }
     for (let i = 0; i < n; i++) w[i] = (wt[i] * me[i] * me[i]) / v[i];
