@@ -17,6 +17,7 @@ import {
   ROW_CHUNKS,
   ROW_THREADS_MIN,
   rowHelperChunks,
+  type ZTermRows,
 } from "../lib/models/glmer/row_threads.ts";
 import { setDenseThreads } from "../lib/linalg/parallel.ts";
 import { glmer, rng } from "../mod.ts";
@@ -233,5 +234,62 @@ Deno.test("row helper: a pass cut off after handing out its job does not spoil t
     assert.ok(same(want.mu, got.value.mu), `μ (repetition ${rep})`);
     assert.ok(Object.is(want.dev, got.value.dev), `deviance ${want.dev} vs ${got.value.dev}`);
     assert.ok(same(want.w, got.value.w) && Object.is(want.aic, got.value.aic));
+  }
+});
+
+Deno.test("row pass forming η = base (+ Xβ) + Zb in its chunks: the numbers of forming it first", () => {
+  // four kinds of terms (random intercept, scalar slope, two and three
+  // columns), X with a zero coefficient (skipped, as R's loop skips it)
+  const n = 2 * ROW_THREADS_MIN + 11;
+  const r = rng(31);
+  const nl = [40, 25, 30, 12];
+  const qs = [1, 1, 2, 3];
+  let offset = 0;
+  const terms: ZTermRows[] = qs.map((q, k) => {
+    const index = Int32Array.from(r.runif(n), (u) => Math.floor(u * nl[k]));
+    const z = k === 0 ? new Float64Array(n).fill(1) : r.rnorm(n * q);
+    const t = { q, offset, ones: k === 0, index, z };
+    offset += nl[k] * q;
+    return t;
+  });
+  const p = 4;
+  const x = new Float64Array(n * p);
+  x.fill(1, 0, n);
+  x.set(r.rnorm(3 * n), n);
+  const design = { x, p, terms, qTotal: offset };
+  const b = r.rnorm(offset), beta = Float64Array.of(0.3, -0.2, 0, 0.7);
+  const base = r.rnorm(n);
+  const y = Float64Array.from(r.runif(n), (v) => (v < 0.4 ? 1 : 0));
+  const wt = new Float64Array(n).fill(1);
+  const f = glmFamily({ family: "binomial", link: "logit" });
+  // the plain computation, row by row
+  const plain = (withX: boolean) =>
+    Float64Array.from(base, (v, i) => {
+      let e = v;
+      if (withX) { for (let j = 0; j < p; j++) if (beta[j] !== 0) e = e + x[j * n + i] * beta[j]; }
+      for (const t of terms) {
+        let s = 0;
+        for (let c = 0; c < t.q; c++) s += t.z[i * t.q + c] * b[t.offset + t.index[i] * t.q + c];
+        e = e + s;
+      }
+      return e;
+    });
+  for (const withX of [false, true]) {
+    const want = plain(withX);
+    const ref = oneThread(() => pass(new WorkingRows(y, wt, wt, f), want));
+    const formed = (rows: WorkingRows) => {
+      const buf = rows.rowBuffers()!;
+      assert.ok(rows.formsEta);
+      const dev = rows.evaluateFormed(buf.eta[1], buf.mu, base, b, withX ? beta : undefined);
+      return { eta: buf.eta[1].slice(), mu: buf.mu.slice(), dev };
+    };
+    const one = oneThread(() => formed(new WorkingRows(y, wt, wt, f, design)));
+    const two = withHelper(() => formed(new WorkingRows(y, wt, wt, f, design)));
+    assert.equal(two.chunks, ROW_CHUNKS);
+    for (const got of [one, two.value]) {
+      for (let i = 0; i < n; i++) assert.equal(got.eta[i], want[i], `η[${i}] (X: ${withX})`);
+      assert.ok(same(got.mu, ref.mu), "μ");
+      assert.ok(Object.is(got.dev, ref.dev), `deviance ${got.dev} vs ${ref.dev}`);
+    }
   }
 });

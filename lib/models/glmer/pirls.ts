@@ -22,6 +22,7 @@ import { termInfo, thetaLower, thetaNames, thetaStart } from "../lmer/structure.
 import type { GlmFamily } from "./family.ts";
 import { WeightedSystem } from "./wsystem.ts";
 import { WorkingRows } from "./working.ts";
+import { type RowDesign, xbRows, zbRows, type ZTermRows } from "./row_threads.ts";
 
 /** The data of a generalized linear mixed model, after the model frame. */
 export interface GlmmData {
@@ -105,8 +106,8 @@ export class Glmm {
   /** η from R's `family$initialize` (μ start), with the offset. */
   readonly etaStart: Float64Array;
   private readonly noX: FixedDesign;
-  /** Per term: a scalar term whose z is 1 in every row (a random intercept). */
-  readonly #onesZ: readonly boolean[];
+  /** The terms as Zb reads them. */
+  readonly #zTerms: readonly ZTermRows[];
   private readonly sortedTerms: readonly ReTerm[];
 
   /** Sort the terms as lme4 does and compute R's starting μ. */
@@ -122,7 +123,13 @@ export class Glmm {
     this.thetaStart = thetaStart(this.terms);
     this.thetaNames = thetaNames(this.terms);
     this.noX = { x: new Float64Array(0), n: this.n, p: 0, names: [] };
-    this.#onesZ = this.terms.map((t) => t.q === 1 && t.term.z.every((v) => v === 1));
+    this.#zTerms = this.terms.map((t) => ({
+      q: t.q,
+      offset: t.zOffset,
+      ones: t.q === 1 && t.term.z.every((v) => v === 1),
+      index: t.term.index,
+      z: t.term.z,
+    }));
     const { y, weights, family, offset } = data;
     this.etaStart = new Float64Array(this.n);
     for (let i = 0; i < this.n; i++) {
@@ -151,65 +158,13 @@ export class Glmm {
     out: Float64Array = new Float64Array(this.n),
     from?: Float64Array,
   ): Float64Array {
-    let src = from ?? out;
-    for (let k = 0; k < this.terms.length; k++) {
-      const t = this.terms[k];
-      const { index, z } = t.term;
-      const q = t.q;
-      if (q === 1 && this.#onesZ[k]) {
-        // z ≡ 1: 1·b = b exactly
-        const o = t.zOffset;
-        for (let i = 0; i < this.n; i++) out[i] = src[i] + b[o + index[i]];
-      } else if (q === 1) {
-        // 0 + z·b = z·b: the general loop's sum for one column
-        const o = t.zOffset;
-        for (let i = 0; i < this.n; i++) out[i] = src[i] + z[i] * b[o + index[i]];
-      } else if (q === 2) {
-        // (0 + z₀b₀) + z₁b₁ = z₀b₀ + z₁b₁
-        for (let i = 0; i < this.n; i++) {
-          const o = t.zOffset + 2 * index[i];
-          out[i] = src[i] + (z[2 * i] * b[o] + z[2 * i + 1] * b[o + 1]);
-        }
-      } else {
-        for (let i = 0; i < this.n; i++) {
-          const o = t.zOffset + index[i] * q;
-          let s = 0;
-          for (let r = 0; r < q; r++) s += z[i * q + r] * b[o + r];
-          out[i] = src[i] + s;
-        }
-      }
-      src = out;
-    }
-    if (src !== out) out.set(src);
+    zbRows(this.#zTerms, b, from ?? out, out, 0, this.n);
     return out;
   }
 
   /** Xβ + offset (into `out` when given). */
-  xb(beta: ArrayLike<number>, out?: Float64Array): Float64Array {
-    const { x, offset } = this.data;
-    const { n, p } = this;
-    if (out) out.set(offset);
-    else out = Float64Array.from(offset);
-    const xv = x.x;
-    // the columns with β_j ≠ 0 (the others add nothing, as R's loop skips them)
-    const nz: number[] = [];
-    for (let j = 0; j < p; j++) if (beta[j] !== 0) nz.push(j);
-    const col = (t: number) => xv.subarray(nz[t] * n, nz[t] * n + n);
-    // up to three columns per pass over the rows: each row still adds
-    // x_ij β_j one column after the other, in column order
-    let t = 0;
-    for (; t + 2 < nz.length; t += 3) {
-      const x0 = col(t), x1 = col(t + 1), x2 = col(t + 2);
-      const b0 = beta[nz[t]], b1 = beta[nz[t + 1]], b2 = beta[nz[t + 2]];
-      for (let i = 0; i < n; i++) out[i] = out[i] + x0[i] * b0 + x1[i] * b1 + x2[i] * b2;
-    }
-    if (t + 1 < nz.length) {
-      const x0 = col(t), x1 = col(t + 1), b0 = beta[nz[t]], b1 = beta[nz[t + 1]];
-      for (let i = 0; i < n; i++) out[i] = out[i] + x0[i] * b0 + x1[i] * b1;
-    } else if (t < nz.length) {
-      const x0 = col(t), b0 = beta[nz[t]];
-      for (let i = 0; i < n; i++) out[i] += x0[i] * b0;
-    }
+  xb(beta: ArrayLike<number>, out: Float64Array = new Float64Array(this.n)): Float64Array {
+    xbRows(this.data.x.x, this.n, beta, this.data.offset, out, 0, this.n);
     return out;
   }
 
@@ -230,8 +185,9 @@ export class Glmm {
 
   /** The row kernels, built on first use. */
   private rows(): WorkingRows {
-    const { y, size, weights, family } = this.data;
-    return this.#rows ??= new WorkingRows(y, size, weights, family);
+    const { y, size, weights, family, x } = this.data;
+    const design: RowDesign = { x: x.x, p: x.p, terms: this.#zTerms, qTotal: this.q };
+    return this.#rows ??= new WorkingRows(y, size, weights, family, design);
   }
 
   /**
@@ -346,12 +302,19 @@ export class Glmm {
     let unscDiag: Float64Array | undefined;
     let pdev = NaN, rdev = NaN;
     let it = 0, converged = false;
+    const formed = rows.formsEta;
     const next = (uu: Float64Array, bb: Float64Array, bbe: Float64Array) => {
-      if (uOnly) this.zb(bb, e, base);
-      else this.zb(bb, this.xb(bbe, e));
       let s = 0;
       for (let k = 0; k < uu.length; k++) s += uu[k] * uu[k];
-      const rd = rows.evaluate(e, mu);
+      let rd: number;
+      if (formed) {
+        // a large model: η = base (+ Xβ) + Zb formed in the row pass's chunks
+        rd = rows.evaluateFormed(e, mu, base, bb, uOnly ? undefined : bbe);
+      } else {
+        if (uOnly) this.zb(bb, e, base);
+        else this.zb(bb, this.xb(bbe, e));
+        rd = rows.evaluate(e, mu);
+      }
       return { rd, pd: rd + s };
     };
     for (; it < PIRLS_MAXIT; it++) {

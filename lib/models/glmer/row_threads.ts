@@ -47,7 +47,8 @@ const S = {
   eta: 10, // which η array the job reads (0, 1 or 2)
   inflight: 11, // 1 while the worker is claiming or running a chunk
   base: 12, // working jobs: 1 if the working response subtracts v.base
-  length: 13,
+  form: 13, // row passes: η formed first (0 no, 1 base + Zb, 2 base + Xβ + Zb)
+  length: 14,
   rebind: 1,
   logit: 2,
   poisson: 3,
@@ -172,6 +173,171 @@ export function poissonWorkingRows(
   }
 }
 
+/** One random-effects term as Zb reads it. */
+export interface ZTermRows {
+  /** Columns of the term. */
+  readonly q: number;
+  /** The term's first entry in b. */
+  readonly offset: number;
+  /** A scalar term whose z is 1 in every row (a random intercept). */
+  readonly ones: boolean;
+  /** Level of each row. */
+  readonly index: Int32Array;
+  /** The term's model-matrix rows, n × q row-major. */
+  readonly z: Float64Array;
+}
+
+/**
+ * out = src + Xβ for rows [from, to) (X: n × β.length column-major; `src`
+ * may be `out`): each row adds x_ij β_j one column after the other, in
+ * column order, over the columns with β_j ≠ 0 (R's loop skips the others),
+ * up to three columns per pass over the rows.
+ */
+export function xbRows(
+  x: Float64Array,
+  n: number,
+  beta: ArrayLike<number>,
+  src: Float64Array,
+  out: Float64Array,
+  from: number,
+  to: number,
+): void {
+  if (src !== out) { for (let i = from; i < to; i++) out[i] = src[i]; }
+  const nz: number[] = [];
+  for (let j = 0; j < beta.length; j++) if (beta[j] !== 0) nz.push(j);
+  let t = 0;
+  for (; t + 2 < nz.length; t += 3) {
+    const o0 = nz[t] * n, o1 = nz[t + 1] * n, o2 = nz[t + 2] * n;
+    const b0 = beta[nz[t]], b1 = beta[nz[t + 1]], b2 = beta[nz[t + 2]];
+    for (let i = from; i < to; i++) {
+      out[i] = out[i] + x[o0 + i] * b0 + x[o1 + i] * b1 + x[o2 + i] * b2;
+    }
+  }
+  if (t + 1 < nz.length) {
+    const o0 = nz[t] * n, o1 = nz[t + 1] * n, b0 = beta[nz[t]], b1 = beta[nz[t + 1]];
+    for (let i = from; i < to; i++) out[i] = out[i] + x[o0 + i] * b0 + x[o1 + i] * b1;
+  } else if (t < nz.length) {
+    const o0 = nz[t] * n, b0 = beta[nz[t]];
+    for (let i = from; i < to; i++) out[i] += x[o0 + i] * b0;
+  }
+}
+
+/**
+ * out = src + Zb for rows [from, to) (`src` may be `out`; b in Z's column
+ * order), term after term: each row adds its term's z·b, summed over the
+ * term's columns as lme4's sparse product sums them.
+ */
+export function zbRows(
+  terms: readonly ZTermRows[],
+  b: Float64Array,
+  src: Float64Array,
+  out: Float64Array,
+  from: number,
+  to: number,
+): void {
+  let s = src;
+  for (let k = 0; k < terms.length; k++) {
+    const { q, offset: o, ones, index, z } = terms[k];
+    if (q === 1 && ones) {
+      // z ≡ 1: 1·b = b exactly
+      for (let i = from; i < to; i++) out[i] = s[i] + b[o + index[i]];
+    } else if (q === 1) {
+      // 0 + z·b = z·b: the general loop's sum for one column
+      for (let i = from; i < to; i++) out[i] = s[i] + z[i] * b[o + index[i]];
+    } else if (q === 2) {
+      // (0 + z₀b₀) + z₁b₁ = z₀b₀ + z₁b₁
+      for (let i = from; i < to; i++) {
+        const c = o + 2 * index[i];
+        out[i] = s[i] + (z[2 * i] * b[c] + z[2 * i + 1] * b[c + 1]);
+      }
+    } else {
+      for (let i = from; i < to; i++) {
+        const c = o + index[i] * q;
+        let t = 0;
+        for (let r = 0; r < q; r++) t += z[i * q + r] * b[c + r];
+        out[i] = s[i] + t;
+      }
+    }
+    s = out;
+  }
+  if (s !== out) { for (let i = from; i < to; i++) out[i] = s[i]; }
+}
+
+/** A model's fixed and random-effects design, as the rows' η needs it. */
+export interface RowDesign {
+  /** X, n × p column-major. */
+  readonly x: Float64Array;
+  /** Columns of X. */
+  readonly p: number;
+  /** The random-effects terms in lme4's order. */
+  readonly terms: readonly ZTermRows[];
+  /** Length of b (columns of Z). */
+  readonly qTotal: number;
+}
+
+/** Where a {@link RowDesign} lies in a shared buffer (byte offsets). */
+interface DesignLayout {
+  readonly n: number;
+  readonly p: number;
+  readonly qTotal: number;
+  readonly xAt: number;
+  readonly bAt: number;
+  readonly betaAt: number;
+  readonly terms: readonly {
+    q: number;
+    offset: number;
+    ones: boolean;
+    zAt: number;
+    indexAt: number;
+  }[];
+}
+
+/** The design's arrays in one shared buffer, with b and β. */
+interface DesignViews extends RowDesign {
+  /** b of the pass (Z's column order). */
+  readonly b: Float64Array;
+  /** β of the pass. */
+  readonly beta: Float64Array;
+}
+
+/** Views of a design buffer laid out as `l` says. */
+function designViews(buffer: ArrayBufferLike, l: DesignLayout): DesignViews {
+  return {
+    x: new Float64Array(buffer, l.xAt, l.n * l.p),
+    p: l.p,
+    qTotal: l.qTotal,
+    b: new Float64Array(buffer, l.bAt, l.qTotal),
+    beta: new Float64Array(buffer, l.betaAt, l.p),
+    terms: l.terms.map((t) => ({
+      q: t.q,
+      offset: t.offset,
+      ones: t.ones,
+      z: new Float64Array(buffer, t.zAt, l.n * t.q),
+      index: new Int32Array(buffer, t.indexAt, l.n),
+    })),
+  };
+}
+
+/** Lay out a design of n rows: the layout and the bytes it takes. */
+function layoutDesign(d: RowDesign, n: number): { layout: DesignLayout; bytes: number } {
+  let at = 0;
+  const take = (bytes: number) => {
+    const here = at;
+    at += Math.ceil(bytes / 8) * 8;
+    return here;
+  };
+  const xAt = take(8 * n * d.p);
+  const terms = d.terms.map((t) => ({
+    q: t.q,
+    offset: t.offset,
+    ones: t.ones,
+    zAt: take(8 * n * t.q),
+    indexAt: take(4 * n),
+  }));
+  const bAt = take(8 * d.qTotal), betaAt = take(8 * d.p);
+  return { layout: { n, p: d.p, qTotal: d.qTotal, xAt, bAt, betaAt, terms }, bytes: at };
+}
+
 /** The arrays of one model's rows, as views of one shared buffer. */
 interface RowViews {
   part: Float64Array;
@@ -212,14 +378,16 @@ const ROW_ARRAYS = 11;
 /**
  * Chunk c of `chunks` over the rows in `v` (n rows) for command `cmd` (a
  * slot value of `T`): the logit or Poisson row pass at η = v.eta[which],
- * its sum into v.part[c], or the working weights and response at the last
- * pass (`base`: whether z subtracts v.base). What either thread runs for a
- * chunk.
+ * its sum into v.part[c], with η formed first from the design `d` when
+ * `form` is 1 (v.base + Zb) or 2 (v.base + Xβ + Zb); or the working
+ * weights and response at the last pass (`base`: whether z subtracts
+ * v.base). What either thread runs for a chunk.
  */
 function runRowChunk(
   k: RowKernels,
   T: typeof S,
   v: RowViews,
+  d: DesignViews | null,
   n: number,
   chunks: number,
   c: number,
@@ -227,9 +395,16 @@ function runRowChunk(
   keep: boolean,
   which: number,
   base: boolean,
+  form: number,
 ): void {
   const from = Math.floor((c * n) / chunks), to = Math.floor(((c + 1) * n) / chunks);
   const eta = v.eta[which];
+  if (form !== 0) {
+    // η formed first: v.base (+ Xβ) + Zb
+    if (!d) throw new Error("no design");
+    if (form === 2) k.xbRows(d.x, n, d.beta, v.base, eta, from, to);
+    k.zbRows(d.terms, d.b, form === 2 ? eta : v.base, eta, from, to);
+  }
   if (cmd === T.logit) {
     v.part[c] = k.logitBinaryRows(eta, v.mu, v.ex, v.y, v.wt, v.logs, keep, from, to);
   } else if (cmd === T.poisson) {
@@ -239,6 +414,15 @@ function runRowChunk(
   } else if (cmd === T.poissonWorking) {
     k.poissonWorkingRows(eta, base ? v.base : null, v.mu, v.y, v.wt, v.w, v.z, from, to);
   } else throw new Error(`unknown row command ${cmd}`);
+}
+
+/** The message that links the worker to a model's rows. */
+interface RowBinding {
+  buffer: SharedArrayBuffer;
+  n: number;
+  id: number;
+  seq: number;
+  design?: { buffer: SharedArrayBuffer; layout: DesignLayout };
 }
 
 /** What the worker receives as `workerData`. */
@@ -254,7 +438,10 @@ interface RowKernels {
   logPoissonRows: typeof logPoissonRows;
   logitWorkingRows: typeof logitWorkingRows;
   poissonWorkingRows: typeof poissonWorkingRows;
+  xbRows: typeof xbRows;
+  zbRows: typeof zbRows;
   rowViews: typeof rowViews;
+  designViews: typeof designViews;
   runRowChunk: typeof runRowChunk;
 }
 
@@ -264,7 +451,10 @@ const KERNELS: RowKernels = {
   logPoissonRows,
   logitWorkingRows,
   poissonWorkingRows,
+  xbRows,
+  zbRows,
   rowViews,
+  designViews,
   runRowChunk,
 };
 
@@ -274,13 +464,14 @@ export function rowWorkerMain(
   port: {
     on(
       event: "message",
-      listener: (msg: { buffer: SharedArrayBuffer; n: number; id: number; seq: number }) => void,
+      listener: (msg: RowBinding) => void,
     ): unknown;
   },
   k: RowKernels,
 ): void {
   const { ctl, slots: T, chunks } = data;
   let v: RowViews | null = null;
+  let d: DesignViews | null = null;
   let n = 0;
   let seen = 0;
   const serve = (): void => {
@@ -300,7 +491,7 @@ export function rowWorkerMain(
       const cmd = ctl[T.cmd];
       if (cmd === T.rebind) return; // the message follows
       const tag = seq % T.tagMod, keep = ctl[T.keep] === 1, which = ctl[T.eta];
-      const base = ctl[T.base] === 1;
+      const base = ctl[T.base] === 1, form = ctl[T.form];
       for (;;) {
         // announced before the claim, withdrawn after the chunk is counted:
         // a main thread that closes the claim and sees 0 here knows that no
@@ -312,7 +503,7 @@ export function rowWorkerMain(
         const c = w & 255;
         try {
           if (!v) throw new Error("no rows");
-          k.runRowChunk(k, T, v, n, chunks, c, cmd, keep, which, base);
+          k.runRowChunk(k, T, v, d, n, chunks, c, cmd, keep, which, base, form);
         } catch {
           Atomics.store(ctl, T.failed, 1);
         }
@@ -327,6 +518,7 @@ export function rowWorkerMain(
   port.on("message", (msg) => {
     n = msg.n;
     v = k.rowViews(msg.buffer, n, chunks);
+    d = msg.design ? k.designViews(msg.design.buffer, msg.design.layout) : null;
     Atomics.store(ctl, T.bound, msg.id);
     seen = msg.seq;
     Atomics.store(ctl, T.done, msg.seq);
@@ -344,6 +536,9 @@ function rowWorkerSource(): string {
     `  logPoissonRows: ${logPoissonRows.toString()},\n` +
     `  logitWorkingRows: ${logitWorkingRows.toString()},\n` +
     `  poissonWorkingRows: ${poissonWorkingRows.toString()},\n` +
+    `  xbRows: ${xbRows.toString()},\n` +
+    `  zbRows: ${zbRows.toString()},\n` +
+    `  designViews: ${designViews.toString()},\n` +
     `  rowViews: ${rowViews.toString()},\n` +
     `  runRowChunk: ${runRowChunk.toString()} };\n` +
     `try {\n  (${rowWorkerMain.toString()})(workerData, parentPort, k);\n} catch {\n` +
@@ -441,29 +636,66 @@ export class SharedRows {
   readonly n: number;
   /** Views: chunk sums, three η arrays, μ, e^η, the kept logarithms, y, prior weights. */
   readonly v: RowViews;
+  /** The model's design with b and β, when given (passes can form η). */
+  readonly design: DesignViews | null;
   readonly #buffer: ArrayBuffer | SharedArrayBuffer;
+  readonly #design: { buffer: ArrayBuffer | SharedArrayBuffer; layout: DesignLayout } | undefined;
   readonly #id = nextId++;
 
-  /** Copy y and the prior weights into a new buffer for n = y.length rows. */
-  constructor(y: Float64Array, wt: Float64Array) {
+  /**
+   * Copy y and the prior weights into a new buffer for n = y.length rows,
+   * and the design (X, the terms' z and levels) into a second one.
+   */
+  constructor(y: Float64Array, wt: Float64Array, design?: RowDesign) {
     const n = y.length;
     this.n = n;
-    const bytes = (ROW_CHUNKS + ROW_ARRAYS * n) * 8;
-    this.#buffer = typeof SharedArrayBuffer === "function"
-      ? new SharedArrayBuffer(bytes)
-      : new ArrayBuffer(bytes);
+    const alloc = (bytes: number) =>
+      typeof SharedArrayBuffer === "function"
+        ? new SharedArrayBuffer(bytes)
+        : new ArrayBuffer(bytes);
+    this.#buffer = alloc((ROW_CHUNKS + ROW_ARRAYS * n) * 8);
     this.v = rowViews(this.#buffer, n, ROW_CHUNKS);
     this.v.y.set(y);
     this.v.wt.set(wt);
+    this.design = null;
+    if (design) {
+      const { layout, bytes } = layoutDesign(design, n);
+      const buffer = alloc(bytes);
+      const d = designViews(buffer, layout);
+      d.x.set(design.x);
+      design.terms.forEach((t, k) => {
+        d.terms[k].z.set(t.z);
+        d.terms[k].index.set(t.index);
+      });
+      this.#design = { buffer, layout };
+      this.design = d;
+    }
   }
 
   /**
    * One pass at η = v.eta[which] (μ into v.mu, and v.ex / v.logs): the
    * kernel of `kind` on every chunk, on two threads where the helper is
-   * available; the deviance is the chunk sums added in chunk order.
+   * available; the deviance is the chunk sums added in chunk order. With
+   * `b` (and `beta`), η is formed first in each chunk, into v.eta[which]:
+   * v.base + Zb (+ Xβ before Zb when `beta` is given), by the design's
+   * arithmetic of {@link xbRows} and {@link zbRows}.
    */
-  pass(kind: "logit" | "poisson", keep: boolean, which: number): number {
-    this.#job(kind === "logit" ? S.logit : S.poisson, keep, which, false);
+  pass(
+    kind: "logit" | "poisson",
+    keep: boolean,
+    which: number,
+    b?: Float64Array,
+    beta?: ArrayLike<number>,
+  ): number {
+    let form = 0;
+    if (b) {
+      const d = this.design;
+      if (!d) throw new Error("these rows have no design to form η from");
+      d.b.set(b);
+      if (beta) d.beta.set(beta);
+      form = beta ? 2 : 1;
+    }
+    this.#job(kind === "logit" ? S.logit : S.poisson, keep, which, false, form);
     const part = this.v.part;
     let dev = 0;
     for (let k = 0; k < ROW_CHUNKS; k++) dev += part[k];
@@ -476,11 +708,11 @@ export class SharedRows {
    * `base`: every chunk on two threads where the helper is available.
    */
   working(kind: "logit" | "poisson", which: number, base: boolean): void {
-    this.#job(kind === "logit" ? S.logitWorking : S.poissonWorking, false, which, base);
+    this.#job(kind === "logit" ? S.logitWorking : S.poissonWorking, false, which, base, 0);
   }
 
   /** Command `cmd` on every chunk, shared with the helper where it is available. */
-  #job(cmd: number, keep: boolean, which: number, base: boolean): void {
+  #job(cmd: number, keep: boolean, which: number, base: boolean, form: number): void {
     const { v, n } = this;
     let c = this.#helper();
     if (c && !settled(c)) c = undefined;
@@ -489,6 +721,7 @@ export class SharedRows {
       c[S.keep] = keep ? 1 : 0;
       c[S.eta] = which;
       c[S.base] = base ? 1 : 0;
+      c[S.form] = form;
       Atomics.store(c, S.finished, 0);
       Atomics.store(c, S.failed, 0);
       seq++;
@@ -500,7 +733,8 @@ export class SharedRows {
         throw new Error("row pass interrupted (test)");
       }
     }
-    const run = (k: number) => runRowChunk(KERNELS, S, v, n, ROW_CHUNKS, k, cmd, keep, which, base);
+    const run = (k: number) =>
+      runRowChunk(KERNELS, S, v, this.design, n, ROW_CHUNKS, k, cmd, keep, which, base, form);
     if (!c) {
       for (let k = 0; k < ROW_CHUNKS; k++) run(k);
       return;
@@ -543,7 +777,14 @@ export class SharedRows {
     const c = ctl!;
     if (boundId !== this.#id) {
       try {
-        worker!.postMessage({ buffer: this.#buffer, n: this.n, id: this.#id, seq: seq + 1 });
+        const msg = {
+          buffer: this.#buffer,
+          n: this.n,
+          id: this.#id,
+          seq: seq + 1,
+          ...(this.#design ? { design: this.#design } : {}),
+        } as RowBinding;
+        worker!.postMessage(msg);
         c[S.cmd] = S.rebind;
         Atomics.store(c, S.seq, ++seq);
         Atomics.notify(c, S.seq);

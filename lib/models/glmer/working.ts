@@ -18,6 +18,7 @@ import {
   logPoissonRows,
   poissonWorkingRows,
   ROW_THREADS_MIN,
+  type RowDesign,
   SharedRows,
 } from "./row_threads.ts";
 import { bd0, dbinomLog, dpoisLog, type GlmFamily, stirlerr } from "./family.ts";
@@ -93,12 +94,17 @@ export class WorkingRows {
   private readonly shared: SharedRows | undefined;
   /** {@link logs} holds the last {@link evaluate}'s values. */
   #logsValid = false;
-  /** Analyse the family and precompute the per-row constants. */
+  /**
+   * Analyse the family and precompute the per-row constants; a large
+   * model's `design` (when given) is shared with the row helper, so that
+   * {@link evaluateFormed} forms η in the same pass.
+   */
   constructor(
     y: Float64Array,
     size: Float64Array,
     weights: Float64Array,
     family: GlmFamily,
+    design?: RowDesign,
   ) {
     const n = y.length;
     this.n = n;
@@ -165,7 +171,9 @@ export class WorkingRows {
       : this.kind === LOG_POISSON
       ? "poisson"
       : undefined;
-    this.shared = this.fused && n >= ROW_THREADS_MIN ? new SharedRows(y, weights) : undefined;
+    this.shared = this.fused && n >= ROW_THREADS_MIN
+      ? new SharedRows(y, weights, design)
+      : undefined;
     this.logs = this.shared ? this.shared.v.logs : new Float64Array(keep ? n : 0);
     this.ex = this.shared
       ? this.shared.v.ex
@@ -192,6 +200,41 @@ export class WorkingRows {
     if (!sh) return undefined;
     const v = sh.v;
     return { eta: [v.eta[0], v.eta[1]], mu: v.mu, base: v.base, w: v.w, z: v.z };
+  }
+
+  /**
+   * Whether {@link evaluateFormed} forms η in the row pass (a large model
+   * of the fused kinds with its design shared).
+   */
+  get formsEta(): boolean {
+    return this.shared?.design != null;
+  }
+
+  /**
+   * {@link evaluate} at η = base + Zb, or base + Xβ + Zb with `beta`,
+   * formed in the same chunks as the pass (by {@link xbRows} and
+   * {@link zbRows}: the numbers of forming it first) into `eta`, which
+   * must be one of {@link rowBuffers}'s two η arrays, as `mu` its μ and
+   * `base` its base; only when {@link formsEta}.
+   */
+  evaluateFormed(
+    eta: Float64Array,
+    mu: Float64Array,
+    base: Float64Array,
+    b: Float64Array,
+    beta?: ArrayLike<number>,
+  ): number {
+    const sh = this.shared, fused = this.fused;
+    const which = sh ? sh.v.eta.indexOf(eta) : -1;
+    if (!sh || !fused || !sh.design || which < 0 || which > 1 || mu !== sh.v.mu) {
+      throw new Error("evaluateFormed needs the shared rows' own buffers");
+    }
+    if (base !== sh.v.base) sh.v.base.set(base);
+    this.#mu = mu;
+    this.#logsValid = false;
+    const dev = sh.pass(fused, this.keepLogs, which, b, beta);
+    this.#logsValid = this.keepLogs;
+    return dev;
   }
 
   /**
