@@ -237,59 +237,76 @@ Deno.test("row helper: a pass cut off after handing out its job does not spoil t
   }
 });
 
-Deno.test("row pass forming η = base (+ Xβ) + Zb in its chunks: the numbers of forming it first", () => {
-  // four kinds of terms (random intercept, scalar slope, two and three
-  // columns), X with a zero coefficient (skipped, as R's loop skips it)
-  const n = 2 * ROW_THREADS_MIN + 11;
-  const r = rng(31);
-  const nl = [40, 25, 30, 12];
-  const qs = [1, 1, 2, 3];
-  let offset = 0;
-  const terms: ZTermRows[] = qs.map((q, k) => {
-    const index = Int32Array.from(r.runif(n), (u) => Math.floor(u * nl[k]));
-    const z = k === 0 ? new Float64Array(n).fill(1) : r.rnorm(n * q);
-    const t = { q, offset, ones: k === 0, index, z };
-    offset += nl[k] * q;
-    return t;
-  });
-  const p = 4;
-  const x = new Float64Array(n * p);
-  x.fill(1, 0, n);
-  x.set(r.rnorm(3 * n), n);
-  const design = { x, p, terms, qTotal: offset };
-  const b = r.rnorm(offset), beta = Float64Array.of(0.3, -0.2, 0, 0.7);
-  const base = r.rnorm(n);
-  const y = Float64Array.from(r.runif(n), (v) => (v < 0.4 ? 1 : 0));
-  const wt = new Float64Array(n).fill(1);
-  const f = glmFamily({ family: "binomial", link: "logit" });
-  // the plain computation, row by row
-  const plain = (withX: boolean) =>
-    Float64Array.from(base, (v, i) => {
-      let e = v;
-      if (withX) { for (let j = 0; j < p; j++) if (beta[j] !== 0) e = e + x[j * n + i] * beta[j]; }
-      for (const t of terms) {
-        let s = 0;
-        for (let c = 0; c < t.q; c++) s += t.z[i * t.q + c] * b[t.offset + t.index[i] * t.q + c];
-        e = e + s;
-      }
-      return e;
+for (const fam of ["binomial", "poisson"] as const) {
+  Deno.test(`row pass forming η = base (+ Xβ) + Zb in its chunks, and the aic (${fam}): the numbers of the plain computation`, () => {
+    // four kinds of terms (random intercept, scalar slope, two and three
+    // columns), X with a zero coefficient (skipped, as R's loop skips it)
+    const n = 2 * ROW_THREADS_MIN + 11;
+    const r = rng(31);
+    const nl = [40, 25, 30, 12];
+    const qs = [1, 1, 2, 3];
+    let offset = 0;
+    const scale = fam === "poisson" ? 0.3 : 1;
+    const terms: ZTermRows[] = qs.map((q, k) => {
+      const index = Int32Array.from(r.runif(n), (u) => Math.floor(u * nl[k]));
+      const z = k === 0 ? new Float64Array(n).fill(1) : r.rnorm(n * q);
+      const t = { q, offset, ones: k === 0, index, z };
+      offset += nl[k] * q;
+      return t;
     });
-  for (const withX of [false, true]) {
-    const want = plain(withX);
-    const ref = oneThread(() => pass(new WorkingRows(y, wt, wt, f), want));
-    const formed = (rows: WorkingRows) => {
-      const buf = rows.rowBuffers()!;
-      assert.ok(rows.formsEta);
-      const dev = rows.evaluateFormed(buf.eta[1], buf.mu, base, b, withX ? beta : undefined);
-      return { eta: buf.eta[1].slice(), mu: buf.mu.slice(), dev };
-    };
-    const one = oneThread(() => formed(new WorkingRows(y, wt, wt, f, design)));
-    const two = withHelper(() => formed(new WorkingRows(y, wt, wt, f, design)));
-    assert.equal(two.chunks, ROW_CHUNKS);
-    for (const got of [one, two.value]) {
-      for (let i = 0; i < n; i++) assert.equal(got.eta[i], want[i], `η[${i}] (X: ${withX})`);
-      assert.ok(same(got.mu, ref.mu), "μ");
-      assert.ok(Object.is(got.dev, ref.dev), `deviance ${got.dev} vs ${ref.dev}`);
+    const p = 4;
+    const x = new Float64Array(n * p);
+    x.fill(1, 0, n);
+    x.set(r.rnorm(3 * n), n);
+    const design = { x, p, terms, qTotal: offset };
+    const b = r.rnorm(offset).map((v) => v * scale), beta = Float64Array.of(0.3, -0.2, 0, 0.7);
+    const base = r.rnorm(n).map((v) => v * scale);
+    // Poisson: counts with zeros; binomial: 0/1, a few rows of weight 0
+    const y = fam === "poisson"
+      ? Float64Array.from(r.runif(n), (v) => Math.floor(-Math.log(1 - v) * 1.5))
+      : Float64Array.from(r.runif(n), (v) => (v < 0.4 ? 1 : 0));
+    const wt = Float64Array.from(r.runif(n), (v) => (v < 0.02 ? 0 : 1));
+    const ones = new Float64Array(n).fill(1);
+    const f = glmFamily(
+      fam === "poisson" ? { family: "poisson", link: "log" } : {
+        family: "binomial",
+        link: "logit",
+      },
+    );
+    // the plain computation, row by row
+    const plain = (withX: boolean) =>
+      Float64Array.from(base, (v, i) => {
+        let e = v;
+        if (withX) {
+          for (let j = 0; j < p; j++) if (beta[j] !== 0) e = e + x[j * n + i] * beta[j];
+        }
+        for (const t of terms) {
+          let s = 0;
+          for (let c = 0; c < t.q; c++) s += t.z[i * t.q + c] * b[t.offset + t.index[i] * t.q + c];
+          e = e + s;
+        }
+        return e;
+      });
+    for (const withX of [false, true]) {
+      const want = plain(withX);
+      // without a design: η given, the aic summed on this thread
+      const ref = oneThread(() => pass(new WorkingRows(y, ones, wt, f), want));
+      assert.ok(Object.is(ref.aic, f.aic(y, ones, ref.mu, wt)), "the family's aic");
+      const formed = (rows: WorkingRows) => {
+        const buf = rows.rowBuffers()!;
+        assert.ok(rows.formsEta);
+        const dev = rows.evaluateFormed(buf.eta[1], buf.mu, base, b, withX ? beta : undefined);
+        return { eta: buf.eta[1].slice(), mu: buf.mu.slice(), dev, aic: rows.aicAtLast() };
+      };
+      const one = oneThread(() => formed(new WorkingRows(y, ones, wt, f, design)));
+      const two = withHelper(() => formed(new WorkingRows(y, ones, wt, f, design)));
+      assert.equal(two.chunks, 2 * ROW_CHUNKS, "the pass and the aic's terms on the helper");
+      for (const got of [one, two.value]) {
+        for (let i = 0; i < n; i++) assert.equal(got.eta[i], want[i], `η[${i}] (X: ${withX})`);
+        assert.ok(same(got.mu, ref.mu), "μ");
+        assert.ok(Object.is(got.dev, ref.dev), `deviance ${got.dev} vs ${ref.dev}`);
+        assert.ok(Object.is(got.aic, ref.aic), `aic ${got.aic} vs ${ref.aic}`);
+      }
     }
-  }
-});
+  });
+}

@@ -26,6 +26,7 @@
  */
 
 import { type HelperWorker, parallelEnabled, spawnHelper, waitFor } from "../../linalg/parallel.ts";
+import { bd0 } from "./family.ts";
 
 /** Rows from which a pass is cut into chunks (and shared with the helper). */
 export const ROW_THREADS_MIN = 4096;
@@ -48,12 +49,15 @@ const S = {
   inflight: 11, // 1 while the worker is claiming or running a chunk
   base: 12, // working jobs: 1 if the working response subtracts v.base
   form: 13, // row passes: η formed first (0 no, 1 base + Zb, 2 base + Xβ + Zb)
+  // aic jobs read the kept logarithms when `keep`
   length: 14,
   rebind: 1,
   logit: 2,
   poisson: 3,
   logitWorking: 4,
   poissonWorking: 5,
+  logitAic: 6,
+  poissonAic: 7,
   tagMod: 1 << 23,
   spinMs: 1,
 } as const;
@@ -173,6 +177,69 @@ export function poissonWorkingRows(
   }
 }
 
+/**
+ * The binomial aic's per-row terms, rows [from, to), for 0/1 responses
+ * with one trial per row (prior weights that round to 1, the factor w/m
+ * then 1): R's dbinom(y, 1, μ, log = TRUE) into `out` (0 where the weight
+ * is 0, a row R leaves out), computed as {@link WorkingRows.aic} computes
+ * it, with the logarithms the last row pass kept when `useLogs`.
+ */
+export function binaryAicRows(
+  y: Float64Array,
+  wt: Float64Array,
+  mu: Float64Array,
+  logs: Float64Array,
+  useLogs: boolean,
+  out: Float64Array,
+  from: number,
+  to: number,
+): void {
+  for (let i = from; i < to; i++) {
+    if (!(wt[i] > 0)) {
+      out[i] = 0;
+      continue;
+    }
+    const p = mu[i], xi = y[i];
+    if (!(p > 0 && p < 1)) {
+      // dbinom(x, 1, p) at p = 0 or 1 (or NaN)
+      out[i] = p === 0 ? (xi === 0 ? 0 : -Infinity) : p === 1 ? (xi === 1 ? 0 : -Infinity) : NaN;
+      continue;
+    }
+    const q = 1 - p, x1 = 1 - xi;
+    const sp = xi * p + x1 * q, op = xi * q + x1 * p;
+    out[i] = op < 0.1 ? -bd0(1, sp) - op : useLogs ? logs[i] : Math.log(sp);
+  }
+}
+
+/**
+ * The Poisson aic's per-row terms, rows [from, to), for integer responses:
+ * wt · dpois(y, μ, log = TRUE) into `out` from its per-row constants
+ * −stirlerr(y) (`st`) and ½ log(2π y) (`c`), with the kept log(y/μ) when
+ * `useLogs`, as {@link WorkingRows.aic} computes it.
+ */
+export function poissonAicRows(
+  y: Float64Array,
+  wt: Float64Array,
+  mu: Float64Array,
+  logs: Float64Array,
+  useLogs: boolean,
+  st: Float64Array,
+  c: Float64Array,
+  out: Float64Array,
+  from: number,
+  to: number,
+): void {
+  for (let i = from; i < to; i++) {
+    const yi = y[i], m = mu[i];
+    const d = m === 0
+      ? (yi === 0 ? 0 : -Infinity)
+      : yi === 0
+      ? -m
+      : st[i] - bd0(yi, m, useLogs ? logs[i] : undefined) - c[i];
+    out[i] = d * wt[i];
+  }
+}
+
 /** One random-effects term as Zb reads it. */
 export interface ZTermRows {
   /** Columns of the term. */
@@ -273,6 +340,11 @@ export interface RowDesign {
   readonly terms: readonly ZTermRows[];
   /** Length of b (columns of Z). */
   readonly qTotal: number;
+  /**
+   * Poisson with integer responses: the aic's per-row constants
+   * −stirlerr(y) and ½ log(2π y) (see {@link poissonAicRows}).
+   */
+  readonly poissonAic?: { readonly st: Float64Array; readonly c: Float64Array };
 }
 
 /** Where a {@link RowDesign} lies in a shared buffer (byte offsets). */
@@ -283,6 +355,9 @@ interface DesignLayout {
   readonly xAt: number;
   readonly bAt: number;
   readonly betaAt: number;
+  /** The Poisson aic's constants (−1: none). */
+  readonly stAt: number;
+  readonly cAt: number;
   readonly terms: readonly {
     q: number;
     offset: number;
@@ -308,6 +383,14 @@ function designViews(buffer: ArrayBufferLike, l: DesignLayout): DesignViews {
     qTotal: l.qTotal,
     b: new Float64Array(buffer, l.bAt, l.qTotal),
     beta: new Float64Array(buffer, l.betaAt, l.p),
+    ...(l.stAt >= 0
+      ? {
+        poissonAic: {
+          st: new Float64Array(buffer, l.stAt, l.n),
+          c: new Float64Array(buffer, l.cAt, l.n),
+        },
+      }
+      : {}),
     terms: l.terms.map((t) => ({
       q: t.q,
       offset: t.offset,
@@ -335,7 +418,11 @@ function layoutDesign(d: RowDesign, n: number): { layout: DesignLayout; bytes: n
     indexAt: take(4 * n),
   }));
   const bAt = take(8 * d.qTotal), betaAt = take(8 * d.p);
-  return { layout: { n, p: d.p, qTotal: d.qTotal, xAt, bAt, betaAt, terms }, bytes: at };
+  const stAt = d.poissonAic ? take(8 * n) : -1, cAt = d.poissonAic ? take(8 * n) : -1;
+  return {
+    layout: { n, p: d.p, qTotal: d.qTotal, xAt, bAt, betaAt, stAt, cAt, terms },
+    bytes: at,
+  };
 }
 
 /** The arrays of one model's rows, as views of one shared buffer. */
@@ -353,6 +440,8 @@ interface RowViews {
   /** Working weights and response. */
   w: Float64Array;
   z: Float64Array;
+  /** The aic's per-row terms. */
+  aic: Float64Array;
 }
 
 /** Views of `buffer` laid out for n rows (see {@link SharedRows}). */
@@ -369,11 +458,12 @@ function rowViews(buffer: ArrayBufferLike, n: number, chunks: number): RowViews 
     base: at(8),
     w: at(9),
     z: at(10),
+    aic: at(11),
   };
 }
 
 /** Arrays per row in a {@link SharedRows} buffer. */
-const ROW_ARRAYS = 11;
+const ROW_ARRAYS = 12;
 
 /**
  * Chunk c of `chunks` over the rows in `v` (n rows) for command `cmd` (a
@@ -413,6 +503,12 @@ function runRowChunk(
     k.logitWorkingRows(eta, base ? v.base : null, v.mu, v.ex, v.y, v.wt, v.w, v.z, from, to);
   } else if (cmd === T.poissonWorking) {
     k.poissonWorkingRows(eta, base ? v.base : null, v.mu, v.y, v.wt, v.w, v.z, from, to);
+  } else if (cmd === T.logitAic) {
+    k.binaryAicRows(v.y, v.wt, v.mu, v.logs, keep, v.aic, from, to);
+  } else if (cmd === T.poissonAic) {
+    const pc = d?.poissonAic;
+    if (!pc) throw new Error("no aic constants");
+    k.poissonAicRows(v.y, v.wt, v.mu, v.logs, keep, pc.st, pc.c, v.aic, from, to);
   } else throw new Error(`unknown row command ${cmd}`);
 }
 
@@ -440,6 +536,8 @@ interface RowKernels {
   poissonWorkingRows: typeof poissonWorkingRows;
   xbRows: typeof xbRows;
   zbRows: typeof zbRows;
+  binaryAicRows: typeof binaryAicRows;
+  poissonAicRows: typeof poissonAicRows;
   rowViews: typeof rowViews;
   designViews: typeof designViews;
   runRowChunk: typeof runRowChunk;
@@ -453,6 +551,8 @@ const KERNELS: RowKernels = {
   poissonWorkingRows,
   xbRows,
   zbRows,
+  binaryAicRows,
+  poissonAicRows,
   rowViews,
   designViews,
   runRowChunk,
@@ -532,12 +632,15 @@ export function rowWorkerMain(
 /** The worker's module text. */
 function rowWorkerSource(): string {
   return `import { parentPort, workerData } from "node:worker_threads";\n` +
+    `const bd0 = ${bd0.toString()};\n` +
     `const k = { logitBinaryRows: ${logitBinaryRows.toString()},\n` +
     `  logPoissonRows: ${logPoissonRows.toString()},\n` +
     `  logitWorkingRows: ${logitWorkingRows.toString()},\n` +
     `  poissonWorkingRows: ${poissonWorkingRows.toString()},\n` +
     `  xbRows: ${xbRows.toString()},\n` +
     `  zbRows: ${zbRows.toString()},\n` +
+    `  binaryAicRows: ${binaryAicRows.toString()},\n` +
+    `  poissonAicRows: ${poissonAicRows.toString()},\n` +
     `  designViews: ${designViews.toString()},\n` +
     `  rowViews: ${rowViews.toString()},\n` +
     `  runRowChunk: ${runRowChunk.toString()} };\n` +
@@ -667,6 +770,10 @@ export class SharedRows {
         d.terms[k].z.set(t.z);
         d.terms[k].index.set(t.index);
       });
+      if (design.poissonAic && d.poissonAic) {
+        d.poissonAic.st.set(design.poissonAic.st);
+        d.poissonAic.c.set(design.poissonAic.c);
+      }
       this.#design = { buffer, layout };
       this.design = d;
     }
@@ -709,6 +816,21 @@ export class SharedRows {
    */
   working(kind: "logit" | "poisson", which: number, base: boolean): void {
     this.#job(kind === "logit" ? S.logitWorking : S.poissonWorking, false, which, base, 0);
+  }
+
+  /**
+   * The family's aic at the last {@link pass}'s μ (with its kept
+   * logarithms when `useLogs`): the per-row terms in chunks on two threads
+   * where the helper is available, then summed here in row order, the
+   * sum {@link WorkingRows.aic} forms. Poisson needs the design's
+   * `poissonAic` constants.
+   */
+  aic(kind: "logit" | "poisson", useLogs: boolean): number {
+    this.#job(kind === "logit" ? S.logitAic : S.poissonAic, useLogs, 0, false, 0);
+    const t = this.v.aic;
+    let s = 0;
+    for (let i = 0; i < this.n; i++) s += t[i];
+    return -2 * s;
   }
 
   /** Command `cmd` on every chunk, shared with the helper where it is available. */

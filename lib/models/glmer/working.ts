@@ -171,8 +171,9 @@ export class WorkingRows {
       : this.kind === LOG_POISSON
       ? "poisson"
       : undefined;
+    const poissonAic = this.poisSt && this.poisC ? { st: this.poisSt, c: this.poisC } : undefined;
     this.shared = this.fused && n >= ROW_THREADS_MIN
-      ? new SharedRows(y, weights, design)
+      ? new SharedRows(y, weights, design && { ...design, poissonAic })
       : undefined;
     this.logs = this.shared ? this.shared.v.logs : new Float64Array(keep ? n : 0);
     this.ex = this.shared
@@ -354,6 +355,12 @@ export class WorkingRows {
    * logarithms (`logs`), they replace the aic's own.
    */
   aicAtLast(): number {
+    const sh = this.shared, fused = this.fused;
+    if (sh && fused && this.#logsValid && this.#mu === sh.v.mu && sh.design) {
+      // a large model whose last pass kept its logarithms: the per-row
+      // terms on two threads (the same terms, summed here in row order)
+      if (fused === "logit" || sh.design.poissonAic) return sh.aic(fused, true);
+    }
     return this.aic(this.#mu, this.#logsValid ? this.logs : undefined);
   }
 
