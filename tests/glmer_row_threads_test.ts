@@ -10,6 +10,8 @@ import assert from "node:assert/strict";
 import { glmFamily } from "../lib/models/glmer/family.ts";
 import { WorkingRows } from "../lib/models/glmer/working.ts";
 import {
+  DESIGN_SHARE_MAX_BYTES,
+  designBytesPerRow,
   forceRowHelper,
   interruptNextRowPass,
   logitBinaryRows,
@@ -310,3 +312,17 @@ for (const fam of ["binomial", "poisson"] as const) {
     }
   });
 }
+
+Deno.test("a wide design is not copied for the helper (η formed on the main thread)", () => {
+  const n = ROW_THREADS_MIN + 5;
+  const index = new Int32Array(n);
+  const term = { q: 2, offset: 0, ones: false, index, z: new Float64Array(2 * n) };
+  const y = new Float64Array(n), ones = new Float64Array(n).fill(1);
+  const f = glmFamily({ family: "binomial", link: "logit" });
+  const design = (p: number) => ({ x: new Float64Array(n * p), p, terms: [term], qTotal: 2 });
+  // 8 bytes per X column, 8q + 4 per term
+  assert.equal(designBytesPerRow(design(3)), 24 + 20);
+  const widest = Math.floor((DESIGN_SHARE_MAX_BYTES - 20) / 8);
+  assert.ok(new WorkingRows(y, ones, ones, f, design(widest)).formsEta);
+  assert.ok(!new WorkingRows(y, ones, ones, f, design(widest + 1)).formsEta);
+});

@@ -347,6 +347,18 @@ export interface RowDesign {
   readonly poissonAic?: { readonly st: Float64Array; readonly c: Float64Array };
 }
 
+/**
+ * Bytes a row of a design may take for {@link SharedRows} to copy it (X
+ * and the terms' rows and levels): wider designs stay unshared (η is then
+ * formed on the main thread), so that a wide X is never held twice.
+ */
+export const DESIGN_SHARE_MAX_BYTES = 256;
+
+/** Bytes a row of `d` takes in a shared design buffer. */
+export function designBytesPerRow(d: RowDesign): number {
+  return 8 * d.p + d.terms.reduce((s, t) => s + 8 * t.q + 4, 0) + (d.poissonAic ? 16 : 0);
+}
+
 /** Where a {@link RowDesign} lies in a shared buffer (byte offsets). */
 interface DesignLayout {
   readonly n: number;

@@ -13,6 +13,8 @@
  */
 
 import {
+  DESIGN_SHARE_MAX_BYTES,
+  designBytesPerRow,
   logitBinaryRows,
   logitWorkingRows,
   logPoissonRows,
@@ -172,8 +174,14 @@ export class WorkingRows {
       ? "poisson"
       : undefined;
     const poissonAic = this.poisSt && this.poisC ? { st: this.poisSt, c: this.poisC } : undefined;
+    // the design too, unless it is wide (then η is formed on this thread)
+    const d = design && { ...design, poissonAic };
     this.shared = this.fused && n >= ROW_THREADS_MIN
-      ? new SharedRows(y, weights, design && { ...design, poissonAic })
+      ? new SharedRows(
+        y,
+        weights,
+        d && designBytesPerRow(d) <= DESIGN_SHARE_MAX_BYTES ? d : undefined,
+      )
       : undefined;
     this.logs = this.shared ? this.shared.v.logs : new Float64Array(keep ? n : 0);
     this.ex = this.shared
