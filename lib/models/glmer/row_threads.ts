@@ -711,6 +711,17 @@ export class SharedRows {
     this.#job(kind === "logit" ? S.logitWorking : S.poissonWorking, false, which, base, 0);
   }
 
+  /**
+   * Wait until no job of these rows cut off before it ended (an
+   * interrupted pass) can still write them: for a caller about to write
+   * the shared arrays itself, outside a job (PIRLS's first working
+   * response goes into v.z, which a cut-off working job writes). A job
+   * settles by itself before it starts.
+   */
+  settle(): void {
+    if (status === "ready" && ctl && boundId === this.#id) settled(ctl);
+  }
+
   /** Command `cmd` on every chunk, shared with the helper where it is available. */
   #job(cmd: number, keep: boolean, which: number, base: boolean, form: number): void {
     const { v, n } = this;
