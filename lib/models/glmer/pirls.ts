@@ -269,6 +269,10 @@ export class Glmm {
       z: shared?.z ?? new Float64Array(n),
       e: shared?.eta[1] ?? new Float64Array(n),
     }))(rows.rowBuffers());
+    // the first iteration's z is written there by this thread, outside a
+    // job: a working job cut off in an earlier run (an interrupt) must no
+    // longer be writing it
+    rows.settle();
     // the working response's base, Xβ + offset or (β by PIRLS) the offset,
     // in the buffer the row helper reads
     const base = uOnly ? this.xb(beta, bf.base) : (bf.base.set(offset), bf.base);

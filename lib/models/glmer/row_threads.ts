@@ -1,7 +1,8 @@
 /**
  * PIRLS's row pass (μ and the unit deviances at η: one exponential and one
- * logarithm per row, most of a large glmer fit's time) and its working
- * weights and response (two divisions per row) on two cores.
+ * logarithm per row, most of a large glmer fit's time, with η = base (+ Xβ)
+ * + Zb formed in the same chunks when the model's design is given) and its
+ * working weights and response (two divisions per row) on two cores.
  *
  * For n ≥ {@link ROW_THREADS_MIN} rows (logit with 0/1 responses, or
  * Poisson), {@link SharedRows} keeps the row arrays in one
@@ -18,7 +19,8 @@
  *
  * The worker does not import this file: the source text of the kernels
  * ({@link logitBinaryRows}, {@link logPoissonRows}, {@link logitWorkingRows},
- * {@link poissonWorkingRows}) and of
+ * {@link poissonWorkingRows}, {@link xbRows}, {@link zbRows}), of the
+ * layout and chunk helpers (`rowViews`, `designViews`, `runRowChunk`) and of
  * {@link rowWorkerMain} is embedded in a `data:` module, so those functions
  * must stay self-contained (no references outside their bodies except
  * their parameters and globals).
@@ -749,7 +751,10 @@ export function rowHelperChunks(): number {
 export class SharedRows {
   /** Rows. */
   readonly n: number;
-  /** Views: chunk sums, three η arrays, μ, e^η, the kept logarithms, y, prior weights. */
+  /**
+   * Views: chunk sums, three η arrays, μ, e^η, the kept logarithms, y,
+   * prior weights, and PIRLS's base, working weights and working response.
+   */
   readonly v: RowViews;
   /** The model's design with b and β, when given (passes can form η). */
   readonly design: DesignViews | null;
@@ -843,6 +848,17 @@ export class SharedRows {
     let s = 0;
     for (let i = 0; i < this.n; i++) s += t[i];
     return -2 * s;
+  }
+
+  /**
+   * Wait until no job of these rows cut off before it ended (an
+   * interrupted pass) can still write them: for a caller about to write
+   * the shared arrays itself, outside a job (PIRLS's first working
+   * response goes into v.z, which a cut-off working job writes). A job
+   * settles by itself before it starts.
+   */
+  settle(): void {
+    if (status === "ready" && ctl && boundId === this.#id) settled(ctl);
   }
 
   /** Command `cmd` on every chunk, shared with the helper where it is available. */

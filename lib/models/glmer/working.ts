@@ -212,6 +212,15 @@ export class WorkingRows {
   }
 
   /**
+   * Before writing into {@link rowBuffers}'s arrays outside {@link evaluate},
+   * {@link evaluateFormed} and {@link working}: wait until the row helper
+   * can no longer be running a job of these rows that was cut off.
+   */
+  settle(): void {
+    this.shared?.settle();
+  }
+
+  /**
    * Whether {@link evaluateFormed} forms η in the row pass (a large model
    * of the fused kinds with its design shared).
    */

@@ -67,7 +67,7 @@ export class WeightedSystem {
 
   /** The dense tail's right-hand side in back substitution (m − 1). */
   #tailBuf: Float64Array | undefined;
-  /** Weighted columns w ∘ F_f (F = [X z]), n per column. */
+  /** Weighted columns w ∘ F_f (F = [X z]), n per column; empty without scalar terms. */
   #wf: Float64Array | undefined;
   /** Per term: whether its only column is the intercept (z ≡ 1, products with it are exact). */
   #ones: boolean[] | undefined;
