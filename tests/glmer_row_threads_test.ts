@@ -322,6 +322,9 @@ Deno.test("a wide design is not copied for the helper (η formed on the main thr
   const design = (p: number) => ({ x: new Float64Array(n * p), p, terms: [term], qTotal: 2 });
   // 8 bytes per X column, 8q + 4 per term
   assert.equal(designBytesPerRow(design(3)), 24 + 20);
+  // a random intercept's z (all ones) is not copied: its levels only
+  const intercept = { q: 1, offset: 0, ones: true, index, z: new Float64Array(n).fill(1) };
+  assert.equal(designBytesPerRow({ ...design(3), terms: [intercept, term] }), 24 + 4 + 20);
   const widest = Math.floor((DESIGN_SHARE_MAX_BYTES - 20) / 8);
   assert.ok(new WorkingRows(y, ones, ones, f, design(widest)).formsEta);
   assert.ok(!new WorkingRows(y, ones, ones, f, design(widest + 1)).formsEta);

@@ -185,9 +185,10 @@ export class Glmm {
 
   /** The row kernels, built on first use. */
   private rows(): WorkingRows {
+    if (this.#rows) return this.#rows;
     const { y, size, weights, family, x } = this.data;
     const design: RowDesign = { x: x.x, p: x.p, terms: this.#zTerms, qTotal: this.q };
-    return this.#rows ??= new WorkingRows(y, size, weights, family, design);
+    return this.#rows = new WorkingRows(y, size, weights, family, design);
   }
 
   /**

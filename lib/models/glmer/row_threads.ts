@@ -358,7 +358,8 @@ export const DESIGN_SHARE_MAX_BYTES = 256;
 
 /** Bytes a row of `d` takes in a shared design buffer. */
 export function designBytesPerRow(d: RowDesign): number {
-  return 8 * d.p + d.terms.reduce((s, t) => s + 8 * t.q + 4, 0) + (d.poissonAic ? 16 : 0);
+  const term = (t: ZTermRows) => (t.ones ? 0 : 8 * t.q) + 4;
+  return 8 * d.p + d.terms.reduce((s, t) => s + term(t), 0) + (d.poissonAic ? 16 : 0);
 }
 
 /** Where a {@link RowDesign} lies in a shared buffer (byte offsets). */
@@ -409,7 +410,7 @@ function designViews(buffer: ArrayBufferLike, l: DesignLayout): DesignViews {
       q: t.q,
       offset: t.offset,
       ones: t.ones,
-      z: new Float64Array(buffer, t.zAt, l.n * t.q),
+      z: new Float64Array(buffer, t.zAt, t.ones ? 0 : l.n * t.q),
       index: new Int32Array(buffer, t.indexAt, l.n),
     })),
   };
@@ -428,7 +429,8 @@ function layoutDesign(d: RowDesign, n: number): { layout: DesignLayout; bytes: n
     q: t.q,
     offset: t.offset,
     ones: t.ones,
-    zAt: take(8 * n * t.q),
+    // a random intercept's z (all ones) is never read: not copied
+    zAt: take(t.ones ? 0 : 8 * n * t.q),
     indexAt: take(4 * n),
   }));
   const bAt = take(8 * d.qTotal), betaAt = take(8 * d.p);
@@ -784,7 +786,7 @@ export class SharedRows {
       const d = designViews(buffer, layout);
       d.x.set(design.x);
       design.terms.forEach((t, k) => {
-        d.terms[k].z.set(t.z);
+        if (!t.ones) d.terms[k].z.set(t.z);
         d.terms[k].index.set(t.index);
       });
       if (design.poissonAic && d.poissonAic) {
