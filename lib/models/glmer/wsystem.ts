@@ -193,17 +193,19 @@ export class WeightedSystem {
           else if (ones[j]) { for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r]; }
           else for (let r = 0; r < n; r++) v[pos[r]] += w[r] * zk[r] * zj[r];
         }
-      } else if (q === 2 && p === 0 && this.#runs[k]) {
-        // as below, for β fixed (F = [z]) and rows grouped by level: the six
-        // sums of a level are carried in variables through its run of rows
-        // (the same additions in the same order, without a store and load
-        // between consecutive ones)
+      } else if (q === 2 && this.#runs[k]) {
+        // as below, with rows grouped by level: a level's sums carried in
+        // variables through its run of rows (the same additions in the same
+        // order, without a store and load between consecutive ones), first
+        // Z's four and the response's two, then the X columns two at a time
+        // in a pass over the run each (more at once run slower)
         let r = 0;
         while (r < n) {
           const l = idx[r];
-          const b4 = 4 * l, cl0 = 2 * l;
+          const b4 = 4 * l, cl0 = 2 * l * nf, cl1 = cl0 + nf;
           let d0 = d[b4], d1 = d[b4 + 1], d2 = d[b4 + 2], d3 = d[b4 + 3];
-          let f0 = fz[cl0], f1 = fz[cl0 + 1];
+          let f0 = fz[cl0 + p], f1 = fz[cl1 + p];
+          const r0 = r;
           for (; r < n && idx[r] === l; r++) {
             const wr = w[r];
             const z0 = zk[2 * r], z1 = zk[2 * r + 1], zr = z[r];
@@ -216,46 +218,32 @@ export class WeightedSystem {
             f1 += zr * zc1;
           }
           d[b4] = d0, d[b4 + 1] = d1, d[b4 + 2] = d2, d[b4 + 3] = d3;
-          fz[cl0] = f0, fz[cl0 + 1] = f1;
-        }
-      } else if (q === 2 && p === 2 && this.#runs[k]) {
-        // as below for F = [1 x z]-like designs (two X columns, as in
-        // y ~ x + (x | g)) with rows grouped by level: a level's ten sums
-        // carried in variables through its run of rows, in two passes over
-        // the run (six, then the four with X: ten at once run slower)
-        const x0 = xv.subarray(0, n), x1 = xv.subarray(n, 2 * n);
-        let r = 0;
-        while (r < n) {
-          const l = idx[r];
-          const b4 = 4 * l, cl0 = 6 * l, cl1 = cl0 + 3;
-          let d0 = d[b4], d1 = d[b4 + 1], d2 = d[b4 + 2], d3 = d[b4 + 3];
-          let a2 = fz[cl0 + 2], c2 = fz[cl1 + 2];
-          const r0 = r;
-          for (; r < n && idx[r] === l; r++) {
-            const wr = w[r];
-            const z0 = zk[2 * r], z1 = zk[2 * r + 1], zr = z[r];
-            const zc0 = z0 * wr, zc1 = z1 * wr;
-            d0 += z0 * zc0;
-            d1 += z1 * zc0;
-            d2 += z0 * zc1;
-            d3 += z1 * zc1;
-            a2 += zr * zc0;
-            c2 += zr * zc1;
+          fz[cl0 + p] = f0, fz[cl1 + p] = f1;
+          let f = 0;
+          for (; f + 1 < p; f += 2) {
+            const o = f * n, o1 = o + n;
+            let a0 = fz[cl0 + f], c0 = fz[cl1 + f], a1 = fz[cl0 + f + 1], c1 = fz[cl1 + f + 1];
+            for (let i = r0; i < r; i++) {
+              const wr = w[i];
+              const zc0 = zk[2 * i] * wr, zc1 = zk[2 * i + 1] * wr;
+              const u0 = xv[o + i], u1 = xv[o1 + i];
+              a0 += u0 * zc0;
+              c0 += u0 * zc1;
+              a1 += u1 * zc0;
+              c1 += u1 * zc1;
+            }
+            fz[cl0 + f] = a0, fz[cl1 + f] = c0, fz[cl0 + f + 1] = a1, fz[cl1 + f + 1] = c1;
           }
-          let a0 = fz[cl0], a1 = fz[cl0 + 1];
-          let c0 = fz[cl1], c1 = fz[cl1 + 1];
-          for (let i = r0; i < r; i++) {
-            const wr = w[i];
-            const zc0 = zk[2 * i] * wr, zc1 = zk[2 * i + 1] * wr;
-            const u0 = x0[i], u1 = x1[i];
-            a0 += u0 * zc0;
-            c0 += u0 * zc1;
-            a1 += u1 * zc0;
-            c1 += u1 * zc1;
+          if (f < p) {
+            const o = f * n;
+            let a0 = fz[cl0 + f], c0 = fz[cl1 + f];
+            for (let i = r0; i < r; i++) {
+              const wr = w[i], u = xv[o + i];
+              a0 += u * (zk[2 * i] * wr);
+              c0 += u * (zk[2 * i + 1] * wr);
+            }
+            fz[cl0 + f] = a0, fz[cl1 + f] = c0;
           }
-          d[b4] = d0, d[b4 + 1] = d1, d[b4 + 2] = d2, d[b4 + 3] = d3;
-          fz[cl0] = a0, fz[cl0 + 1] = a1, fz[cl0 + 2] = a2;
-          fz[cl1] = c0, fz[cl1 + 1] = c1, fz[cl1 + 2] = c2;
         }
       } else if (q === 2) {
         // the general loop below unrolled for q = 2 (the random-slope case);
