@@ -83,8 +83,8 @@ function designs(): [string, Design][] {
       terms: [slope("g", g, 60)],
     }],
     ["random slopes, grouped rows, β fixed", { x: noX(n), terms: [slope("g", g, 60)] }],
-    ["random slopes, grouped rows, p = 3 and a dummy", {
-      x: design(n, 2, 1, 3),
+    ["random slopes, grouped rows, p = 3 with a dummy", {
+      x: design(n, 1, 1, 3),
       terms: [slope("g", g, 60)],
     }],
     ["random slopes, scattered rows, p = 1", { x: design(n, 0, 0, 1), terms: [slope("h", h, 25)] }],
