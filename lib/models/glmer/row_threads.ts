@@ -207,9 +207,7 @@ export function binaryAicRows(
       out[i] = p === 0 ? (xi === 0 ? 0 : -Infinity) : p === 1 ? (xi === 1 ? 0 : -Infinity) : NaN;
       continue;
     }
-    const q = 1 - p, x1 = 1 - xi;
-    const sp = xi * p + x1 * q, op = xi * q + x1 * p;
-    out[i] = op < 0.1 ? -bd0(1, sp) - op : useLogs ? logs[i] : Math.log(sp);
+    out[i] = binaryLogDensity(xi, p, useLogs ? logs : null, i);
   }
 }
 
@@ -232,14 +230,41 @@ export function poissonAicRows(
   to: number,
 ): void {
   for (let i = from; i < to; i++) {
-    const yi = y[i], m = mu[i];
-    const d = m === 0
-      ? (yi === 0 ? 0 : -Infinity)
-      : yi === 0
-      ? -m
-      : st[i] - bd0(yi, m, useLogs ? logs[i] : undefined) - c[i];
-    out[i] = d * wt[i];
+    out[i] = poissonLogDensity(y[i], mu[i], st[i], c[i], useLogs ? logs[i] : undefined) * wt[i];
   }
+}
+
+/**
+ * R's dbinom(x, 1, p, log = TRUE) for x ∈ {0, 1} and 0 < p < 1: with s = p
+ * for a success and 1 − p for a failure, and o the other one,
+ * o < 0.1 ? −bd0(1, s) − o : log(s) (Loader's saddle point with one
+ * trial; 1·s and 1·o exact); s and o selected by arithmetic (x·p + 0·q =
+ * p), not by a branch on x. `logs[i]`: log(s), when the caller has it.
+ */
+export function binaryLogDensity(
+  x: number,
+  p: number,
+  logs: Float64Array | null,
+  i: number,
+): number {
+  const q = 1 - p, x1 = 1 - x;
+  const sp = x * p + x1 * q, op = x * q + x1 * p;
+  return op < 0.1 ? -bd0(1, sp) - op : logs ? logs[i] : Math.log(sp);
+}
+
+/**
+ * R's dpois(y, μ, log = TRUE) for integer y ≥ 0 from its constants
+ * −stirlerr(y) (`st`) and ½ log(2π y) (`c`); `log`: log(y/μ), when the
+ * caller has it.
+ */
+export function poissonLogDensity(
+  y: number,
+  m: number,
+  st: number,
+  c: number,
+  log?: number,
+): number {
+  return m === 0 ? (y === 0 ? 0 : -Infinity) : y === 0 ? -m : st - bd0(y, m, log) - c;
 }
 
 /** One random-effects term as Zb reads it. */
@@ -649,6 +674,8 @@ export function rowWorkerMain(
 function rowWorkerSource(): string {
   return `import { parentPort, workerData } from "node:worker_threads";\n` +
     `const bd0 = ${bd0.toString()};\n` +
+    `const binaryLogDensity = ${binaryLogDensity.toString()};\n` +
+    `const poissonLogDensity = ${poissonLogDensity.toString()};\n` +
     `const k = { logitBinaryRows: ${logitBinaryRows.toString()},\n` +
     `  logPoissonRows: ${logPoissonRows.toString()},\n` +
     `  logitWorkingRows: ${logitWorkingRows.toString()},\n` +

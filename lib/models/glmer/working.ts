@@ -13,11 +13,13 @@
  */
 
 import {
+  binaryLogDensity,
   DESIGN_SHARE_MAX_BYTES,
   designBytesPerRow,
   logitBinaryRows,
   logitWorkingRows,
   logPoissonRows,
+  poissonLogDensity,
   poissonWorkingRows,
   ROW_THREADS_MIN,
   type RowDesign,
@@ -394,20 +396,12 @@ export class WorkingRows {
     if (this.aicF) {
       const x = this.aicX!, nn = this.aicN!, f = this.aicF, on = this.aicOn!;
       if (this.binaryAic) {
-        // dbinomLog(x, 1, p) for x ∈ {0, 1}: with s = p for a success and
-        // q = 1 − p for a failure, and o the other one, it is
-        // o < 0.1 ? −bd0(1, s) − o : log(s) (its 1·s and 1·o exact); s and
-        // o selected by arithmetic (x·p + 0·q = p), not by a branch on x
+        // dbinomLog(x, 1, p) for x ∈ {0, 1}, by binaryLogDensity inside (0, 1)
         for (let i = 0; i < n; i++) {
           if (!on[i]) continue;
           const p = mu[i];
-          if (!(p > 0 && p < 1)) {
-            s += f[i] * dbinomLog(x[i], 1, p);
-            continue;
-          }
-          const q = 1 - p, xi = x[i], x1 = 1 - xi;
-          const sp = xi * p + x1 * q, op = xi * q + x1 * p;
-          s += f[i] * (op < 0.1 ? -bd0(1, sp) - op : logs ? logs[i] : Math.log(sp));
+          s += f[i] *
+            (p > 0 && p < 1 ? binaryLogDensity(x[i], p, logs ?? null, i) : dbinomLog(x[i], 1, p));
         }
         return -2 * s;
       }
@@ -429,13 +423,7 @@ export class WorkingRows {
     if (st && c) {
       // dpoisLog's terms with its constants read, not recomputed
       for (let i = 0; i < n; i++) {
-        const yi = y[i], m = mu[i];
-        const d = m === 0
-          ? (yi === 0 ? 0 : -Infinity)
-          : yi === 0
-          ? -m
-          : st[i] - bd0(yi, m, logs?.[i]) - c[i];
-        s += d * wt[i];
+        s += poissonLogDensity(y[i], mu[i], st[i], c[i], logs?.[i]) * wt[i];
       }
       return -2 * s;
     }
