@@ -81,13 +81,7 @@ export function logitBinaryRows(
   from: number,
   to: number,
 ): number {
-  const EPS = 2.220446049250313e-16, INVEPS = 1 / EPS;
-  for (let i = from; i < to; i++) {
-    const et = eta[i];
-    const t = et < -30 ? EPS : et > 30 ? INVEPS : Math.exp(et);
-    mu[i] = t / (1 + t);
-    ex[i] = t;
-  }
+  logitMuRows(eta, mu, ex, from, to);
   let dev = 0;
   for (let i = from; i < to; i++) {
     const m = mu[i], yi = y[i], y1 = 1 - yi;
@@ -96,6 +90,27 @@ export function logitBinaryRows(
     dev -= 2 * wt[i] * l;
   }
   return dev;
+}
+
+/**
+ * Logit link, rows [from, to): μ = e^η/(1 + e^η), with R's clamping of
+ * e^η to ε and 1/ε beyond ±30 (R's linkinv and mu.eta share the one
+ * exponential, kept in `ex` for μ′).
+ */
+export function logitMuRows(
+  eta: Float64Array,
+  mu: Float64Array,
+  ex: Float64Array,
+  from: number,
+  to: number,
+): void {
+  const EPS = 2.220446049250313e-16, INVEPS = 1 / EPS;
+  for (let i = from; i < to; i++) {
+    const et = eta[i];
+    const t = et < -30 ? EPS : et > 30 ? INVEPS : Math.exp(et);
+    mu[i] = t / (1 + t);
+    ex[i] = t;
+  }
 }
 
 /**
@@ -674,6 +689,7 @@ export function rowWorkerMain(
 function rowWorkerSource(): string {
   return `import { parentPort, workerData } from "node:worker_threads";\n` +
     `const bd0 = ${bd0.toString()};\n` +
+    `const logitMuRows = ${logitMuRows.toString()};\n` +
     `const binaryLogDensity = ${binaryLogDensity.toString()};\n` +
     `const poissonLogDensity = ${poissonLogDensity.toString()};\n` +
     `const k = { logitBinaryRows: ${logitBinaryRows.toString()},\n` +

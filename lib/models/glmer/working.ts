@@ -17,6 +17,7 @@ import {
   DESIGN_SHARE_MAX_BYTES,
   designBytesPerRow,
   logitBinaryRows,
+  logitMuRows,
   logitWorkingRows,
   logPoissonRows,
   poissonLogDensity,
@@ -27,10 +28,7 @@ import {
 } from "./row_threads.ts";
 import { bd0, dbinomLog, dpoisLog, type GlmFamily, stirlerr } from "./family.ts";
 
-const EPS = 2.220446049250313e-16;
 const LN_2PI = 1.837877066409345483560659472811;
-/** R's logit clamping: μ′ = ε and μ = ε/(1+ε) or 1/(1+ε) beyond ±30. */
-const THRESH = 30, MTHRESH = -30, INVEPS = 1 / EPS;
 
 const GENERIC = 0, LOGIT_BINOMIAL = 1, LOG_POISSON = 2;
 
@@ -280,10 +278,7 @@ export class WorkingRows {
     // deviance(m)); the optimizer's Laplace deviance takes the aic
     const fused = this.fused, sh = this.shared;
     if (sh && fused) {
-      // η in place when it is one of rowBuffers()'s, else copied in
-      let which = sh.v.eta.indexOf(eta);
-      if (which < 0 || which > 1) sh.v.eta[which = 2].set(eta);
-      dev = sh.pass(fused, keep, which);
+      dev = sh.pass(fused, keep, etaSlot(sh, eta));
       if (mu !== sh.v.mu) mu.set(sh.v.mu);
     } else if (fused === "logit") {
       dev = logitBinaryRows(eta, mu, ex, y, wt, this.logs, keep, 0, n);
@@ -295,13 +290,8 @@ export class WorkingRows {
       return dev;
     }
     if (this.kind === LOGIT_BINOMIAL) {
-      for (let i = 0; i < n; i++) {
-        const et = eta[i];
-        // R's logit linkinv and mu.eta share one exp (μ′ follows in working())
-        const t = et < MTHRESH ? EPS : et > THRESH ? INVEPS : Math.exp(et);
-        mu[i] = t / (1 + t);
-        ex[i] = t;
-      }
+      // R's logit linkinv and mu.eta share one exp (μ′ follows in working())
+      logitMuRows(eta, mu, ex, 0, n);
       // binomial dev.resids: 2 wt (y log(y/μ) + (1−y) log((1−y)/(1−μ)))
       for (let i = 0; i < n; i++) {
         const m = mu[i], yi = y[i], y1 = 1 - yi;
@@ -345,8 +335,7 @@ export class WorkingRows {
       // a large model: the rows in chunks on two threads, reading η and
       // the base in place when they are rowBuffers()'s
       const sv = sh.v;
-      let which = sv.eta.indexOf(eta);
-      if (which < 0 || which > 1) sv.eta[which = 2].set(eta);
+      const which = etaSlot(sh, eta);
       if (base && base !== sv.base) sv.base.set(base);
       sh.working(fused, which, base !== undefined);
       if (w !== sv.w) w.set(sv.w);
@@ -430,4 +419,15 @@ export class WorkingRows {
     for (let i = 0; i < n; i++) s += dpoisLog(y[i], mu[i]) * wt[i];
     return -2 * s;
   }
+}
+
+/**
+ * Which of the shared η arrays holds `eta`: one of PIRLS's two iterates in
+ * place, or else the third, `eta` copied into it.
+ */
+function etaSlot(sh: SharedRows, eta: Float64Array): number {
+  const which = sh.v.eta.indexOf(eta);
+  if (which === 0 || which === 1) return which;
+  sh.v.eta[2].set(eta);
+  return 2;
 }
