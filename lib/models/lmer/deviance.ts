@@ -40,16 +40,10 @@ export function devianceParts(
   xtxDiag: Float64Array,
 ): DevianceParts {
   const { m, tail, denseZ, p } = f;
-  if (info >= denseZ && info < denseZ + p) {
-    throw rankDeficient(info - denseZ);
-  }
+  checkFixedRank(f, info, xtxDiag);
   const ldL2 = logDetL(f);
   let ldRX2 = 0;
-  for (let r = 0; r < p; r++) {
-    const d = tail[(denseZ + r) * m + denseZ + r];
-    if (d * d < RANK_TOL * xtxDiag[r]) throw rankDeficient(r);
-    ldRX2 += Math.log(d);
-  }
+  for (let r = 0; r < p; r++) ldRX2 += Math.log(tail[(denseZ + r) * m + denseZ + r]);
   const last = tail[m * m - 1];
   // info = m−1: the Schur complement of y was ≤ 0, i.e. an exact fit up to
   // rounding; it is left unsquared on the diagonal
@@ -79,8 +73,10 @@ export function logDetL(f: BlockedFactor): number {
 }
 
 /**
- * The rank checks of {@link devianceParts} alone (the same errors), for a
- * caller that needs the solution but not the criterion's pieces.
+ * Throw a clear error when X's block of a freshly updated factor is not
+ * positive definite (rank-deficient X): what {@link devianceParts} checks
+ * first, alone for a caller that needs the solution but not the
+ * criterion's pieces.
  */
 export function checkFixedRank(f: BlockedFactor, info: number, xtxDiag: Float64Array): void {
   const { m, tail, denseZ, p } = f;
