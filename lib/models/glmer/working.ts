@@ -187,6 +187,12 @@ export class WorkingRows {
     this.ex = this.shared
       ? this.shared.v.ex
       : new Float64Array(this.kind === LOGIT_BINOMIAL ? n : 0);
+    // the Poisson aic's constants: the shared copy only (the same numbers)
+    const pc = this.shared?.design?.poissonAic;
+    if (pc) {
+      this.poisSt = pc.st;
+      this.poisC = pc.c;
+    }
   }
 
   /**
